@@ -1,0 +1,258 @@
+"""Every newswatch setting, in one place.
+
+Settings come from, highest priority first:
+
+1. ``NEWSWATCH_*`` environment variables. Nested settings use ``__``:
+   ``NEWSWATCH_FETCH__READ_TIMEOUT_SECONDS=20``. Lists and tables are JSON:
+   ``NEWSWATCH_FETCH__ALLOWED_NETWORKS='["127.0.0.0/8"]'``.
+2. A TOML file: ``$NEWSWATCH_CONFIG`` if set, else ``./newswatch.toml`` if present.
+3. The defaults below.
+
+Each field says why it exists; ``docs/configuration.md`` lists them all.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+PROJECT_URL = "https://github.com/newswatch/newswatch"
+DEFAULT_USER_AGENT = f"newswatch/0.1 (+{PROJECT_URL}; news monitoring)"
+
+
+class FeedConfig(BaseModel):
+    """One feed to poll. Fields left unset fall back to the ``[poll]`` defaults."""
+
+    name: str = Field(description="Stable short name; the key for the feed's stored state.")
+    url: str = Field(description="RSS or Atom URL.")
+    enabled: bool = Field(True, description="Disabled feeds are kept (with their state) but not polled.")
+    poll_interval_minutes: int | None = Field(
+        None, ge=1, description="Overrides poll.interval_minutes for this feed."
+    )
+    ignore_robots: bool = Field(
+        False,
+        description="Fetch this feed's articles even where robots.txt disallows it. "
+        "Off by default; only for outlets that have granted permission.",
+    )
+
+
+class PollSettings(BaseModel):
+    interval_minutes: int = Field(30, ge=1, description="How often a healthy feed is polled.")
+    max_backoff_minutes: int = Field(
+        24 * 60, ge=1, description="Ceiling for the exponential backoff of a failing feed."
+    )
+    max_entries_per_poll: int = Field(
+        500, ge=1, description="Entries read from one feed document; protects against giant feeds."
+    )
+
+
+class FetchSettings(BaseModel):
+    user_agent: str = Field(DEFAULT_USER_AGENT, description="Sent on every request; names the project.")
+    connect_timeout_seconds: float = Field(10.0, gt=0, description="TCP/TLS connect timeout.")
+    read_timeout_seconds: float = Field(20.0, gt=0, description="Timeout between received bytes.")
+    total_timeout_seconds: float = Field(
+        60.0, gt=0, description="Wall-clock cap on one download, against slow-drip servers."
+    )
+    max_redirects: int = Field(5, ge=0, description="Redirect hops followed before giving up.")
+    max_body_bytes: int = Field(
+        5_000_000, ge=1024, description="Cap on the body as sent on the wire (compressed)."
+    )
+    max_decompressed_bytes: int = Field(
+        5_000_000, ge=1024, description="Cap on the body after gzip/deflate/br decoding (zip bombs)."
+    )
+    concurrency: int = Field(8, ge=1, description="Downloads in flight at once, over all hosts.")
+    per_host_concurrency: int = Field(2, ge=1, description="Downloads in flight at once per host.")
+    per_host_delay_seconds: float = Field(
+        0.5, ge=0, description="Minimum gap between two requests to one host."
+    )
+    max_attempts: int = Field(
+        4, ge=1, description="Attempts per article (over runs) before a transient failure is final."
+    )
+    retry_backoff_seconds: float = Field(
+        60.0, ge=0, description="Base of the exponential backoff between attempts across runs."
+    )
+    in_run_retries: int = Field(
+        2, ge=0, description="Immediate retries inside one run for timeouts and 5xx."
+    )
+    in_run_retry_delay_seconds: float = Field(1.0, ge=0, description="Base delay of in-run retries.")
+    max_retry_after_seconds: int = Field(
+        6 * 3600, ge=0, description="A Retry-After longer than this is clipped to it."
+    )
+    respect_robots: bool = Field(True, description="Obey robots.txt (per-feed override: ignore_robots).")
+    allowed_networks: list[str] = Field(
+        default_factory=list,
+        description="CIDR ranges exempt from the SSRF guard (e.g. 127.0.0.0/8 for tests and the "
+        "demo). Private, loopback, link-local, multicast and reserved addresses are refused "
+        "unless listed here.",
+    )
+
+
+class ExtractSettings(BaseModel):
+    min_words: int = Field(
+        60, ge=1, description="Pages with fewer words of body text are 'no_content' (stubs, indexes)."
+    )
+    favor_precision: bool = Field(True, description="trafilatura: prefer dropping chrome over keeping text.")
+
+
+class DedupSettings(BaseModel):
+    num_perm: int = Field(128, ge=16, description="MinHash permutations; more is slower but finer.")
+    shingle_words: int = Field(5, ge=1, description="Word shingle length for near-duplicate fingerprints.")
+    lsh_threshold: float = Field(
+        0.5, gt=0, lt=1, description="Jaccard estimate at which LSH proposes a candidate pair."
+    )
+    duplicate_threshold: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="Containment of the shorter text in the longer one at which two articles are "
+        "copies of one story.",
+    )
+    follow_up_threshold: float = Field(
+        0.35, gt=0, le=1, description="Seed-relation score at which an article is a follow-up."
+    )
+    seeds: list[str] = Field(
+        default_factory=lambda: ["builtin:seed_article"],
+        description="Seed stories: 'builtin:NAME', file paths or URLs. The first is the default seed.",
+    )
+    threads_file: Path | None = Field(
+        None, description="Thread (storyline) definitions; default: the shipped threads.json."
+    )
+
+
+class ElasticsearchSettings(BaseModel):
+    url: str = Field("http://127.0.0.1:9200", description="Cluster URL.")
+    api_key: SecretStr | None = Field(None, description="API key (preferred over basic auth).")
+    username: str | None = Field(None, description="Basic-auth user.")
+    password: SecretStr | None = Field(None, description="Basic-auth password.")
+    ca_certs: Path | None = Field(None, description="CA bundle for a cluster with its own CA.")
+    verify_certs: bool = Field(True, description="Turn off only for a throwaway local cluster.")
+    request_timeout_seconds: float = Field(30.0, gt=0, description="Per-request timeout.")
+    index_prefix: str = Field(
+        "newswatch-articles", description="Versioned indices are PREFIX-vN behind aliases."
+    )
+    bulk_chunk_size: int = Field(500, ge=1, description="Documents per bulk request.")
+
+
+class IndexSettings(BaseModel):
+    backend: Literal["sqlite", "elasticsearch"] = Field(
+        "sqlite", description="'sqlite' (embedded FTS5) or 'elasticsearch'."
+    )
+    batch_size: int = Field(500, ge=1, description="Articles taken from the outbox per batch.")
+    max_attempts: int = Field(8, ge=1, description="Index attempts before an article is 'failed'.")
+    retry_backoff_seconds: float = Field(30.0, ge=0, description="Base of the outbox retry backoff.")
+    max_text_chars: int = Field(
+        200_000, ge=1000, description="Article text beyond this is cut before indexing."
+    )
+    elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
+
+
+class SmtpSettings(BaseModel):
+    host: str = Field("127.0.0.1", description="SMTP server.")
+    port: int = Field(25, description="SMTP port (587 for STARTTLS submission).")
+    starttls: bool = Field(False, description="Upgrade the connection with STARTTLS.")
+    username: str | None = Field(None, description="SMTP auth user.")
+    password: SecretStr | None = Field(None, description="SMTP auth password.")
+    sender: str = Field("newswatch@localhost", description="From: address of alert emails.")
+    timeout_seconds: float = Field(20.0, gt=0, description="Connection timeout.")
+
+
+class AlertSettings(BaseModel):
+    rules_file: Path | None = Field(None, description="Alert rules (JSON); default: shipped rules.")
+    max_attempts: int = Field(6, ge=1, description="Delivery attempts before it is parked as failed.")
+    retry_backoff_seconds: float = Field(60.0, ge=0, description="Base of delivery retry backoff.")
+    webhook_secret: SecretStr | None = Field(None, description="HMAC key for webhook signatures.")
+    webhook_timeout_seconds: float = Field(10.0, gt=0, description="Webhook POST timeout.")
+    smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+
+
+class ApiSettings(BaseModel):
+    host: str = Field("127.0.0.1", description="Bind address of `newswatch serve`.")
+    port: int = Field(8080, description="Port of `newswatch serve`.")
+    api_key: SecretStr | None = Field(None, description="If set, /api/* needs X-API-Key.")
+    cors_origins: list[str] = Field(default_factory=list, description="CORS allow-list; off if empty.")
+    max_page_size: int = Field(100, ge=1, description="Largest page a search may ask for.")
+    max_request_bytes: int = Field(65_536, ge=1024, description="Largest request body accepted.")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSWATCH_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    data_dir: Path = Field(Path("data"), description="All local state: store, index, feeds, caches.")
+    database_url: str | None = Field(
+        None, description="SQLAlchemy URL; default sqlite:///DATA_DIR/newswatch.db."
+    )
+    feeds: list[FeedConfig] = Field(default_factory=list, description="Feeds to poll.")
+    poll: PollSettings = Field(default_factory=PollSettings)
+    fetch: FetchSettings = Field(default_factory=FetchSettings)
+    extract: ExtractSettings = Field(default_factory=ExtractSettings)
+    dedup: DedupSettings = Field(default_factory=DedupSettings)
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+
+    @field_validator("feeds")
+    @classmethod
+    def _unique_feed_names(cls, feeds: list[FeedConfig]) -> list[FeedConfig]:
+        names = [f.name for f in feeds]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"feed names must be unique; repeated: {', '.join(dupes)}")
+        return feeds
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        toml_path = config_file_path()
+        if toml_path is not None:
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+        return tuple(sources)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'newswatch.db').resolve()}"
+
+    def feed(self, name: str) -> FeedConfig | None:
+        return next((f for f in self.feeds if f.name == name), None)
+
+
+def config_file_path() -> Path | None:
+    """The TOML file in force: $NEWSWATCH_CONFIG, else ./newswatch.toml if it exists."""
+    explicit = os.environ.get("NEWSWATCH_CONFIG")
+    if explicit:
+        path = Path(explicit)
+        if not path.is_file():
+            raise FileNotFoundError(f"NEWSWATCH_CONFIG points at {path}, which is not a file")
+        return path
+    local = Path("newswatch.toml")
+    return local if local.is_file() else None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings with explicit overrides on top (used by tests, the demo and the CLI flags)."""
+    return Settings(**overrides)

@@ -1,0 +1,1 @@
+"""Search indices: the interface and its backends."""

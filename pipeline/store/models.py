@@ -1,0 +1,181 @@
+"""SQLAlchemy models of the core pipeline: feeds, feed entries, articles, pages and runs.
+
+Other concerns (dedup clusters, alerts) keep their tables in their own modules on
+the same `Base`; `pipeline.store` imports them all so migrations see every table.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from pipeline.records import ArticleStatus, FeedStatus, IndexState, utcnow
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware UTC datetimes; SQLite's naive values come back as UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use aware UTC")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Feed(Base):
+    """Persisted state of one configured feed (configuration itself lives in settings)."""
+
+    __tablename__ = "feeds"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    last_status: Mapped[str] = mapped_column(String(32), default=FeedStatus.NEVER_POLLED.value)
+    last_http_status: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    body_hash: Mapped[str | None] = mapped_column(String(64))
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_polled_at: Mapped[datetime | None]
+    last_success_at: Mapped[datetime | None]
+    next_poll_at: Mapped[datetime | None]
+    entries_seen: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FeedEntryRow(Base):
+    """Every entry ever seen in a feed, linked or not, so skipped entries are on record."""
+
+    __tablename__ = "feed_entries"
+    __table_args__ = (UniqueConstraint("feed_name", "entry_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    feed_name: Mapped[str] = mapped_column(ForeignKey("feeds.name", ondelete="CASCADE"))
+    entry_key: Mapped[str] = mapped_column(String(1000))
+    link: Mapped[str | None] = mapped_column(Text)
+    title: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime | None]
+    article_id: Mapped[str | None] = mapped_column(
+        ForeignKey("articles.id", ondelete="SET NULL"), index=True
+    )
+    skipped_reason: Mapped[str | None] = mapped_column(String(64))
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Article(Base):
+    """One canonical URL and everything known about it; `status` says where it stands."""
+
+    __tablename__ = "articles"
+    __table_args__ = (
+        Index("ix_articles_status_next", "status", "next_attempt_at"),
+        Index("ix_articles_index_state", "index_state", "index_next_attempt_at"),
+        Index("ix_articles_text_hash", "text_hash"),
+    )
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    canonical_url: Mapped[str] = mapped_column(Text, unique=True)
+    url: Mapped[str] = mapped_column(Text)  # as first discovered (tracking parameters and all)
+    feed_name: Mapped[str | None] = mapped_column(String(200))  # first feed that listed it
+    feed_title: Mapped[str | None] = mapped_column(Text)
+    feed_published_at: Mapped[datetime | None]
+    ignore_robots: Mapped[bool] = mapped_column(default=False)
+
+    status: Mapped[str] = mapped_column(String(32), default=ArticleStatus.DISCOVERED.value)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    discovered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    # fetch
+    fetch_error: Mapped[str | None] = mapped_column(String(64))
+    fetch_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None]
+    http_status: Mapped[int | None]
+    final_url: Mapped[str | None] = mapped_column(Text)
+    content_type: Mapped[str | None] = mapped_column(String(200))
+    etag: Mapped[str | None] = mapped_column(Text)
+    last_modified: Mapped[str | None] = mapped_column(Text)
+    fetched_at: Mapped[datetime | None]
+
+    # extract
+    title: Mapped[str | None] = mapped_column(Text)
+    author: Mapped[str | None] = mapped_column(Text)
+    published_at: Mapped[datetime | None] = mapped_column(index=True)
+    date_source: Mapped[str | None] = mapped_column(String(16))
+    site_name: Mapped[str | None] = mapped_column(Text)
+    domain: Mapped[str | None] = mapped_column(String(255), index=True)
+    language: Mapped[str | None] = mapped_column(String(16))
+    text: Mapped[str | None] = mapped_column(Text)
+    word_count: Mapped[int | None]
+    text_hash: Mapped[str | None] = mapped_column(String(64))
+    extracted_at: Mapped[datetime | None]
+
+    # dedup / classification
+    exact_duplicate_of: Mapped[str | None] = mapped_column(
+        ForeignKey("articles.id", ondelete="SET NULL")
+    )
+    classified_at: Mapped[datetime | None]
+
+    # search-index outbox
+    index_state: Mapped[str | None] = mapped_column(String(16))
+    index_error: Mapped[str | None] = mapped_column(Text)
+    index_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    index_next_attempt_at: Mapped[datetime | None]
+    indexed_at: Mapped[datetime | None]
+
+    @property
+    def outlet(self) -> str:
+        return self.site_name or self.domain or ""
+
+
+class Page(Base):
+    """The last downloaded HTML of an article, kept apart so article rows stay small."""
+
+    __tablename__ = "pages"
+
+    article_id: Mapped[str] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    html: Mapped[str] = mapped_column(Text)
+    encoding: Mapped[str | None] = mapped_column(String(64))
+    fetched_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Run(Base):
+    """One pipeline run (CLI, demo or a DAG run): counts per status and the errors."""
+
+    __tablename__ = "runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    trigger: Mapped[str] = mapped_column(String(32))  # cli | demo | airflow
+    external_id: Mapped[str | None] = mapped_column(String(250), index=True)  # e.g. Airflow run_id
+    state: Mapped[str] = mapped_column(String(16), default="running")  # running|succeeded|failed
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    errors: Mapped[list[Any]] = mapped_column(default=list)
