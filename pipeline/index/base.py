@@ -6,7 +6,7 @@ backends answer the same queries the same way; the contract tests check that.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal, Protocol
@@ -88,6 +88,12 @@ class SearchIndex(Protocol):
         """
 
     def delete(self, article_ids: Sequence[str]) -> None: ...
+
+    def rebuild(self, docs: Iterable[IndexDocument]) -> int:
+        """Build a fresh index from `docs` and switch searchers to it only when complete.
+
+        Returns the number of documents indexed. Searchers never see a half-built index.
+        """
 
     def search(self, query: SearchQuery) -> SearchPage: ...
 
