@@ -139,6 +139,10 @@ class Article(Base):
     exact_duplicate_of: Mapped[str | None] = mapped_column(
         ForeignKey("articles.id", ondelete="SET NULL")
     )
+    cluster_id: Mapped[str | None] = mapped_column(String(32), index=True)
+    relation: Mapped[str | None] = mapped_column(String(16))  # to the default seed
+    seed_similarity: Mapped[float | None]
+    threads: Mapped[list[Any]] = mapped_column(default=list)
     classified_at: Mapped[datetime | None]
 
     # search-index outbox

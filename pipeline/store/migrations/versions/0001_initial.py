@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 18:44:47.786323
+Create Date: 2026-11-27 18:49:06.391407
 """
 
 from collections.abc import Sequence
@@ -54,6 +54,10 @@ def upgrade() -> None:
     sa.Column('text_hash', sa.String(length=64), nullable=True),
     sa.Column('extracted_at', pipeline.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('exact_duplicate_of', sa.String(length=32), nullable=True),
+    sa.Column('cluster_id', sa.String(length=32), nullable=True),
+    sa.Column('relation', sa.String(length=16), nullable=True),
+    sa.Column('seed_similarity', sa.Double(), nullable=True),
+    sa.Column('threads', sa.JSON(), nullable=False),
     sa.Column('classified_at', pipeline.store.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('index_state', sa.String(length=16), nullable=True),
     sa.Column('index_error', sa.Text(), nullable=True),
@@ -65,6 +69,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('canonical_url')
     )
     with op.batch_alter_table('articles', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_articles_cluster_id'), ['cluster_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_articles_domain'), ['domain'], unique=False)
         batch_op.create_index('ix_articles_index_state', ['index_state', 'index_next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_articles_published_at'), ['published_at'], unique=False)
@@ -148,6 +153,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_articles_published_at'))
         batch_op.drop_index('ix_articles_index_state')
         batch_op.drop_index(batch_op.f('ix_articles_domain'))
+        batch_op.drop_index(batch_op.f('ix_articles_cluster_id'))
 
     op.drop_table('articles')
     # ### end Alembic commands ###
