@@ -1,0 +1,117 @@
+"""Index stage: the outbox that moves classified articles into the search backend.
+
+An article is indexed only when the backend confirms it. If the backend is down or
+rejects a document, the article stays `pending` (retried with backoff) or becomes
+`failed` after index.max_attempts, with the reason; nothing is lost.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.config import IndexSettings
+from pipeline.index.base import BackendUnavailable, SearchIndex
+from pipeline.records import ArticleStatus, IndexDocument, IndexState, utcnow
+from pipeline.store.db import claim, transaction
+from pipeline.store.models import Article
+
+
+def to_document(article: Article, indexed_at: datetime) -> IndexDocument:
+    return IndexDocument(
+        article_id=article.id,
+        canonical_url=article.canonical_url,
+        title=article.title or article.feed_title or article.canonical_url,
+        text=article.text or "",
+        published_at=article.published_at,
+        date_source=article.date_source or "none",
+        indexed_at=indexed_at,
+        outlet=article.outlet,
+        domain=article.domain or "",
+        language=article.language,
+        threads=tuple(article.threads or ()),
+        relation=article.relation,
+        seed_similarity=article.seed_similarity,
+        cluster_id=article.cluster_id,
+        author=article.author,
+    )
+
+
+def index_pending(
+    sessions: sessionmaker[Session],
+    backend: SearchIndex,
+    settings: IndexSettings,
+    *,
+    article_ids: Sequence[str] | None = None,
+) -> Counter[str]:
+    """Send pending articles to the backend in batches until none is due."""
+    counts: Counter[str] = Counter()
+    while True:
+        with sessions() as session, session.begin():
+            now = utcnow()
+            stmt = select(Article).where(
+                Article.index_state == IndexState.PENDING.value,
+                or_(Article.index_next_attempt_at.is_(None), Article.index_next_attempt_at <= now),
+            )
+            if article_ids is not None:
+                stmt = stmt.where(Article.id.in_(list(article_ids)))
+            stmt = claim(session, stmt.order_by(Article.id).limit(settings.batch_size))
+            articles = list(session.scalars(stmt))
+            if not articles:
+                return counts
+            docs = [to_document(a, now) for a in articles]
+            try:
+                outcomes = backend.index(docs)
+            except BackendUnavailable as exc:
+                for article in articles:
+                    _defer(article, f"backend unavailable: {exc}", settings, now)
+                counts["index_deferred"] += len(articles)
+                counts["backend_unavailable"] += 1
+                return counts  # the rest waits for the next run; do not hammer a down backend
+            for article, outcome in zip(articles, outcomes, strict=True):
+                if outcome.ok:
+                    article.index_state = IndexState.INDEXED.value
+                    article.index_error = None
+                    article.index_next_attempt_at = None
+                    article.indexed_at = now
+                    article.status = ArticleStatus.INDEXED.value
+                    counts["indexed"] += 1
+                else:
+                    _defer(article, outcome.error or "rejected", settings, now)
+                    counts[f"index_{article.index_state}"] += 1
+
+
+def _defer(article: Article, reason: str, settings: IndexSettings, now: datetime) -> None:
+    article.index_attempts += 1
+    article.index_error = reason[:2000]
+    if article.index_attempts >= settings.max_attempts:
+        article.index_state = IndexState.FAILED.value
+        article.index_next_attempt_at = None
+    else:
+        delay = settings.retry_backoff_seconds * 2 ** (article.index_attempts - 1)
+        article.index_next_attempt_at = now + timedelta(seconds=delay)
+
+
+def requeue(
+    sessions: sessionmaker[Session],
+    *,
+    since: datetime | None = None,
+    failed_only: bool = False,
+) -> int:
+    """Put articles back in the outbox (after a rebuild elsewhere, or to retry failures)."""
+    stmt = update(Article).where(
+        Article.status.in_([ArticleStatus.CLASSIFIED.value, ArticleStatus.INDEXED.value])
+    )
+    if failed_only:
+        stmt = stmt.where(Article.index_state == IndexState.FAILED.value)
+    if since is not None:
+        stmt = stmt.where(Article.published_at >= since)
+    stmt = stmt.values(
+        index_state=IndexState.PENDING.value, index_attempts=0, index_next_attempt_at=None
+    )
+    with transaction(sessions) as session:
+        return session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]
