@@ -14,6 +14,7 @@ Each field says why it exists; ``docs/configuration.md`` lists them all.
 from __future__ import annotations
 
 import os
+import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -26,8 +27,8 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-PROJECT_URL = "https://github.com/newswatch/newswatch"
-DEFAULT_USER_AGENT = f"newswatch/0.1 (+{PROJECT_URL}; news monitoring)"
+DEFAULT_USER_AGENT = "newswatch/0.1 (news monitoring bot)"
+DEFAULT_FEEDS_FILE = Path(__file__).parent / "data" / "feeds.toml"
 
 
 class FeedConfig(BaseModel):
@@ -57,7 +58,11 @@ class PollSettings(BaseModel):
 
 
 class FetchSettings(BaseModel):
-    user_agent: str = Field(DEFAULT_USER_AGENT, description="Sent on every request; names the project.")
+    user_agent: str = Field(
+        DEFAULT_USER_AGENT,
+        description="Sent on every request; names the project. Add your newsroom's contact "
+        "(URL or email) in production so site owners can reach you.",
+    )
     connect_timeout_seconds: float = Field(10.0, gt=0, description="TCP/TLS connect timeout.")
     read_timeout_seconds: float = Field(20.0, gt=0, description="Timeout between received bytes.")
     total_timeout_seconds: float = Field(
@@ -193,7 +198,10 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default sqlite:///DATA_DIR/newswatch.db."
     )
-    feeds: list[FeedConfig] = Field(default_factory=list, description="Feeds to poll.")
+    feeds: list[FeedConfig] = Field(
+        default_factory=lambda: default_feeds(),
+        description="Feeds to poll; default: the curated list in pipeline/data/feeds.toml.",
+    )
     poll: PollSettings = Field(default_factory=PollSettings)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     extract: ExtractSettings = Field(default_factory=ExtractSettings)
@@ -234,6 +242,14 @@ class Settings(BaseSettings):
 
     def feed(self, name: str) -> FeedConfig | None:
         return next((f for f in self.feeds if f.name == name), None)
+
+
+def default_feeds() -> list[FeedConfig]:
+    """The curated UK–China feed list shipped with the package (see docs/feeds.md)."""
+    if not DEFAULT_FEEDS_FILE.is_file():
+        return []
+    with DEFAULT_FEEDS_FILE.open("rb") as handle:
+        return [FeedConfig(**feed) for feed in tomllib.load(handle).get("feeds", [])]
 
 
 def config_file_path() -> Path | None:

@@ -1,0 +1,210 @@
+"""The `newswatch` command: a thin shell over the stage functions.
+
+Exit codes: 0 success; 1 the command ran but failed (e.g. a run that stopped on an
+error); 2 bad input or configuration; 3 a backend (database, search index) is
+unavailable. Errors are one line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import typer
+from pydantic import ValidationError
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from pipeline.cli_output import console, err_console, print_feeds, print_run_summary, print_search_page
+from pipeline.config import Settings
+from pipeline.index.base import BackendUnavailable, SearchError, SearchQuery
+from pipeline.index.factory import open_index
+from pipeline.runner import STAGES, RunSummary, run_pipeline
+from pipeline.store import Store, open_store
+from pipeline.store.migrate import current_revision, upgrade
+from pipeline.store.models import Feed
+
+app = typer.Typer(
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="newswatch: follow a developing story across news feeds.",
+)
+db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
+app.add_typer(db_app, name="db")
+
+EXIT_FAILED, EXIT_BAD_INPUT, EXIT_UNAVAILABLE = 1, 2, 3
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CliError(Exception):
+    def __init__(self, message: str, code: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def clean_errors(func: F) -> F:
+    """Turn expected failures into one line on stderr and a meaningful exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except CliError as exc:
+            fail(str(exc), exc.code)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            fail(f"invalid configuration: {where}: {first['msg']}", EXIT_BAD_INPUT)
+        except (SearchError, ValueError, FileNotFoundError) as exc:
+            fail(str(exc), EXIT_BAD_INPUT)
+        except BackendUnavailable as exc:
+            fail(f"search backend unavailable: {exc}", EXIT_UNAVAILABLE)
+        except OperationalError as exc:
+            fail(f"database unavailable: {str(exc.orig).strip().splitlines()[0]}", EXIT_UNAVAILABLE)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def fail(message: str, code: int) -> None:
+    err_console.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+@app.callback()
+def main(
+    config: Annotated[
+        Path | None, typer.Option(help="TOML settings file (default ./newswatch.toml).")
+    ] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Overrides the data_dir setting.")] = None,
+) -> None:
+    if config is not None:
+        os.environ["NEWSWATCH_CONFIG"] = str(config)
+    if data_dir is not None:
+        os.environ["NEWSWATCH_DATA_DIR"] = str(data_dir)
+
+
+def load() -> Settings:
+    return Settings()
+
+
+def connect(settings: Settings) -> Store:
+    return open_store(settings.resolved_database_url)
+
+
+def run_with_progress(store: Store, settings: Settings, **kwargs: Any) -> RunSummary:
+    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+                        console=console, transient=True)
+    with progress:
+        task = progress.add_task("polling feeds", total=len(STAGES))
+
+        def advance(stage: str, _counts: dict[str, int]) -> None:
+            position = STAGES.index(stage) + 1
+            label = STAGES[position] if position < len(STAGES) else "done"
+            progress.update(task, completed=position, description=f"stage: {label}")
+
+        backend = open_index(settings)
+        backend.ensure_ready()
+        return run_pipeline(store.sessions, settings, backend, on_stage=advance, **kwargs)
+
+
+@app.command()
+@clean_errors
+def run(
+    feed: Annotated[list[str] | None, typer.Option(help="Poll only these feeds (by name).")] = None,
+) -> None:
+    """Poll the feeds once and process whatever is new."""
+    settings = load()
+    if not settings.feeds:
+        raise CliError("no feeds configured (add [[feeds]] to newswatch.toml)", EXIT_BAD_INPUT)
+    summary = run_with_progress(connect(settings), settings, feed_names=feed)
+    print_run_summary(summary)
+
+
+@app.command()
+@clean_errors
+def search(
+    query: Annotated[str, typer.Argument(help='Query: words, "phrases", AND/OR/NOT, prefix*')],
+    since: Annotated[datetime | None, typer.Option(help="Published on or after (UTC).")] = None,
+    until: Annotated[datetime | None, typer.Option(help="Published before (UTC).")] = None,
+    source: Annotated[list[str] | None, typer.Option(help="Outlet name or domain.")] = None,
+    thread: Annotated[list[str] | None, typer.Option(help="Storyline, e.g. huawei-5g.")] = None,
+    relation: Annotated[str | None, typer.Option(help="duplicate|follow_up|unrelated")] = None,
+    sort: Annotated[str, typer.Option(help="relevance or date")] = "relevance",
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 10,
+    cursor: Annotated[str | None, typer.Option(help="Next page, from a previous search.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+) -> None:
+    """Search the index."""
+    if sort not in ("relevance", "date"):
+        raise CliError("--sort must be 'relevance' or 'date'", EXIT_BAD_INPUT)
+    settings = load()
+    backend = open_index(settings)
+    request = SearchQuery(
+        text=query,
+        since=_utc(since),
+        until=_utc(until),
+        sources=tuple(source or ()),
+        threads=tuple(thread or ()),
+        relation=relation,
+        sort=_sort(sort),
+        limit=limit,
+        cursor=cursor,
+    )
+    page = backend.search(request)
+    if as_json:
+        print(json.dumps(search_page_json(page), ensure_ascii=False, indent=2))
+    else:
+        print_search_page(page, query)
+
+
+def search_page_json(page: Any) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return json.loads(json.dumps(asdict(page), default=_json_default))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def _sort(value: str) -> Literal["relevance", "date"]:
+    return "date" if value == "date" else "relevance"
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+@app.command()
+@clean_errors
+def feeds() -> None:
+    """List each feed and its health."""
+    settings = load()
+    store = connect(settings)
+    from pipeline.stages.poll import sync_feed_rows
+
+    sync_feed_rows(store.sessions, settings.feeds)
+    with store.sessions() as session:
+        rows = list(session.scalars(select(Feed).order_by(Feed.name)))
+    print_feeds(rows, {f.name: f.enabled for f in settings.feeds})
+
+
+@db_app.command("upgrade")
+@clean_errors
+def db_upgrade() -> None:
+    """Apply the database migrations."""
+    settings = load()
+    store = open_store(settings.resolved_database_url, migrate=False)
+    upgrade(store.engine)
+    console.print(f"database at revision {current_revision(store.engine)}")

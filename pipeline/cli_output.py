@@ -1,0 +1,94 @@
+"""Rich tables for the CLI. Presentation only: every figure comes from the stages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.index.base import SearchPage
+from pipeline.records import as_utc
+from pipeline.runner import STAGES, RunSummary
+from pipeline.store.models import Feed
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def print_run_summary(summary: RunSummary) -> None:
+    stages = Table(title=f"Run {summary.run_id}: {summary.state}", show_lines=False)
+    stages.add_column("stage")
+    stages.add_column("counts")
+    for stage in STAGES:
+        counts = summary.stage_counts.get(stage, {})
+        text = ", ".join(f"{k}={v}" for k, v in sorted(counts.items()) if v) or "nothing to do"
+        stages.add_row(stage, text)
+    console.print(stages)
+
+    statuses = Table(title="Articles by status")
+    statuses.add_column("status")
+    statuses.add_column("articles", justify="right")
+    for status, count in sorted(summary.status_counts.items()):
+        statuses.add_row(status, str(count))
+    console.print(statuses)
+
+    if summary.errors:
+        errors = Table(title=f"Errors in this run ({len(summary.errors)})")
+        errors.add_column("where")
+        errors.add_column("error")
+        for error in summary.errors:
+            where = error.get("feed") or error.get("url") or ""
+            what = " ".join(v for k, v in error.items() if k in ("error", "detail") and v)
+            errors.add_row(where, what)
+        console.print(errors)
+
+
+def print_search_page(page: SearchPage, query_text: str) -> None:
+    table = Table(title=f"Search {query_text!r}: {page.total} matching articles")
+    table.add_column("date")
+    table.add_column("outlet")
+    table.add_column("title / snippet")
+    table.add_column("also published by")
+    for hit in page.hits:
+        when = as_utc(hit.published_at)
+        snippet = hit.snippet.replace("<mark>", "[bold yellow]").replace("</mark>", "[/]")
+        table.add_row(
+            when.date().isoformat() if when else "",
+            hit.outlet,
+            f"[bold]{escape_markup(hit.title)}[/bold]\n{snippet}",
+            ", ".join(hit.also_published_by),
+        )
+    console.print(table)
+    if page.next_cursor:
+        console.print(f"more: --cursor {page.next_cursor}")
+
+
+def escape_markup(text: str) -> str:
+    return text.replace("[", r"\[")
+
+
+def print_feeds(rows: Sequence[Feed], configured: dict[str, Any]) -> None:
+    table = Table(title="Feeds")
+    for column in ("name", "status", "failures", "last polled", "next poll", "last error"):
+        table.add_column(column)
+    for row in rows:
+        enabled = configured.get(row.name)
+        status = row.last_status if enabled is not None else f"{row.last_status} (not configured)"
+        if enabled is False:
+            status += " (disabled)"
+        table.add_row(
+            row.name,
+            status,
+            str(row.consecutive_failures),
+            _when(row.last_polled_at),
+            _when(row.next_poll_at),
+            (row.last_error or "")[:80],
+        )
+    console.print(table)
+
+
+def _when(value: Any) -> str:
+    value = as_utc(value)
+    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
