@@ -132,6 +132,15 @@ class DedupSettings(BaseModel):
     threads_file: Path | None = Field(
         None, description="Thread (storyline) definitions; default: the shipped threads.json."
     )
+    passage_min_words: int = Field(
+        8,
+        ge=3,
+        description="Sentences at least this long are indexed as passages, so teasers and long "
+        "updates (low Jaccard, high containment) are still found as candidate copies.",
+    )
+    batch_size: int = Field(
+        200, ge=1, description="Articles the classify stage claims and commits at a time."
+    )
 
 
 class ElasticsearchSettings(BaseModel):

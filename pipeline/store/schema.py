@@ -1,3 +1,6 @@
 """Imports every module that defines tables, so Base.metadata is complete."""
 
-from pipeline.store import models  # noqa: F401
+from pipeline.store import (
+    dedup_models,  # noqa: F401
+    models,  # noqa: F401
+)

@@ -1,0 +1,160 @@
+"""The classify stage over a real store (SQLite, and PostgreSQL when reachable)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from pipeline.config import Settings
+from pipeline.records import ArticleStatus, IndexState
+from pipeline.stages.classify import classify_pending
+from pipeline.store import Store
+from pipeline.store.dedup_models import ArticleFingerprint, ArticleRevision, StoryCluster
+from pipeline.store.models import Article
+from pipeline.urls import article_id
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "dedup"
+POTHOLES = (FIXTURES / "council_potholes.txt").read_text(encoding="utf-8")
+LIBRARY = (FIXTURES / "library_reopening.txt").read_text(encoding="utf-8")
+T0 = datetime(2021, 3, 4, 9, 0, tzinfo=UTC)
+
+
+def add_article(
+    store: Store,
+    url: str,
+    text: str,
+    *,
+    outlet: str,
+    published: datetime | None,
+    discovered: datetime = T0,
+    title: str = "A story",
+) -> str:
+    aid = article_id(url)
+    with store.sessions() as session, session.begin():
+        session.add(
+            Article(
+                id=aid,
+                canonical_url=url,
+                url=url,
+                status=ArticleStatus.EXTRACTED.value,
+                title=title,
+                text=text,
+                word_count=len(text.split()),
+                published_at=published,
+                discovered_at=discovered,
+                site_name=outlet,
+                domain=url.split("/")[2],
+            )
+        )
+    return aid
+
+
+def get(store: Store, aid: str) -> Article:
+    with store.sessions() as session:
+        return session.get_one(Article, aid)
+
+
+def count(store: Store, model: type) -> int:
+    with store.sessions() as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def teaser_of(text: str) -> str:
+    return "\n\n".join(text.split("\n\n")[:3]) + "\n\nRead the full story on our partner site."
+
+
+def test_copies_share_a_cluster_with_the_earliest_as_representative(
+    store: Store, settings: Settings
+) -> None:
+    original = add_article(
+        store, "https://wire.example/potholes", POTHOLES, outlet="Wire", published=T0
+    )
+    exact = add_article(
+        store,
+        "https://daily.example/potholes-copy",
+        POTHOLES.replace("\n\n", "\n"),  # other layout, same words
+        outlet="Daily",
+        published=T0 + timedelta(hours=2),
+    )
+    teaser = add_article(
+        store,
+        "https://aggregator.example/t/1",
+        teaser_of(POTHOLES),
+        outlet="Aggregator",
+        published=T0 - timedelta(hours=1),  # the teaser went out first
+    )
+    other = add_article(store, "https://wire.example/library", LIBRARY, outlet="Wire", published=T0)
+
+    counts = classify_pending(store.sessions, settings)
+
+    assert counts["classified"] == 4
+    assert counts["exact_duplicates"] == 1
+    assert counts["near_duplicates"] == 1
+    assert counts["new_clusters"] == 2
+    a, b, c, d = (get(store, x) for x in (original, exact, teaser, other))
+    assert b.exact_duplicate_of == original
+    assert a.exact_duplicate_of is None and c.exact_duplicate_of is None
+    # The teaser was classified first (earliest published), so it opened the cluster.
+    assert a.cluster_id == b.cluster_id == c.cluster_id == teaser
+    assert d.cluster_id == other
+    for art in (a, b, c, d):
+        assert art.status == ArticleStatus.CLASSIFIED.value
+        assert art.index_state == IndexState.PENDING.value
+        assert art.classified_at is not None and art.classified_at.tzinfo is not None
+    with store.sessions() as session:
+        cluster = session.get_one(StoryCluster, teaser)
+        assert cluster.representative_article_id == teaser
+        assert cluster.size == 3
+        assert cluster.outlets == ["Aggregator", "Wire", "Daily"]
+        assert cluster.first_seen_at == T0 - timedelta(hours=1)
+        assert cluster.last_seen_at == T0 + timedelta(hours=2)
+    assert count(store, ArticleFingerprint) == 3  # the exact copy needs no signature of its own
+
+
+def test_rerun_changes_nothing(store: Store, settings: Settings) -> None:
+    add_article(store, "https://wire.example/potholes", POTHOLES, outlet="Wire", published=T0)
+    add_article(store, "https://wire.example/library", LIBRARY, outlet="Wire", published=T0)
+    classify_pending(store.sessions, settings)
+    before = {t: count(store, t) for t in (StoryCluster, ArticleRevision, ArticleFingerprint)}
+
+    assert classify_pending(store.sessions, settings) == {}
+    assert {t: count(store, t) for t in before} == before
+
+
+def test_changed_page_is_a_revision_in_the_same_cluster(store: Store, settings: Settings) -> None:
+    aid = add_article(store, "https://wire.example/potholes", POTHOLES, outlet="Wire", published=T0)
+    classify_pending(store.sessions, settings)
+    updated = POTHOLES + "\n\nUpdate: the council has since named the contractor for the work."
+    with store.sessions() as session, session.begin():
+        article = session.get_one(Article, aid)
+        article.text = updated
+        article.status = ArticleStatus.EXTRACTED.value  # what a re-fetch and re-extract do
+
+    counts = classify_pending(store.sessions, settings)
+
+    assert counts["revisions"] == 1
+    assert counts.get("new_clusters", 0) == 0
+    assert get(store, aid).cluster_id == aid
+    with store.sessions() as session:
+        hashes = session.scalars(
+            select(ArticleRevision.content_hash).where(ArticleRevision.article_id == aid)
+        ).all()
+    assert len(set(hashes)) == 2
+    assert count(store, StoryCluster) == 1
+
+
+def test_only_the_given_ids(store: Store, settings: Settings) -> None:
+    first = add_article(
+        store, "https://wire.example/potholes", POTHOLES, outlet="Wire", published=T0
+    )
+    second = add_article(
+        store, "https://wire.example/library", LIBRARY, outlet="Wire", published=T0
+    )
+
+    counts = classify_pending(store.sessions, settings, article_ids=[second])
+
+    assert counts["classified"] == 1
+    assert get(store, first).status == ArticleStatus.EXTRACTED.value
+    assert get(store, second).status == ArticleStatus.CLASSIFIED.value
