@@ -1,0 +1,203 @@
+"""Turn one downloaded HTML page into article text and metadata, with the source of its date.
+
+trafilatura finds the main text and the metadata; htmldate (through trafilatura) the date.
+Nothing here touches the network: the HTML is parsed once into an lxml tree and only that
+tree is handed on, because htmldate fetches any *string* input that looks like a URL.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from functools import cache
+from typing import Any
+
+from lxml.etree import LxmlError
+from lxml.html import HtmlElement
+from py3langid.langid import MODEL_FILE, LanguageIdentifier
+from trafilatura import bare_extraction
+from trafilatura.settings import Document
+from trafilatura.utils import load_html
+
+from pipeline.config import ExtractSettings
+from pipeline.records import DateSource, ExtractedPage, as_utc, utcnow
+
+# Below this probability the detector is guessing (lists of names, tables of numbers) and the
+# page's own language declaration is the better answer.
+MIN_LANGUAGE_CONFIDENCE = 0.9
+
+# htmldate gives the date with its time and offset when the page has them.
+_DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
+
+# Chinese and Japanese are written without spaces between words.
+_CJK_CHAR = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_ALNUM = re.compile(r"[^\W_]")
+_LANGUAGE_CODE = re.compile(r"[a-z]{2}")
+_LANGUAGE_SEPARATOR = re.compile(r"[-_,;\s]")
+
+
+@dataclass(frozen=True)
+class NoContent:
+    """The page has no usable article text; `reason` names the cause (stored with the status)."""
+
+    reason: str
+
+
+def extract(
+    html: str,
+    url: str,
+    *,
+    feed_published_at: datetime | None = None,
+    settings: ExtractSettings,
+) -> ExtractedPage | NoContent:
+    """Main text and metadata of one page, or NoContent saying why there is none.
+
+    Never raises for bad input: empty, broken or binary pages come back as NoContent.
+    """
+    if not html.strip():
+        return NoContent("empty document")
+    tree = _parse(html)
+    if tree is None:
+        return NoContent("not parseable as HTML")
+    try:
+        document = bare_extraction(
+            tree,
+            url=url,
+            favor_precision=settings.favor_precision,
+            include_comments=False,
+            with_metadata=True,
+            # a shared dedup cache would make the result depend on earlier pages
+            deduplicate=False,
+            date_extraction_params=_date_params(),
+        )
+    except (LxmlError, ValueError, TypeError) as exc:
+        return NoContent(f"extraction failed: {type(exc).__name__}: {exc}")
+    if not isinstance(document, Document):
+        return NoContent("no main text found: empty, script-only or navigation-only page")
+
+    text = _without_headline(normalise_text(document.text or ""), document.title)
+    words = count_words(text)
+    if words < settings.min_words:
+        return NoContent(
+            f"body text has {words} words (< {settings.min_words}): paywall stub or index page"
+        )
+
+    published_at, date_source = _publication_date(document.date, feed_published_at)
+    return ExtractedPage(
+        text=text,
+        title=document.title or None,
+        author=document.author or None,
+        published_at=published_at,
+        date_source=date_source,
+        # trafilatura falls back to the URL's host without "www." itself
+        site_name=document.sitename or None,
+        language=_detected_language(text) or _declared_language(tree),
+        word_count=words,
+        description=document.description or None,
+    )
+
+
+def normalise_text(text: str) -> str:
+    """One paragraph per block, whitespace inside a paragraph collapsed, blank lines between."""
+    paragraphs = (" ".join(line.split()) for line in text.splitlines())
+    return "\n\n".join(p for p in paragraphs if p)
+
+
+def count_words(text: str) -> int:
+    """Tokens with a letter or digit; two Chinese/Japanese characters count as one word.
+
+    Those scripts use no spaces, so a whole paragraph would otherwise be one "word"; two
+    characters is about the average word length in Chinese.
+    """
+    cjk_chars = len(_CJK_CHAR.findall(text))
+    tokens = _CJK_CHAR.sub(" ", text).split()
+    return sum(1 for token in tokens if _ALNUM.search(token)) + (cjk_chars + 1) // 2
+
+
+def _declared_language(tree: HtmlElement) -> str | None:
+    """ISO 639-1 code the page declares: <html lang>, then og:locale, then content-language."""
+    root = tree.getroottree().getroot()
+    metas = {
+        (meta.get("property") or meta.get("http-equiv") or "").lower(): meta.get("content")
+        for meta in root.iter("meta")
+    }
+    for candidate in (root.get("lang"), metas.get("og:locale"), metas.get("content-language")):
+        code = _language_code(candidate)
+        if code:
+            return code
+    return None
+
+
+def _without_headline(text: str, title: str | None) -> str:
+    """Drop a first paragraph that repeats the title: trafilatura keeps the <h1> in the text."""
+    first, _, rest = text.partition("\n\n")
+    return rest if title and first == " ".join(title.split()) else text
+
+
+def _parse(html: str) -> HtmlElement | None:
+    try:
+        return load_html(html)
+    except (LxmlError, ValueError, TypeError):
+        return None
+
+
+def _date_params() -> dict[str, Any]:
+    """htmldate options: publication date over last-modified, and only dates found in markup.
+
+    The extensive search guesses from free text: a copyright year becomes 1 January, a
+    month-year becomes the 1st. Those guesses are worse than the feed's date, so it is off.
+    A date in the URL path has no time of day, so the page's markup is asked first.
+    The ceiling is tomorrow (UTC), so a page stamped in a time zone ahead of UTC still counts.
+    Only Document.date is read: Document.filedate is this ceiling, i.e. the run's clock.
+    """
+    tomorrow = utcnow().date() + timedelta(days=1)
+    return {
+        "original_date": True,
+        "extensive_search": False,
+        "deferred_url_extractor": True,
+        "outputformat": _DATE_FORMAT,
+        "max_date": datetime.combine(tomorrow, time.max),
+    }
+
+
+def _publication_date(
+    page_date: str | None, feed_published_at: datetime | None
+) -> tuple[datetime | None, DateSource]:
+    parsed = _parse_page_date(page_date)
+    if parsed is not None:
+        return parsed, DateSource.PAGE
+    if feed_published_at is not None:
+        return as_utc(feed_published_at), DateSource.FEED
+    return None, DateSource.NONE
+
+
+def _parse_page_date(value: str | None) -> datetime | None:
+    """The page's date as aware UTC; date-only and offset-less values are taken as UTC."""
+    if not value:
+        return None
+    try:
+        return as_utc(datetime.fromisoformat(value))
+    except ValueError:
+        return None
+
+
+@cache
+def _language_identifier() -> LanguageIdentifier:
+    # normalised probabilities, so that MIN_LANGUAGE_CONFIDENCE means something
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def _detected_language(text: str) -> str | None:
+    language, confidence = _language_identifier().classify(text)
+    if confidence < MIN_LANGUAGE_CONFIDENCE:
+        return None
+    return _language_code(language)
+
+
+def _language_code(value: str | None) -> str | None:
+    """'en-GB', 'de_DE', 'fr, en' → 'en', 'de', 'fr'; None for anything not ISO 639-1."""
+    if not value:
+        return None
+    primary = _LANGUAGE_SEPARATOR.split(value.strip().lower(), maxsplit=1)[0]
+    return primary if _LANGUAGE_CODE.fullmatch(primary) else None
