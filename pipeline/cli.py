@@ -21,7 +21,13 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from pipeline.cli_output import console, err_console, print_feeds, print_run_summary, print_search_page
+from pipeline.cli_output import (
+    console,
+    err_console,
+    print_feeds,
+    print_run_summary,
+    print_search_page,
+)
 from pipeline.config import Settings
 from pipeline.index.base import BackendUnavailable, SearchError, SearchQuery
 from pipeline.index.factory import open_index
@@ -99,8 +105,13 @@ def connect(settings: Settings) -> Store:
 
 
 def run_with_progress(store: Store, settings: Settings, **kwargs: Any) -> RunSummary:
-    progress = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
-                        console=console, transient=True)
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        console=console,
+        transient=True,
+    )
     with progress:
         task = progress.add_task("polling feeds", total=len(STAGES))
 

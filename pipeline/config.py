@@ -36,7 +36,9 @@ class FeedConfig(BaseModel):
 
     name: str = Field(description="Stable short name; the key for the feed's stored state.")
     url: str = Field(description="RSS or Atom URL.")
-    enabled: bool = Field(True, description="Disabled feeds are kept (with their state) but not polled.")
+    enabled: bool = Field(
+        True, description="Disabled feeds are kept (with their state) but not polled."
+    )
     poll_interval_minutes: int | None = Field(
         None, ge=1, description="Overrides poll.interval_minutes for this feed."
     )
@@ -73,7 +75,9 @@ class FetchSettings(BaseModel):
         5_000_000, ge=1024, description="Cap on the body as sent on the wire (compressed)."
     )
     max_decompressed_bytes: int = Field(
-        5_000_000, ge=1024, description="Cap on the body after gzip/deflate/br decoding (zip bombs)."
+        5_000_000,
+        ge=1024,
+        description="Cap on the body after gzip/deflate/br decoding (zip bombs).",
     )
     concurrency: int = Field(8, ge=1, description="Downloads in flight at once, over all hosts.")
     per_host_concurrency: int = Field(2, ge=1, description="Downloads in flight at once per host.")
@@ -89,11 +93,15 @@ class FetchSettings(BaseModel):
     in_run_retries: int = Field(
         2, ge=0, description="Immediate retries inside one run for timeouts and 5xx."
     )
-    in_run_retry_delay_seconds: float = Field(1.0, ge=0, description="Base delay of in-run retries.")
+    in_run_retry_delay_seconds: float = Field(
+        1.0, ge=0, description="Base delay of in-run retries."
+    )
     max_retry_after_seconds: int = Field(
         6 * 3600, ge=0, description="A Retry-After longer than this is clipped to it."
     )
-    respect_robots: bool = Field(True, description="Obey robots.txt (per-feed override: ignore_robots).")
+    respect_robots: bool = Field(
+        True, description="Obey robots.txt (per-feed override: ignore_robots)."
+    )
     allowed_networks: list[str] = Field(
         default_factory=list,
         description="CIDR ranges exempt from the SSRF guard (e.g. 127.0.0.0/8 for tests and the "
@@ -104,14 +112,20 @@ class FetchSettings(BaseModel):
 
 class ExtractSettings(BaseModel):
     min_words: int = Field(
-        60, ge=1, description="Pages with fewer words of body text are 'no_content' (stubs, indexes)."
+        60,
+        ge=1,
+        description="Pages with fewer words of body text are 'no_content' (stubs, indexes).",
     )
-    favor_precision: bool = Field(True, description="trafilatura: prefer dropping chrome over keeping text.")
+    favor_precision: bool = Field(
+        True, description="trafilatura: prefer dropping chrome over keeping text."
+    )
 
 
 class DedupSettings(BaseModel):
     num_perm: int = Field(128, ge=16, description="MinHash permutations; more is slower but finer.")
-    shingle_words: int = Field(5, ge=1, description="Word shingle length for near-duplicate fingerprints.")
+    shingle_words: int = Field(
+        5, ge=1, description="Word shingle length for near-duplicate fingerprints."
+    )
     lsh_threshold: float = Field(
         0.5, gt=0, lt=1, description="Jaccard estimate at which LSH proposes a candidate pair."
     )
@@ -127,7 +141,8 @@ class DedupSettings(BaseModel):
     )
     seeds: list[str] = Field(
         default_factory=lambda: ["builtin:seed_article"],
-        description="Seed stories: 'builtin:NAME', file paths or URLs. The first is the default seed.",
+        description="Seed stories: 'builtin:NAME', file paths or URLs. "
+        "The first is the default seed.",
     )
     threads_file: Path | None = Field(
         None, description="Thread (storyline) definitions; default: the shipped threads.json."
@@ -163,7 +178,9 @@ class IndexSettings(BaseModel):
     )
     batch_size: int = Field(500, ge=1, description="Articles taken from the outbox per batch.")
     max_attempts: int = Field(8, ge=1, description="Index attempts before an article is 'failed'.")
-    retry_backoff_seconds: float = Field(30.0, ge=0, description="Base of the outbox retry backoff.")
+    retry_backoff_seconds: float = Field(
+        30.0, ge=0, description="Base of the outbox retry backoff."
+    )
     max_text_chars: int = Field(
         200_000, ge=1000, description="Article text beyond this is cut before indexing."
     )
@@ -182,7 +199,9 @@ class SmtpSettings(BaseModel):
 
 class AlertSettings(BaseModel):
     rules_file: Path | None = Field(None, description="Alert rules (JSON); default: shipped rules.")
-    max_attempts: int = Field(6, ge=1, description="Delivery attempts before it is parked as failed.")
+    max_attempts: int = Field(
+        6, ge=1, description="Delivery attempts before it is parked as failed."
+    )
     retry_backoff_seconds: float = Field(60.0, ge=0, description="Base of delivery retry backoff.")
     webhook_secret: SecretStr | None = Field(None, description="HMAC key for webhook signatures.")
     webhook_timeout_seconds: float = Field(10.0, gt=0, description="Webhook POST timeout.")
@@ -193,7 +212,9 @@ class ApiSettings(BaseModel):
     host: str = Field("127.0.0.1", description="Bind address of `newswatch serve`.")
     port: int = Field(8080, description="Port of `newswatch serve`.")
     api_key: SecretStr | None = Field(None, description="If set, /api/* needs X-API-Key.")
-    cors_origins: list[str] = Field(default_factory=list, description="CORS allow-list; off if empty.")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="CORS allow-list; off if empty."
+    )
     max_page_size: int = Field(100, ge=1, description="Largest page a search may ask for.")
     max_request_bytes: int = Field(65_536, ge=1024, description="Largest request body accepted.")
 
@@ -203,7 +224,9 @@ class Settings(BaseSettings):
         env_prefix="NEWSWATCH_", env_nested_delimiter="__", extra="forbid"
     )
 
-    data_dir: Path = Field(Path("data"), description="All local state: store, index, feeds, caches.")
+    data_dir: Path = Field(
+        Path("data"), description="All local state: store, index, feeds, caches."
+    )
     database_url: str | None = Field(
         None, description="SQLAlchemy URL; default sqlite:///DATA_DIR/newswatch.db."
     )

@@ -41,7 +41,6 @@ def _default(field: Any) -> str:
     return f"`{str(default)!r}`" if isinstance(default, Path) else f"`{default!r}`"
 
 
-
 def _rows(model: type[BaseModel], prefix: str) -> list[str]:
     rows: list[str] = []
     for name, field in model.model_fields.items():
@@ -58,7 +57,13 @@ def _rows(model: type[BaseModel], prefix: str) -> list[str]:
 
 
 def render() -> str:
-    lines = [HEADER, "## Settings", "", "| setting | environment | default | why |", "|---|---|---|---|"]
+    lines = [
+        HEADER,
+        "## Settings",
+        "",
+        "| setting | environment | default | why |",
+        "|---|---|---|---|",
+    ]
     lines += _rows(Settings, "")
     lines += [
         "",
@@ -68,8 +73,10 @@ def render() -> str:
         "|---|---|---|",
     ]
     for name, field in FeedConfig.model_fields.items():
-        lines.append(f"| `{name}` | {_default(field) if not field.is_required() else 'required'} "
-                     f"| {field.description} |")
+        lines.append(
+            f"| `{name}` | {_default(field) if not field.is_required() else 'required'} "
+            f"| {field.description} |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -32,7 +32,9 @@ def postgres_url() -> str | None:
         engine.dispose()
     except Exception as exc:
         if demanded:
-            raise RuntimeError(f"NEWSWATCH_TEST_POSTGRES_URL is set but unreachable: {exc}") from exc
+            raise RuntimeError(
+                f"NEWSWATCH_TEST_POSTGRES_URL is set but unreachable: {exc}"
+            ) from exc
         return None
     return url
 

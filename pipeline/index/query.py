@@ -83,7 +83,9 @@ def parse_query(text: str) -> Node | None:
     node = parser.parse_or()
     if parser.pos < len(tokens):
         kind, value = tokens[parser.pos]
-        raise SearchError(f"unexpected {value!r} in query" if kind != "rparen" else "unbalanced ')'")
+        raise SearchError(
+            f"unexpected {value!r} in query" if kind != "rparen" else "unbalanced ')'"
+        )
     _validate(node, top=True)
     if _count_terms(node) > MAX_TERMS:
         raise SearchError(f"query has too many terms (at most {MAX_TERMS})")

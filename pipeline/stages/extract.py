@@ -30,7 +30,9 @@ def extract_pending(
             stmt = select(Article).where(Article.status == ArticleStatus.FETCHED.value)
             if article_ids is not None:
                 stmt = stmt.where(Article.id.in_(list(article_ids)))
-            stmt = claim(session, stmt.order_by(Article.discovered_at, Article.id).limit(batch_size))
+            stmt = claim(
+                session, stmt.order_by(Article.discovered_at, Article.id).limit(batch_size)
+            )
             articles = list(session.scalars(stmt))
             if not articles:
                 return counts
@@ -48,7 +50,9 @@ def record_extraction(session: Session, article: Article, settings: ExtractSetti
         article.status_reason = "no stored page to extract; will be fetched again"
         article.next_attempt_at = now
         return "missing_page"
-    outcome = extract(page.html, url, feed_published_at=article.feed_published_at, settings=settings)
+    outcome = extract(
+        page.html, url, feed_published_at=article.feed_published_at, settings=settings
+    )
     article.extracted_at = now
     if isinstance(outcome, NoContent):
         article.status = ArticleStatus.NO_CONTENT.value

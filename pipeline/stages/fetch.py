@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.config import FetchSettings
@@ -16,7 +16,7 @@ from pipeline.store.db import claim
 from pipeline.store.models import Article, Page
 
 
-def due_for_fetch(now: datetime, article_ids: Sequence[str] | None = None):  # type: ignore[no-untyped-def]
+def due_for_fetch(now: datetime, article_ids: Sequence[str] | None = None) -> Select[Article]:
     """Articles never fetched, or whose failed fetch may be retried now."""
     stmt = select(Article).where(
         or_(
@@ -90,8 +90,12 @@ def record_fetch(
         page = session.get(Page, article.id)
         if page is None:
             session.add(
-                Page(article_id=article.id, html=fetched.html, encoding=fetched.encoding,
-                     fetched_at=now)
+                Page(
+                    article_id=article.id,
+                    html=fetched.html,
+                    encoding=fetched.encoding,
+                    fetched_at=now,
+                )
             )
         else:
             page.html, page.encoding, page.fetched_at = fetched.html, fetched.encoding, now

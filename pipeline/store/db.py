@@ -72,8 +72,10 @@ def insert_ignoring_conflicts(
         return 0
     dialect = session.get_bind().dialect.name
     module = postgresql if dialect == "postgresql" else sqlite
-    stmt = module.insert(table).values(list(rows)).on_conflict_do_nothing(
-        index_elements=list(index_elements)
+    stmt = (
+        module.insert(table)
+        .values(list(rows))
+        .on_conflict_do_nothing(index_elements=list(index_elements))
     )
     result = session.execute(stmt)
     return max(result.rowcount or 0, 0)  # type: ignore[attr-defined]

@@ -7,7 +7,7 @@ the same `Base`; `pipeline.store` imports them all so migrations see every table
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from pipeline.records import ArticleStatus, FeedStatus, IndexState, utcnow
+from pipeline.records import ArticleStatus, FeedStatus, utcnow
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -46,7 +46,11 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 class Base(DeclarativeBase):
-    type_annotation_map = {datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime,
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
 
 
 class Feed(Base):
