@@ -219,6 +219,50 @@ class ApiSettings(BaseModel):
     max_request_bytes: int = Field(65_536, ge=1024, description="Largest request body accepted.")
 
 
+class RetentionSettings(BaseModel):
+    enabled: bool = Field(
+        False,
+        description="Delete old articles from the store and the index. Off by default: an "
+        "archive is usually worth more than the disk it takes.",
+    )
+    keep_days: int = Field(
+        365,
+        ge=1,
+        description="Articles published (else discovered) longer ago than this are deleted "
+        "when retention is enabled.",
+    )
+
+
+class AirflowSettings(BaseModel):
+    schedule: str = Field(
+        "*/30 * * * *", description="When the ingest DAG runs: a cron expression or preset."
+    )
+    feeds_per_task: int = Field(
+        10, ge=1, description="Feeds per mapped poll task; smaller batches use more workers."
+    )
+    articles_per_task: int = Field(
+        100, ge=1, description="Articles per mapped fetch task; smaller batches use more workers."
+    )
+    retries: int = Field(3, ge=0, description="Retries of a failed DAG task.")
+    retry_delay_seconds: float = Field(
+        60.0, ge=0, description="First retry delay; it doubles with each further retry."
+    )
+    max_retry_delay_seconds: float = Field(
+        1800.0, ge=0, description="Ceiling of the retry delay."
+    )
+    task_timeout_minutes: float = Field(
+        30.0, gt=0, description="execution_timeout of each ingest task: a hung task is killed."
+    )
+    maintenance_timeout_minutes: float = Field(
+        240.0, gt=0, description="execution_timeout of the maintenance tasks (a full rebuild)."
+    )
+    elasticsearch_conn_id: str = Field(
+        "newswatch_elasticsearch",
+        description="Airflow Connection whose host, login, password and extra (api_key, "
+        "ca_certs, verify_certs) override index.elasticsearch under Airflow.",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="NEWSWATCH_", env_nested_delimiter="__", extra="forbid"
@@ -241,6 +285,8 @@ class Settings(BaseSettings):
     index: IndexSettings = Field(default_factory=IndexSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    airflow: AirflowSettings = Field(default_factory=AirflowSettings)
 
     @field_validator("feeds")
     @classmethod
