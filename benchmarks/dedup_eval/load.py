@@ -237,14 +237,17 @@ def check() -> int:
     print()
     for s in SPLITS:
         rel_counts = Counter(i.relation for i in by_split[s])
-        thread_counts = Counter(t for i in by_split[s] for t in i.threads if i.relation == "follow_up")
+        thread_counts = Counter(
+            t for i in by_split[s] if i.relation == "follow_up" for t in i.threads
+        )
         clusters = [c for c in duplicate_clusters(by_split[s]) if len(c) > 1]
         print(
             f"{s}: relations "
             + ", ".join(f"{r}={rel_counts[r]}" for r in RELATIONS)
             + f"; duplicate clusters (size>1)={len(clusters)}"
         )
-        print(f"{s}: follow-ups per thread " + ", ".join(f"{t}={thread_counts[t]}" for t in THREADS))
+        per_thread = ", ".join(f"{t}={thread_counts[t]}" for t in THREADS)
+        print(f"{s}: follow-ups per thread {per_thread}")
     if errors:
         print(f"\n{len(errors)} error(s):", file=sys.stderr)
         for e in errors:
