@@ -156,6 +156,13 @@ class DedupSettings(BaseModel):
     batch_size: int = Field(
         200, ge=1, description="Articles the classify stage claims and commits at a time."
     )
+    rewrite_threshold: float = Field(
+        0.6,
+        gt=0,
+        le=1,
+        description="Lexical similarity to a seed (1 = the seed itself) at which an article "
+        "that shares little wording is still the seed's story rewritten, i.e. a duplicate.",
+    )
 
 
 class ElasticsearchSettings(BaseModel):

@@ -1,4 +1,4 @@
-"""Classify stage: exact and near-duplicate detection, story clusters and revisions.
+"""Classify stage: duplicates, story clusters, revisions, seed relations and threads.
 
 Takes the articles waiting in status 'extracted' and, for each one:
 
@@ -6,11 +6,14 @@ Takes the articles waiting in status 'extracted' and, for each one:
   ``exact_duplicate_of`` points at that first article and it joins its cluster;
 - near copy (LSH or passage candidates, verified by shingle containment) → joins the
   cluster of the closest copy;
+- a rewrite of a seed story (relation 'duplicate' without shared wording) → joins the
+  cluster of the seed's other copies;
 - otherwise → a new story cluster whose id is this article's id;
 - a page classified before whose text changed (a re-fetch) → a new revision, same cluster.
 
-It then sets status 'classified' and puts the article in the search outbox. Re-running
-finds nothing waiting and changes nothing.
+Every article also gets its relation to each seed (with evidence) and its threads. It
+then has status 'classified' and sits in the search outbox. Re-running finds nothing
+waiting and changes nothing.
 """
 
 from __future__ import annotations
@@ -24,10 +27,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.config import DedupSettings, Settings
-from pipeline.dedup import Fingerprint, NearDuplicateIndex, containment, fingerprint, shingles
-from pipeline.records import ArticleStatus, IndexState, utcnow
+from pipeline.dedup import Fingerprint, NearDuplicateIndex, containment, shingles
+from pipeline.records import ArticleStatus, IndexState, Relation, utcnow
+from pipeline.relate import Analysis, RelationResult, SeedProfile, analyse, profile_seed, relate
+from pipeline.seeds import load_seeds
 from pipeline.store.db import claim, insert_ignoring_conflicts
-from pipeline.store.dedup_models import ArticleRevision, StoryCluster
+from pipeline.store.dedup_models import ArticleRevision, SeedRelation, StoryCluster
 from pipeline.store.dedup_repo import (
     load_index,
     lock_dedup,
@@ -36,6 +41,7 @@ from pipeline.store.dedup_repo import (
     save_fingerprint,
 )
 from pipeline.store.models import Article
+from pipeline.threads import ThreadBook, load_thread_book
 
 _DONE = (ArticleStatus.CLASSIFIED.value, ArticleStatus.INDEXED.value)
 
@@ -52,8 +58,14 @@ def classify_pending(
     settings: Settings,
     article_ids: Sequence[str] | None = None,
 ) -> dict[str, int]:
-    """Classify every extracted article (optionally only the given ids). Idempotent."""
+    """Classify every extracted article (optionally only the given ids). Idempotent.
+
+    Returns counts: classified, exact_duplicates, near_duplicates, seed_story_joins,
+    new_clusters, revisions, and relation_<relation> for the default seed.
+    """
     counts: Counter[str] = Counter()
+    book = load_thread_book(settings.dedup.threads_file)
+    profiles = [profile_seed(s, settings.dedup, book) for s in load_seeds(settings)]
     index: NearDuplicateIndex | None = None
     while True:
         with session_factory() as session, session.begin():
@@ -61,17 +73,31 @@ def classify_pending(
             if not articles:
                 return dict(counts)
             # The costly per-text work happens before taking the dedup lock.
-            prepared = [(a, fingerprint(a.text or "", settings.dedup)) for a in articles]
+            prepared = [_prepare(a, profiles, settings.dedup, book) for a in articles]
             lock_dedup(session)
             if index is None:
                 index = load_index(session, settings.dedup)
             else:
                 refresh_index(session, index)
             touched: set[str] = set()
-            for article, fp in prepared:
-                touched.add(_classify_one(session, article, fp, index, settings.dedup, counts))
+            for work in prepared:
+                touched.add(_classify_one(session, work, index, settings.dedup, counts))
             for cluster_id in sorted(touched):
                 refresh_cluster(session, cluster_id)
+
+
+@dataclass(frozen=True)
+class _Work:
+    article: Article
+    analysis: Analysis
+    relations: list[RelationResult]  # one per seed, default seed first
+
+
+def _prepare(
+    article: Article, profiles: list[SeedProfile], settings: DedupSettings, book: ThreadBook
+) -> _Work:
+    analysis = analyse(article.text or "", article.title, settings, book)
+    return _Work(article, analysis, [relate(analysis, p, settings) for p in profiles])
 
 
 def _claim_batch(session: Session, limit: int, article_ids: Sequence[str] | None) -> list[Article]:
@@ -87,14 +113,14 @@ def _claim_batch(session: Session, limit: int, article_ids: Sequence[str] | None
 
 def _classify_one(
     session: Session,
-    article: Article,
-    fp: Fingerprint,
+    work: _Work,
     index: NearDuplicateIndex,
     settings: DedupSettings,
     counts: Counter[str],
 ) -> str:
-    """Dedup one article and mark it classified; returns its cluster id."""
+    """Dedup and relate one article and mark it classified; returns its cluster id."""
     now = utcnow()
+    article, fp = work.article, work.analysis.fingerprint
     if article.classified_at is not None and article.cluster_id is not None:
         cluster_id = article.cluster_id
         if fp.text_hash != article.text_hash:
@@ -102,8 +128,24 @@ def _classify_one(
             article.exact_duplicate_of = None  # its text no longer equals the original's
             _store_fingerprint(session, article.id, fp, index)
     else:
-        cluster_id = _assign_cluster(session, article, fp, index, settings, counts)
+        cluster_id = _assign_cluster(session, work, index, settings, counts)
     _record_revision(session, article, fp.text_hash, now)
+    for result in work.relations:
+        session.merge(
+            SeedRelation(
+                article_id=article.id,
+                seed_id=result.seed_id,
+                relation=result.relation.value,
+                score=result.score,
+                evidence=result.evidence,
+                computed_at=now,
+            )
+        )
+    default = work.relations[0]
+    article.relation = default.relation.value
+    article.seed_similarity = default.score
+    article.threads = [m.name for m in work.analysis.threads]
+    counts[f"relation_{default.relation.value}"] += 1
     article.text_hash = fp.text_hash
     article.cluster_id = cluster_id
     article.status = ArticleStatus.CLASSIFIED.value
@@ -119,12 +161,12 @@ def _classify_one(
 
 def _assign_cluster(
     session: Session,
-    article: Article,
-    fp: Fingerprint,
+    work: _Work,
     index: NearDuplicateIndex,
     settings: DedupSettings,
     counts: Counter[str],
 ) -> str:
+    article, fp = work.article, work.analysis.fingerprint
     original = exact_original(session, fp.text_hash, article.id)
     if original is not None:
         article.exact_duplicate_of, cluster_id = original
@@ -135,6 +177,12 @@ def _assign_cluster(
     if match is not None:
         counts["near_duplicates"] += 1
         return match.cluster_id
+    for result in work.relations:
+        if result.relation is Relation.DUPLICATE:
+            seed_cluster = seed_story_cluster(session, result.seed_id, article.id)
+            if seed_cluster is not None:
+                counts["seed_story_joins"] += 1
+                return seed_cluster
     counts["new_clusters"] += 1
     return article.id
 
@@ -162,6 +210,27 @@ def exact_original(session: Session, text_hash: str, article_id: str) -> tuple[s
         .limit(1)
     ).first()
     return None if row is None else (row[0], row[1] or row[0])
+
+
+def seed_story_cluster(session: Session, seed_id: str, article_id: str) -> str | None:
+    """The cluster of the earliest classified copy of a seed story, if any.
+
+    Rewrites of a seed share few shingles with its other copies, so they are
+    brought together through their relation to the seed instead.
+    """
+    return session.scalar(
+        select(Article.cluster_id)
+        .join(SeedRelation, SeedRelation.article_id == Article.id)
+        .where(
+            SeedRelation.seed_id == seed_id,
+            SeedRelation.relation == Relation.DUPLICATE.value,
+            Article.id != article_id,
+            Article.status.in_(_DONE),
+            Article.cluster_id.is_not(None),
+        )
+        .order_by(Article.classified_at, Article.id)
+        .limit(1)
+    )
 
 
 def near_duplicate(
