@@ -18,8 +18,9 @@ import tomllib
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import unquote, urlsplit, urlunsplit
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -177,6 +178,23 @@ class ElasticsearchSettings(BaseModel):
         "newswatch-articles", description="Versioned indices are PREFIX-vN behind aliases."
     )
     bulk_chunk_size: int = Field(500, ge=1, description="Documents per bulk request.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _credentials_out_of_url(cls, data: Any) -> Any:
+        """https://user:pass@host → username/password: a URL shows in every repr and log line."""
+        if not isinstance(data, dict) or not isinstance(data.get("url"), str):
+            return data
+        parts = urlsplit(data["url"])
+        if parts.username is None:
+            return data
+        host = parts.netloc.rpartition("@")[2]
+        return {
+            **data,
+            "url": urlunsplit(parts._replace(netloc=host)),
+            "username": data.get("username") or unquote(parts.username),
+            "password": data.get("password") or (parts.password and unquote(parts.password)),
+        }
 
 
 class IndexSettings(BaseModel):
