@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import re
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -33,15 +32,39 @@ MINHASH_SCHEME = "affine32"  # datasketch 2.0 default; 32-bit values, stored lit
 _SIGNATURE_DTYPE = np.dtype("<u4")
 MIN_SHINGLES = 20  # a shorter text is too small to call anything a copy of it
 
-_PUNCTUATION = str.maketrans({"‘": "'", "’": "'", "`": "'", "“": '"', "”": '"'})
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
+_SHINGLE_PRIME = np.uint64(1_099_511_628_211)  # FNV prime: mixes word hashes into a shingle
 
 
 def words(text: str) -> list[str]:
-    """Lower-case words, with Unicode compatibility forms and curly quotes folded."""
-    folded = unicodedata.normalize("NFKC", text).translate(_PUNCTUATION).casefold()
-    return _WORD.findall(folded)
+    """Lower-case words, with Unicode compatibility forms and curly apostrophes folded."""
+    folded = unicodedata.normalize("NFKC", text).replace("’", "'").replace("‘", "'")
+    return _WORD.findall(folded.casefold())
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """A text's words by paragraph (line) and sentence: one tokenising pass for all uses."""
+
+    paragraphs: tuple[tuple[tuple[str, ...], ...], ...]
+
+    @classmethod
+    def of(cls, text: str) -> Tokens:
+        paras = []
+        for line in text.splitlines():
+            sentences = tuple(
+                tuple(ws) for ws in (words(s) for s in _SENTENCE_END.split(line)) if ws
+            )
+            if sentences:
+                paras.append(sentences)
+        return cls(tuple(paras))
+
+    def paragraph_words(self) -> list[list[str]]:
+        return [[w for sentence in para for w in sentence] for para in self.paragraphs]
+
+    def normalised(self) -> str:
+        return " ".join(" ".join(ws) for ws in self.paragraph_words())
 
 
 def normalise(text: str) -> str:
@@ -50,30 +73,65 @@ def normalise(text: str) -> str:
     Layout, punctuation and case are dropped, so the same words reached through
     different markup hash the same.
     """
-    return " ".join(words(text))
+    return Tokens.of(text).normalised()
+
+
+def _text_hash(tokens: Tokens) -> str:
+    return hashlib.sha256(tokens.normalised().encode("utf-8")).hexdigest()
 
 
 def text_hash(text: str) -> str:
     """sha256 of the normalised text: equal for exact copies, and per page version."""
-    return hashlib.sha256(normalise(text).encode("utf-8")).hexdigest()
+    return _text_hash(Tokens.of(text))
 
 
-def paragraphs(text: str) -> list[list[str]]:
-    """The words of each non-empty paragraph (a line of extracted text)."""
-    return [ws for ws in (words(line) for line in text.splitlines()) if ws]
+@lru_cache(maxsize=1 << 18)
+def _word_hash(word: str) -> int:
+    return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "big")
 
 
-def shingles(text: str, size: int) -> frozenset[str]:
-    """Word n-grams taken inside paragraphs, so reordered paragraphs keep their shingles.
+def _window_hashes(ids: np.ndarray, width: int) -> np.ndarray:
+    """Polynomial hash of every run of `width` consecutive ids, wrapping at 64 bits."""
+    count = len(ids) - width + 1
+    hashes = ids[:count].copy()
+    for j in range(1, width):
+        hashes = hashes * _SHINGLE_PRIME + ids[j : j + count]
+    return hashes
 
-    A paragraph shorter than `size` words is one shingle.
+
+def _shingle_hashes(tokens: Tokens, size: int) -> np.ndarray:
+    """64-bit hashes of the word n-grams inside each paragraph, so that reordered
+    paragraphs keep their shingles. A paragraph shorter than `size` words is one shingle.
     """
-    out: set[str] = set()
-    for ws in paragraphs(text):
-        if len(ws) <= size:
-            out.add(" ".join(ws))
-            continue
-        out.update(" ".join(ws[i : i + size]) for i in range(len(ws) - size + 1))
+    paras = tokens.paragraph_words()
+    flat = [w for ws in paras for w in ws]
+    ids = np.fromiter((_word_hash(w) for w in flat), dtype=np.uint64, count=len(flat))
+    parts: list[np.ndarray] = []
+    lengths = np.array([len(ws) for ws in paras], dtype=np.int64)
+    ends = np.cumsum(lengths)
+    if len(ids) >= size:
+        # Windows over the whole text, keeping those that end inside their paragraph.
+        para_end = np.repeat(ends, lengths)[: len(ids) - size + 1]
+        starts = np.arange(len(ids) - size + 1)
+        parts.append(_window_hashes(ids, size)[starts + size <= para_end])
+    for end, length in zip(ends.tolist(), lengths.tolist(), strict=True):
+        if length < size:
+            parts.append(_window_hashes(ids[end - length : end], length))
+    return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.uint64)
+
+
+def shingles(text: str, size: int) -> frozenset[int]:
+    """Hashed word n-grams of a text (see _shingle_hashes)."""
+    return frozenset(_shingle_hashes(Tokens.of(text), size).tolist())
+
+
+def _passages(tokens: Tokens, min_words: int) -> frozenset[int]:
+    out: set[int] = set()
+    for para in tokens.paragraphs:
+        for ws in para:
+            if len(ws) >= min_words:
+                digest = hashlib.blake2b(" ".join(ws).encode("utf-8"), digest_size=8).digest()
+                out.add(int.from_bytes(digest, "big", signed=True))  # fits a BIGINT column
     return frozenset(out)
 
 
@@ -82,17 +140,10 @@ def passages(text: str, min_words: int) -> frozenset[int]:
 
     Short sentences ("Sign up now.") are left out: they repeat across unrelated pages.
     """
-    out: set[int] = set()
-    for line in text.splitlines():
-        for sentence in _SENTENCE_END.split(line):
-            ws = words(sentence)
-            if len(ws) >= min_words:
-                digest = hashlib.blake2b(" ".join(ws).encode("utf-8"), digest_size=8).digest()
-                out.add(int.from_bytes(digest, "big", signed=True))  # fits a BIGINT column
-    return frozenset(out)
+    return _passages(Tokens.of(text), min_words)
 
 
-def containment(a: frozenset[str], b: frozenset[str]) -> float:
+def containment(a: frozenset[int], b: frozenset[int]) -> float:
     """Share of the smaller set found in the larger one (0 when either is too small)."""
     small, large = (a, b) if len(a) <= len(b) else (b, a)
     if len(small) < MIN_SHINGLES:
@@ -108,14 +159,21 @@ def _permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def minhash(items: Iterable[str], num_perm: int) -> LeanMinHash:
+def _identity(value: int) -> int:
+    return value
+
+
+def minhash(shingle_hashes: np.ndarray, num_perm: int) -> LeanMinHash:
+    """datasketch MinHash of hashed shingles (folded to the 32 bits the scheme takes)."""
     sketch = MinHash(
         num_perm=num_perm,
         seed=MINHASH_SEED,
+        hashfunc=_identity,  # the shingles are hashed already
         permutations=_permutations(num_perm),
         scheme=MINHASH_SCHEME,
     )
-    sketch.update_batch([item.encode("utf-8") for item in items])
+    folded = (shingle_hashes ^ (shingle_hashes >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
+    sketch.update_batch(folded.tolist())
     return LeanMinHash(sketch)
 
 
@@ -133,7 +191,7 @@ class Fingerprint:
     """Everything dedup needs to know about one text."""
 
     text_hash: str
-    shingles: frozenset[str]
+    shingles: frozenset[int]  # 64-bit hashes of word n-grams
     passages: frozenset[int]
     signature: LeanMinHash
 
@@ -144,17 +202,14 @@ class Fingerprint:
 
 
 def fingerprint(text: str, settings: DedupSettings) -> Fingerprint:
-    grams = shingles(text, settings.shingle_words)
+    tokens = Tokens.of(text)
+    hashes = _shingle_hashes(tokens, settings.shingle_words)
     return Fingerprint(
-        text_hash=text_hash(text),
-        shingles=grams,
-        passages=passages(text, settings.passage_min_words),
-        signature=minhash(grams, settings.num_perm),
+        text_hash=_text_hash(tokens),
+        shingles=frozenset(hashes.tolist()),
+        passages=_passages(tokens, settings.passage_min_words),
+        signature=minhash(hashes, settings.num_perm),
     )
-
-
-def is_copy(a: frozenset[str], b: frozenset[str], settings: DedupSettings) -> bool:
-    return containment(a, b) >= settings.duplicate_threshold
 
 
 class NearDuplicateIndex:

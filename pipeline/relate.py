@@ -205,7 +205,8 @@ def relate(article: Analysis, profile: SeedProfile, settings: DedupSettings) -> 
             "angle": round(angle, 3),
             "topical": round(topical, 3),
         },
-        "top_terms": [{"term": t, "weight": round(w, 3)} for t, w in top],
+        # Each term's share of the lexical score (the shares add up to "lexical").
+        "top_terms": [{"term": t, "share": round(w / profile.self_score, 4)} for t, w in top],
         "shared_threads": {m.name: m.terms for m in shared},
         "angles": {
             name: {"strength": s, "terms": article.angles[name].terms}

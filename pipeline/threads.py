@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from bisect import bisect_left
 from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
@@ -43,6 +44,7 @@ class ThreadDefinition:
     description: str
     terms: tuple[Term, ...]
     require: tuple[tuple[Term, ...], ...]
+    min_mentions: int  # occurrences of the first require group: above 1, no passing mentions
     min_terms: int
     min_score: float
 
@@ -85,6 +87,7 @@ class _TermFile(BaseModel):
     description: str = ""
     terms: dict[str, float] = Field(min_length=1)
     require: list[list[str]] = Field(default_factory=list)
+    min_mentions: int = Field(1, ge=1)
     min_terms: int = Field(1, ge=1)
     min_score: float = Field(1.0, gt=0)
 
@@ -121,6 +124,7 @@ def parse_thread_book(data: object, source: str = "<data>") -> ThreadBook:
             description=t.description,
             terms=_terms(t.terms),
             require=tuple(tuple(parse_term(p) for p in group) for group in t.require),
+            min_mentions=t.min_mentions,
             min_terms=t.min_terms,
             min_score=t.min_score,
         )
@@ -166,6 +170,8 @@ class TextTerms:
         self._positions: dict[str, list[int]] = defaultdict(list)
         for i, word in enumerate(self.words):
             self._positions[word].append(i)
+        self._vocabulary = sorted(self._positions)  # for prefix lookups by bisection
+        self._counts: dict[Term, int] = {}
 
     def __len__(self) -> int:
         return len(self.words)
@@ -179,11 +185,23 @@ class TextTerms:
             return window[:-1] == list(term.words[:-1]) and window[-1].startswith(term.words[-1])
         return window == list(term.words)
 
+    def _with_prefix(self, prefix: str) -> list[str]:
+        found = []
+        for word in self._vocabulary[bisect_left(self._vocabulary, prefix) :]:
+            if not word.startswith(prefix):
+                break
+            found.append(word)
+        return found
+
     def count(self, term: Term) -> int:
-        first = term.words[0]
-        if term.prefix and len(term.words) == 1:
-            return sum(len(p) for w, p in self._positions.items() if w.startswith(first))
-        return sum(1 for i in self._positions.get(first, ()) if self._matches_at(i, term))
+        if term not in self._counts:
+            first = term.words[0]
+            if term.prefix and len(term.words) == 1:
+                n = sum(len(self._positions[w]) for w in self._with_prefix(first))
+            else:
+                n = sum(1 for i in self._positions.get(first, ()) if self._matches_at(i, term))
+            self._counts[term] = n
+        return self._counts[term]
 
 
 def _score(text: TextTerms, terms: tuple[Term, ...]) -> tuple[float, dict[str, int], int]:
@@ -203,6 +221,8 @@ def match_threads(text: TextTerms, book: ThreadBook) -> list[ThreadMatch]:
     found: list[ThreadMatch] = []
     for thread in book.threads:
         if not all(any(text.count(t) for t in group) for group in thread.require):
+            continue
+        if thread.require and sum(text.count(t) for t in thread.require[0]) < thread.min_mentions:
             continue
         score, counts, positive = _score(text, thread.terms)
         if positive >= thread.min_terms and score >= thread.min_score:

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import random
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 
 from pipeline.config import Settings
-from pipeline.records import ArticleStatus, IndexState
+from pipeline.records import ArticleStatus, IndexState, Relation
 from pipeline.stages.classify import classify_pending
-from pipeline.store import Store
-from pipeline.store.dedup_models import ArticleFingerprint, ArticleRevision, StoryCluster
+from pipeline.store import Store, open_store
+from pipeline.store.dedup_models import (
+    ArticleFingerprint,
+    ArticleRevision,
+    SeedRelation,
+    StoryCluster,
+)
 from pipeline.store.models import Article
 from pipeline.urls import article_id
 
@@ -158,3 +165,138 @@ def test_only_the_given_ids(store: Store, settings: Settings) -> None:
     assert counts["classified"] == 1
     assert get(store, first).status == ArticleStatus.EXTRACTED.value
     assert get(store, second).status == ArticleStatus.CLASSIFIED.value
+
+
+SEED_TEXT = (
+    Path(__file__).parent.parent.parent / "pipeline" / "data" / "seeds" / "seed_article.txt"
+).read_text(encoding="utf-8")
+
+
+def test_relations_and_threads_are_stored_with_their_evidence(
+    store: Store, settings: Settings
+) -> None:
+    follow = add_article(
+        store,
+        "https://ledger.example/sizewell",
+        (FIXTURES / "follow_up_nuclear.txt").read_text(encoding="utf-8"),
+        outlet="Ledger",
+        published=T0,
+        title="Ministers plan to buy out CGN's Sizewell stake",
+    )
+    phone = add_article(
+        store,
+        "https://gadgets.example/lumen-9",
+        (FIXTURES / "phone_review.txt").read_text(encoding="utf-8"),
+        outlet="Gadgets",
+        published=T0,
+    )
+
+    counts = classify_pending(store.sessions, settings)
+
+    assert counts["relation_follow_up"] == 1
+    assert counts["relation_unrelated"] == 1
+    a, b = get(store, follow), get(store, phone)
+    assert a.relation == Relation.FOLLOW_UP.value
+    assert a.seed_similarity is not None and 0.35 <= a.seed_similarity < 1
+    assert "nuclear" in a.threads
+    assert b.relation == Relation.UNRELATED.value and b.threads == []
+    with store.sessions() as session:
+        rel = session.get_one(SeedRelation, (follow, "seed_article"))
+        assert rel.relation == Relation.FOLLOW_UP.value
+        assert rel.score == a.seed_similarity
+        assert "nuclear" in rel.evidence["shared_threads"]
+        assert rel.evidence["top_terms"]
+
+
+def test_copies_and_a_rewrite_of_the_seed_share_one_cluster(
+    store: Store, settings: Settings
+) -> None:
+    verbatim = add_article(
+        store, "https://wire.example/pompeo", SEED_TEXT, outlet="Wire", published=T0
+    )
+    rewrite = add_article(
+        store,
+        "https://lobby.example/pompeo-hawks",
+        (FIXTURES / "seed_rewrite.txt").read_text(encoding="utf-8"),
+        outlet="Lobby",
+        published=T0 + timedelta(hours=3),
+    )
+
+    counts = classify_pending(store.sessions, settings)
+
+    assert counts["relation_duplicate"] == 2
+    assert counts["seed_story_joins"] == 1
+    assert get(store, rewrite).cluster_id == get(store, verbatim).cluster_id == verbatim
+    with store.sessions() as session:
+        assert session.get_one(StoryCluster, verbatim).outlets == ["Wire", "Lobby"]
+
+
+def test_every_configured_seed_gets_a_relation(
+    store: Store, settings: Settings, tmp_path: Path
+) -> None:
+    library_seed = tmp_path / "library-seed.txt"
+    library_seed.write_text("---\nid: library\n---\n" + LIBRARY, encoding="utf-8")
+    two_seeds = settings.model_copy(
+        update={
+            "dedup": settings.dedup.model_copy(
+                update={"seeds": ["builtin:seed_article", str(library_seed)]}
+            )
+        }
+    )
+    aid = add_article(store, "https://wire.example/library", LIBRARY, outlet="Wire", published=T0)
+
+    classify_pending(store.sessions, two_seeds)
+
+    with store.sessions() as session:
+        rows = {r.seed_id: r.relation for r in session.scalars(select(SeedRelation))}
+    assert rows == {"seed_article": "unrelated", "library": "duplicate"}
+    assert get(store, aid).relation == "unrelated"  # the first seed is the default
+
+
+def synthetic_story(n: int) -> str:
+    """A story of made-up words (deterministic), so that any two are unrelated."""
+    rng = random.Random(n)
+    syllables = ["ka", "lo", "mi", "ter", "van", "sul", "dro", "pe", "quin", "bar", "ost"]
+    vocab = ["".join(rng.choices(syllables, k=rng.randint(2, 4))) for _ in range(400)]
+    return "\n\n".join(" ".join(rng.choices(vocab, k=35)).capitalize() + "." for _ in range(8))
+
+
+def test_two_concurrent_runs_on_postgres_keep_copies_together(
+    postgres_store_url: str, settings: Settings
+) -> None:
+    store = open_store(postgres_store_url)
+    try:
+        # One article per batch, each copy right after its original: the two runs
+        # take an original and its copy at the same time.
+        one_at_a_time = settings.model_copy(
+            update={"dedup": settings.dedup.model_copy(update={"batch_size": 1})}
+        )
+        pairs = []
+        for n in range(12):
+            text = synthetic_story(n)
+            when = T0 + timedelta(minutes=2 * n)
+            original = add_article(
+                store, f"https://a.example/{n}", text, outlet="A", published=when
+            )
+            copy = add_article(
+                store,
+                f"https://b.example/{n}",
+                "Shared from our partners\n\n" + text,
+                outlet="B",
+                published=when + timedelta(minutes=1),
+            )
+            pairs.append((original, copy))
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            runs = list(
+                pool.map(lambda _: classify_pending(store.sessions, one_at_a_time), range(2))
+            )
+
+        assert sum(r.get("classified", 0) for r in runs) == 24
+        assert sum(r.get("new_clusters", 0) for r in runs) == 12
+        for original, copy in pairs:
+            assert get(store, copy).cluster_id == get(store, original).cluster_id == original
+        assert count(store, StoryCluster) == 12
+        assert count(store, SeedRelation) == 24
+        assert count(store, ArticleRevision) == 24
+    finally:
+        store.dispose()
