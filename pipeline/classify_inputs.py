@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipeline.config import Settings
 from pipeline.dedup import NearDuplicateIndex
 from pipeline.extract import NoContent, extract
+from pipeline.fetch import PageRequest, fetch_pages_sync
 from pipeline.records import Relation
 from pipeline.relate import SeedProfile, analyse, profile_seed, relate
 from pipeline.seeds import load_seeds as load_seed_list
@@ -152,8 +153,6 @@ def _read_file(raw: str, settings: Settings) -> InputText | InputError:
 
 
 def _download(urls: list[str], settings: Settings) -> dict[str, InputText | InputError]:
-    from pipeline.fetch import PageRequest, fetch_pages_sync
-
     out: dict[str, InputText | InputError] = {}
     requests = []
     for url in dict.fromkeys(urls):

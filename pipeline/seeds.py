@@ -22,6 +22,8 @@ from pathlib import Path
 
 from pipeline.config import ExtractSettings, Settings
 from pipeline.dedup import normalise
+from pipeline.extract import NoContent, extract
+from pipeline.fetch import PageRequest, fetch_pages_sync
 from pipeline.urls import article_id, canonical_url
 
 BUILTIN_PREFIX = "builtin:"
@@ -94,8 +96,6 @@ def seed_from_url(url: str, settings: Settings) -> Seed:
     cached = _URL_SEEDS.get(url)
     if cached is not None:
         return cached
-    from pipeline.fetch import PageRequest, fetch_pages_sync
-
     try:
         canonical = canonical_url(url)
     except ValueError as exc:
@@ -123,8 +123,6 @@ _URL_SEEDS: dict[str, Seed] = {}
 
 
 def _seed_from_html(html: str, url: str, extract_settings: ExtractSettings, *, source: str) -> Seed:
-    from pipeline.extract import NoContent, extract
-
     page = extract(html, url, settings=extract_settings)
     if isinstance(page, NoContent):
         raise SeedError(f"seed {source} has no article text: {page.reason}")
