@@ -220,6 +220,9 @@ class SmtpSettings(BaseModel):
     password: SecretStr | None = Field(None, description="SMTP auth password.")
     sender: str = Field("newswatch@localhost", description="From: address of alert emails.")
     timeout_seconds: float = Field(20.0, gt=0, description="Connection timeout.")
+    ca_file: Path | None = Field(
+        None, description="CA bundle to verify the server's STARTTLS certificate (private CA)."
+    )
 
 
 class AlertSettings(BaseModel):
@@ -231,6 +234,19 @@ class AlertSettings(BaseModel):
     webhook_secret: SecretStr | None = Field(None, description="HMAC key for webhook signatures.")
     webhook_timeout_seconds: float = Field(10.0, gt=0, description="Webhook POST timeout.")
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    channels: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Alert channels by name (log, webhook, email, atom; format in "
+        "docs/alerts.md), added to those of the rules file and overriding same-named ones, so "
+        "each deployment can point the rules at its own webhooks and mailboxes.",
+    )
+    new_rule_grace_minutes: float = Field(
+        60.0,
+        ge=0,
+        description="A new rule also counts articles discovered up to this long before the "
+        "alerts stage first saw it (the rest of the run that added it); older coverage never "
+        "alerts, so adding a rule does not flood subscribers with back-filled stories.",
+    )
 
 
 class ApiSettings(BaseModel):
@@ -260,7 +276,9 @@ class RetentionSettings(BaseModel):
 
 class AirflowSettings(BaseModel):
     schedule: str = Field(
-        "*/30 * * * *", description="When the ingest DAG runs: a cron expression or preset."
+        "*/30 * * * *",
+        description="When the ingest DAG runs: a cron expression or preset; empty: only when "
+        "triggered.",
     )
     feeds_per_task: int = Field(
         10, ge=1, description="Feeds per mapped poll task; smaller batches use more workers."

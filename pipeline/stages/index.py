@@ -8,7 +8,7 @@ rejects a document, the article stays `pending` (retried with backoff) or become
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -115,3 +115,58 @@ def requeue(
     )
     with transaction(sessions) as session:
         return session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]
+
+
+_INDEXABLE = (ArticleStatus.CLASSIFIED.value, ArticleStatus.INDEXED.value)
+_REBUILD_CHUNK = 500
+
+
+def rebuild_index(sessions: sessionmaker[Session], backend: SearchIndex) -> Counter[str]:
+    """Build a fresh index from every classified or indexed article, then switch to it.
+
+    Searchers keep the old index until the new one is complete (the backend's alias
+    swap). If the backend accepted fewer documents than it was sent, every article goes
+    back to the outbox, whose per-document outcomes then say which ones fail.
+    """
+    started = utcnow()
+    sent: list[str] = []
+    with sessions() as session:
+        rows = session.scalars(
+            select(Article)
+            .where(Article.status.in_(_INDEXABLE))
+            .order_by(Article.id)
+            .execution_options(yield_per=_REBUILD_CHUNK)
+        )
+
+        def documents() -> Iterator[IndexDocument]:
+            for article in rows:
+                sent.append(article.id)
+                yield to_document(article, started)
+                session.expunge(article)  # keep memory flat over a large store
+
+        indexed = backend.rebuild(documents())
+    counts: Counter[str] = Counter(documents=len(sent), indexed=indexed)
+    complete = indexed == len(sent)
+    values: dict[str, object] = {
+        "index_state": IndexState.INDEXED.value if complete else IndexState.PENDING.value,
+        "index_attempts": 0,
+        "index_next_attempt_at": None,
+    }
+    if complete:
+        values.update(status=ArticleStatus.INDEXED.value, index_error=None, indexed_at=started)
+    with transaction(sessions) as session:
+        for start in range(0, len(sent), _REBUILD_CHUNK):
+            # Articles reclassified or rediscovered meanwhile keep their newer state.
+            stmt = (
+                update(Article)
+                .where(
+                    Article.id.in_(sent[start : start + _REBUILD_CHUNK]),
+                    Article.status.in_(_INDEXABLE),
+                    Article.classified_at <= started,
+                )
+                .values(**values)
+            )
+            counts["marked_indexed" if complete else "requeued"] += (
+                session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]
+            )
+    return counts

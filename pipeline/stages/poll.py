@@ -56,7 +56,8 @@ def due_feeds(
             raise ValueError(f"unknown feed(s): {', '.join(unknown)}")
         return [f for f in settings.feeds if f.name in names]
     with sessions() as session:
-        next_at = dict(session.execute(select(Feed.name, Feed.next_poll_at)).tuples())
+        # .all(), not the Result itself: dict() would take a Result for a mapping (it has keys())
+        next_at = dict(session.execute(select(Feed.name, Feed.next_poll_at)).all())
     return [
         f
         for f in settings.feeds
@@ -200,3 +201,15 @@ def _refetch_if_updated(
         article.fetch_attempts = 0
         article.next_attempt_at = None
         result.counts["articles_refetch"] += 1
+
+
+def failing_feeds(sessions: sessionmaker[Session], min_failures: int) -> list[Feed]:
+    """Feeds whose last `min_failures` polls (or more) all failed, worst first."""
+    with sessions() as session:
+        return list(
+            session.scalars(
+                select(Feed)
+                .where(Feed.consecutive_failures >= min_failures)
+                .order_by(Feed.consecutive_failures.desc(), Feed.name)
+            )
+        )

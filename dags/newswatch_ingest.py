@@ -1,0 +1,213 @@
+"""
+### newswatch ingest
+
+Takes new articles from the feeds to the search index: the stages of `newswatch run`,
+one task each. Runs every 30 minutes by default (`NEWSWATCH_AIRFLOW__SCHEDULE`), one
+run at a time, without catch-up.
+
+- `start`: records the run in the store; re-queues articles for indexing when
+  `reprocess_since` is set.
+- `plan_polls`: the feeds to poll (the `feeds` param, else every enabled feed that is
+  due), in batches.
+- `poll_feeds`: one mapped instance per batch of feeds; conditional GET of each feed,
+  new entries become `discovered` articles.
+- `plan_fetch`: every article due for download (new ones, and failed ones whose retry
+  time has come), in batches.
+- `fetch_pages`: one mapped instance per batch of articles; polite download of each page.
+- `extract`: text and metadata of every fetched page.
+- `classify`: duplicates, story clusters, relation to the seed stories, threads.
+- `index`: sends the outbox to the search backend. Fails, and is retried, while the
+  backend is down; the articles wait in the outbox meanwhile.
+- `publish`: emits the `newswatch_articles` asset when new articles were indexed, so
+  DAGs scheduled on it run; skipped otherwise.
+- `summary`: logs the run summary (counts per stage and per article status, errors per
+  feed) and returns it as XCom; fails the run if any task failed.
+
+Tasks hand each other only ids and counts. Every stage takes what is waiting for it
+in the store, so clearing any task, or a whole run, re-does only what is still
+waiting: nothing is duplicated and nothing is lost. A mapped task with no batch is
+skipped, and the stages after it still run.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from airflow.sdk import Asset, Param, dag, get_current_context, task
+from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+from pipeline.airflow_support import ARTICLES_ASSET_NAME, ARTICLES_ASSET_URI, dag_default_args
+from pipeline.config import Settings
+
+# Parse time reads only the environment and the TOML file: no database, no network.
+SETTINGS = Settings()
+ARTICLES = Asset(name=ARTICLES_ASSET_NAME, uri=ARTICLES_ASSET_URI)
+# An empty mapped task is skipped; the stages after it must still run.
+AFTER_MAPPED = "none_failed"
+
+log = logging.getLogger(__name__)
+
+
+@dag(
+    dag_id="newswatch_ingest",
+    schedule=SETTINGS.airflow.schedule or None,
+    start_date=datetime(2026, 1, 1, tzinfo=UTC),
+    catchup=False,
+    max_active_runs=1,
+    default_args=dag_default_args(SETTINGS, SETTINGS.airflow.task_timeout_minutes),
+    tags=["newswatch", "ingest"],
+    doc_md=__doc__,
+    params={
+        "feeds": Param(
+            [],
+            type="array",
+            items={"type": "string"},
+            title="Feeds",
+            description="Poll only these feeds (by name), due or not. Empty: every feed due.",
+        ),
+        "reprocess_since": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            title="Re-index since",
+            description="Send every article published on or after this date to the search "
+            "index again (YYYY-MM-DD), e.g. after a backend was restored from an old snapshot.",
+        ),
+    },
+)
+def newswatch_ingest() -> None:
+    @task
+    def start() -> dict[str, int]:
+        from pipeline import airflow_support as nw
+        from pipeline.stages.index import requeue
+
+        context = get_current_context()
+        since = nw.parse_since(context["params"]["reprocess_since"])
+        with nw.task_store() as (_settings, store):
+            run_id = nw.begin_run(store.sessions, context["run_id"])
+            requeued = requeue(store.sessions, since=since) if since else 0
+        return {"run_id": run_id, "requeued": requeued}
+
+    @task
+    def plan_polls() -> list[list[str]]:
+        from pipeline import airflow_support as nw
+
+        feeds = get_current_context()["params"]["feeds"]
+        with nw.task_store() as (settings, store):
+            try:
+                return nw.due_feed_batches(store.sessions, settings, feeds)
+            except ValueError as exc:  # an unknown feed name: retrying cannot help
+                raise AirflowFailException(str(exc)) from exc
+
+    @task
+    def poll_feeds(feed_names: list[str]) -> dict[str, Any]:
+        from pipeline import airflow_support as nw
+        from pipeline.stages.poll import poll_feeds
+
+        with nw.task_store() as (settings, store):
+            result = poll_feeds(store.sessions, settings, names=feed_names)
+        return {"counts": dict(result.counts), "errors": result.errors}
+
+    @task(trigger_rule=AFTER_MAPPED)
+    def plan_fetch() -> list[list[str]]:
+        from pipeline import airflow_support as nw
+
+        with nw.task_store() as (settings, store):
+            return nw.due_fetch_batches(store.sessions, settings.airflow.articles_per_task)
+
+    @task
+    def fetch_pages(article_ids: list[str]) -> dict[str, int]:
+        from pipeline import airflow_support as nw
+        from pipeline.stages.fetch import fetch_pending
+
+        with nw.task_store() as (settings, store):
+            return dict(fetch_pending(store.sessions, settings.fetch, article_ids=article_ids))
+
+    @task(trigger_rule=AFTER_MAPPED)
+    def extract() -> dict[str, int]:
+        from pipeline import airflow_support as nw
+        from pipeline.stages.extract import extract_pending
+
+        with nw.task_store() as (settings, store):
+            return dict(extract_pending(store.sessions, settings.extract))
+
+    @task
+    def classify() -> dict[str, int]:
+        from pipeline import airflow_support as nw
+        from pipeline.stages.classify import classify_pending
+
+        with nw.task_store() as (settings, store):
+            return classify_pending(store.sessions, settings)
+
+    @task
+    def index() -> dict[str, int]:
+        from pipeline import airflow_support as nw
+
+        with nw.task_store() as (settings, store):
+            return nw.index_outbox(store.sessions, settings)
+
+    @task(outlets=[ARTICLES])
+    def publish(indexed: dict[str, int]) -> None:
+        new = indexed.get("indexed", 0)
+        if not new:
+            raise AirflowSkipException("no new articles were indexed")
+        get_current_context()["outlet_events"][ARTICLES].extra = {"indexed": new}
+
+    @task(trigger_rule="all_done")
+    def summary(
+        started: dict[str, int] | None,
+        polled: list[dict[str, Any]],
+        fetched: list[dict[str, int]],
+        extracted: dict[str, int] | None,
+        classified: dict[str, int] | None,
+        indexed: dict[str, int] | None,
+    ) -> dict[str, Any]:
+        from pipeline import airflow_support as nw
+
+        context = get_current_context()
+        states = context["ti"].get_task_states(
+            dag_id=context["dag"].dag_id, run_ids=[context["run_id"]]
+        )
+        failed = nw.failed_tasks(states.get(context["run_id"], {}))
+        if started is None:
+            raise AirflowFailException(f"the run never started; failed: {', '.join(failed)}")
+        stages = {
+            "start": {"requeued": started["requeued"]},
+            "poll": nw.sum_counts(p["counts"] for p in polled if p),
+            "fetch": nw.sum_counts(fetched),
+            "extract": extracted or {},
+            "classify": classified or {},
+            "index": indexed or {},
+        }
+        poll_errors = [error for p in polled if p for error in p["errors"]]
+        with nw.task_store() as (_settings, store):
+            report, errors = nw.finish_run(
+                store.sessions, started["run_id"], stages, poll_errors, failed
+            )
+        log.info("%s", nw.format_summary(report, errors))
+        if failed:
+            raise AirflowFailException(f"tasks failed: {', '.join(failed)}")
+        return report
+
+    started = start()
+    feed_batches = plan_polls()
+    started >> feed_batches
+    polled = poll_feeds.expand(feed_names=feed_batches)
+    fetch_batches = plan_fetch()
+    polled >> fetch_batches
+    fetched = fetch_pages.expand(article_ids=fetch_batches)
+    extracted = extract()
+    fetched >> extracted
+    classified = classify()
+    extracted >> classified
+    indexed = index()
+    classified >> indexed
+    # Alerts plug in here, on what was just indexed: `indexed >> alerts >> summarised`.
+    published = publish(indexed)
+    summarised = summary(started, polled, fetched, extracted, classified, indexed)
+    published >> summarised
+
+
+newswatch_ingest()

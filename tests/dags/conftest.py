@@ -1,0 +1,109 @@
+"""Fixtures for the DAG tests: a migrated Airflow home, and Airflow runs in child processes.
+
+Airflow is never imported into the pytest process: importing it reads AIRFLOW_HOME
+once and reconfigures logging for the whole process, which would leak into every
+other test. Each Airflow step runs `harness.py` (or the `airflow` command) in a child
+process whose environment alone carries AIRFLOW_HOME and the NEWSWATCH_* settings.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.demo.server import NewsroomServer
+from tests.conftest import make_test_settings
+
+REPO = Path(__file__).resolve().parents[2]
+DAGS_FOLDER = REPO / "dags"
+HARNESS = Path(__file__).with_name("harness.py")
+VENV_BIN = Path(sys.executable).parent
+HAS_AIRFLOW = importlib.util.find_spec("airflow") is not None
+
+needs_airflow = pytest.mark.skipif(not HAS_AIRFLOW, reason="apache-airflow is not installed")
+
+
+def base_env(airflow_home: Path) -> dict[str, str]:
+    """This process's environment minus any Airflow or newswatch settings, plus a home."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AIRFLOW", "NEWSWATCH_"))}
+    env.update(
+        AIRFLOW_HOME=str(airflow_home),
+        AIRFLOW__CORE__DAGS_FOLDER=str(DAGS_FOLDER),
+        AIRFLOW__CORE__LOAD_EXAMPLES="False",
+        # The DAGs must import pipeline from this checkout whatever the child's cwd.
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An Airflow home with a migrated SQLite metadata database, shared by the session."""
+    if not HAS_AIRFLOW:
+        pytest.skip("apache-airflow is not installed")
+    home = tmp_path_factory.mktemp("airflow-home")
+    subprocess.run(
+        [str(VENV_BIN / "airflow"), "db", "migrate"],
+        env=base_env(home),
+        cwd=home,
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    return home
+
+
+def newswatch_env(
+    tmp_path: Path, store_url: str, feeds: dict[str, str], **airflow: Any
+) -> dict[str, str]:
+    """NEWSWATCH_* settings for a DAG run: the test fetch limits, tiny batches, quick retries."""
+    fetch = make_test_settings(tmp_path).fetch.model_dump(mode="json")
+    tasks = {
+        "feeds_per_task": 2,
+        "articles_per_task": 8,
+        "retries": 1,
+        "retry_delay_seconds": 0,
+        "max_retry_delay_seconds": 1,
+        "schedule": "",
+        **airflow,
+    }
+    return {
+        "NEWSWATCH_DATA_DIR": str(tmp_path / "data"),
+        "NEWSWATCH_DATABASE_URL": store_url,
+        "NEWSWATCH_FEEDS": json.dumps([{"name": n, "url": u} for n, u in feeds.items()]),
+        "NEWSWATCH_FETCH": json.dumps(fetch),
+        "NEWSWATCH_AIRFLOW": json.dumps(tasks),
+    }
+
+
+def run_harness(
+    airflow_home: Path, args: list[str], env: dict[str, str] | None = None, timeout: float = 300
+) -> dict[str, Any]:
+    """Run harness.py in a child process; returns the JSON it prints last."""
+    child_env = base_env(airflow_home) | (env or {})
+    done = subprocess.run(
+        [sys.executable, str(HARNESS), *args],
+        env=child_env,
+        cwd=airflow_home,  # no stray ./newswatch.toml is picked up
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if done.returncode != 0:
+        raise AssertionError(
+            f"harness {args} failed:\n{done.stdout[-4000:]}\n{done.stderr[-8000:]}"
+        )
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def newsroom() -> Any:
+    with NewsroomServer(slow_seconds=2.0) as server:
+        yield server

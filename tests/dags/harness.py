@@ -1,0 +1,133 @@
+"""Runs Airflow in a child process for the DAG tests and prints one JSON line.
+
+Importing Airflow configures logging and settings process-wide, so the tests never
+import it themselves; they run this script with AIRFLOW_HOME and the NEWSWATCH_*
+settings in its environment.
+
+    python harness.py inspect
+    python harness.py run DAG_ID [--conf JSON] [--heal-on-retry TASK_ID ENV=VALUE]
+
+`inspect` loads the DAG folder like the dag-processor does and describes each DAG.
+`run` executes one DAG run in process with `dag.test()`. With --heal-on-retry, the
+first failure of TASK_ID sets ENV=VALUE for the retry, as an operator fixing an
+outage would, and the failure it saw is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any
+
+# Modules a DAG file must not import at parse time (the dag-processor parses often).
+HEAVY_MODULES = (
+    "pipeline.stages",
+    "pipeline.store",
+    "pipeline.index",
+    "trafilatura",
+    "feedparser",
+    "datasketch",
+    "elasticsearch",
+)
+
+
+def inspect() -> dict[str, Any]:
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    dags: dict[str, Any] = {}
+    for dag_id, dag in bag.dags.items():
+        dags[dag_id] = {
+            "timetable": type(dag.timetable).__name__,
+            "schedule": getattr(dag.timetable, "expression", None),
+            "catchup": dag.catchup,
+            "max_active_runs": dag.max_active_runs,
+            "tags": sorted(dag.tags),
+            "owner": dag.owner,
+            "doc_md": bool(dag.doc_md),
+            "params": {name: dag.params.get_param(name).resolve() for name in dag.params},
+            "tasks": {task.task_id: _describe(task) for task in dag.tasks},
+        }
+    heavy = sorted(m for m in sys.modules if m.startswith(HEAVY_MODULES))
+    return {"import_errors": bag.import_errors, "dags": dags, "heavy_modules": heavy}
+
+
+def _describe(task: Any) -> dict[str, Any]:
+    timeout = task.execution_timeout
+    return {
+        "mapped": type(task).__name__ == "DecoratedMappedOperator",
+        "upstream": sorted(task.upstream_task_ids),
+        "trigger_rule": str(task.trigger_rule.value),
+        "retries": task.retries,
+        "retry_exponential_backoff": task.retry_exponential_backoff,
+        "execution_timeout": timeout.total_seconds() if timeout else None,
+        "outlets": [getattr(outlet, "uri", str(outlet)) for outlet in task.outlets],
+    }
+
+
+def run(dag_id: str, conf: dict[str, Any], heal: list[str] | None) -> dict[str, Any]:
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    dag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).dags[dag_id]
+    seen: list[str] = []
+    if heal:
+        task_id, setting = heal
+        name, _, value = setting.partition("=")
+
+        def fix_outage(context: Any) -> None:
+            seen.append(str(context.get("exception")))
+            os.environ[name] = value
+
+        dag.get_task(task_id).on_retry_callback = fix_outage
+    began = time.perf_counter()
+    dag_run = dag.test(run_conf=conf)
+    seconds = time.perf_counter() - began
+    with create_session() as session:
+        tis = [
+            {
+                "task_id": ti.task_id,
+                "map_index": ti.map_index,
+                "state": ti.state,
+                "try_number": ti.try_number,
+            }
+            for ti in dag_run.get_task_instances(session=session)
+        ]
+        summary = session.scalars(
+            XComModel.get_many(
+                run_id=dag_run.run_id, dag_ids=dag_id, task_ids="summary", key="return_value"
+            )
+        ).first()
+    return {
+        "run_id": dag_run.run_id,
+        "state": str(dag_run.state),
+        "seconds": round(seconds, 2),
+        "task_instances": sorted(tis, key=lambda t: (t["task_id"], t["map_index"])),
+        "summary": XComModel.deserialize_value(summary) if summary else None,
+        "retry_failures": seen,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("inspect")
+    run_parser = commands.add_parser("run")
+    run_parser.add_argument("dag_id")
+    run_parser.add_argument("--conf", default="{}")
+    run_parser.add_argument("--heal-on-retry", nargs=2, metavar=("TASK_ID", "ENV=VALUE"))
+    args = parser.parse_args()
+    if args.command == "inspect":
+        result = inspect()
+    else:
+        result = run(args.dag_id, json.loads(args.conf), args.heal_on_retry)
+    # The last line of stdout is the result; Airflow may print before it.
+    print("\n" + json.dumps(result, default=str))
+
+
+if __name__ == "__main__":
+    main()

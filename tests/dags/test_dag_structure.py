@@ -1,0 +1,88 @@
+"""The DAG folder as the dag-processor sees it: imports cleanly, light, and well formed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.dags.conftest import needs_airflow, run_harness
+
+pytestmark = [pytest.mark.airflow, needs_airflow]
+
+INGEST_ORDER = [
+    ("start", []),
+    ("plan_polls", ["start"]),
+    ("poll_feeds", ["plan_polls"]),
+    ("plan_fetch", ["poll_feeds"]),
+    ("fetch_pages", ["plan_fetch"]),
+    ("extract", ["fetch_pages"]),
+    ("classify", ["extract"]),
+    ("index", ["classify"]),
+    ("publish", ["index"]),
+]
+
+
+@pytest.fixture(scope="module")
+def dagbag(airflow_home: Path) -> dict[str, Any]:
+    # Production-like task settings: the defaults, not the tests' quick retries.
+    return run_harness(airflow_home, ["inspect"])
+
+
+def test_the_dag_folder_imports_without_errors(dagbag: dict[str, Any]) -> None:
+    assert dagbag["import_errors"] == {}
+    assert set(dagbag["dags"]) == {"newswatch_ingest", "newswatch_maintenance"}
+
+
+def test_parsing_the_dags_imports_no_stage_store_or_heavy_library(dagbag: dict[str, Any]) -> None:
+    assert dagbag["heavy_modules"] == []
+
+
+def test_ingest_runs_every_30_minutes_one_run_at_a_time(dagbag: dict[str, Any]) -> None:
+    ingest = dagbag["dags"]["newswatch_ingest"]
+    assert ingest["schedule"] == "*/30 * * * *"
+    assert ingest["catchup"] is False
+    assert ingest["max_active_runs"] == 1
+    assert ingest["tags"] == ["ingest", "newswatch"]
+    assert ingest["owner"] == "newswatch"
+    assert ingest["doc_md"]
+    assert ingest["params"] == {"feeds": [], "reprocess_since": None}
+
+
+def test_ingest_stages_are_chained_and_poll_and_fetch_are_mapped(dagbag: dict[str, Any]) -> None:
+    tasks = dagbag["dags"]["newswatch_ingest"]["tasks"]
+    for task_id, upstream in INGEST_ORDER:
+        assert tasks[task_id]["upstream"] == upstream, task_id
+    assert {t for t, spec in tasks.items() if spec["mapped"]} == {"poll_feeds", "fetch_pages"}
+    # An empty mapped task is skipped; the stage after it must run anyway.
+    assert tasks["plan_fetch"]["trigger_rule"] == "none_failed"
+    assert tasks["extract"]["trigger_rule"] == "none_failed"
+    # The summary runs whatever happened, after every stage.
+    assert tasks["summary"]["trigger_rule"] == "all_done"
+    assert set(tasks["summary"]["upstream"]) == set(tasks) - {"summary", "plan_polls", "plan_fetch"}
+
+
+def test_only_publish_emits_the_articles_asset(dagbag: dict[str, Any]) -> None:
+    tasks = dagbag["dags"]["newswatch_ingest"]["tasks"]
+    outlets = {task_id: spec["outlets"] for task_id, spec in tasks.items() if spec["outlets"]}
+    assert outlets == {"publish": ["x-newswatch://search-index/articles"]}
+
+
+def test_every_task_retries_with_backoff_and_has_a_timeout(dagbag: dict[str, Any]) -> None:
+    for dag_id, dag in dagbag["dags"].items():
+        timeout = 30 * 60 if dag_id == "newswatch_ingest" else 240 * 60
+        for task_id, spec in dag["tasks"].items():
+            assert spec["retries"] == 3, (dag_id, task_id)
+            assert spec["retry_exponential_backoff"] == 2.0, (dag_id, task_id)
+            assert spec["execution_timeout"] == timeout, (dag_id, task_id)
+
+
+def test_maintenance_rebuilds_only_on_request_and_after_retention(dagbag: dict[str, Any]) -> None:
+    maintenance = dagbag["dags"]["newswatch_maintenance"]
+    assert maintenance["params"] == {"failing_polls": 3, "rebuild_index": False}
+    assert maintenance["catchup"] is False
+    tasks = maintenance["tasks"]
+    assert set(tasks) == {"feed_health", "retention", "rebuild_index"}
+    assert tasks["rebuild_index"]["upstream"] == ["retention"]
+    assert tasks["rebuild_index"]["trigger_rule"] == "none_failed"  # runs when retention is off
