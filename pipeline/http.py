@@ -186,7 +186,13 @@ def make_client(
     # httpx has no public way to pass httpcore a network backend; give the transport a pool
     # built with ours (httpx is pinned <0.29 in pyproject.toml).
     transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=httpx.create_ssl_context(trust_env=False), network_backend=guard
+        ssl_context=httpx.create_ssl_context(trust_env=False),
+        # The Throttle bounds requests in flight (robots.txt fetches run inside a page's slot,
+        # hence the 2x); keep-alive as httpx's defaults.
+        max_connections=max(100, 2 * settings.concurrency),
+        max_keepalive_connections=20,
+        keepalive_expiry=5.0,
+        network_backend=guard,
     )
     return httpx.AsyncClient(
         transport=transport,
@@ -361,6 +367,16 @@ def _as_download_error(exc: Exception, settings: FetchSettings) -> DownloadError
         return DownloadError(
             FetchError.TIMEOUT,
             f"download took longer than total_timeout_seconds={settings.total_timeout_seconds}",
+        )
+    if isinstance(exc, httpx.ConnectTimeout):
+        return DownloadError(
+            FetchError.TIMEOUT,
+            f"no connection within connect_timeout_seconds={settings.connect_timeout_seconds}",
+        )
+    if isinstance(exc, httpx.ReadTimeout):
+        return DownloadError(
+            FetchError.TIMEOUT,
+            f"no data for read_timeout_seconds={settings.read_timeout_seconds}",
         )
     if isinstance(exc, httpx.TimeoutException):
         return DownloadError(FetchError.TIMEOUT, f"{type(exc).__name__}: {exc}".rstrip(": "))

@@ -301,7 +301,7 @@ def test_slow_response_times_out(
         get(httpserver.url_for("/slow"), fetch.model_copy(update={"read_timeout_seconds": 0.2}))
     )
     assert error.error == FetchError.TIMEOUT
-    assert "ReadTimeout" in error.detail
+    assert "read_timeout_seconds=0.2" in error.detail
 
 
 def test_slow_drip_body_hits_total_timeout(
