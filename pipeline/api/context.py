@@ -1,0 +1,60 @@
+"""What every request handler needs: settings, the store, the search backend, the threads."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from pipeline.config import Settings
+from pipeline.index.base import SearchIndex
+from pipeline.seeds import Seed, load_seeds
+from pipeline.store import Store
+from pipeline.threads import ThreadBook
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    store: Store
+    backend: SearchIndex
+    book: ThreadBook
+    _seeds: list[Seed] | None = None
+    _seeds_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def seeds(self) -> list[Seed]:
+        """The configured seeds, default first; loaded once (a URL seed is downloaded)."""
+        with self._seeds_lock:
+            if self._seeds is None:
+                self._seeds = load_seeds(self.settings)
+            return self._seeds
+
+    def default_seed(self) -> Seed:
+        return self.seeds()[0]
+
+    def seed(self, seed_id: str | None) -> Seed | None:
+        """The seed with this id (None if there is none); the default seed if no id."""
+        if seed_id is None:
+            return self.default_seed()
+        return next((seed for seed in self.seeds() if seed.id == seed_id), None)
+
+    def thread_label(self, name: str) -> str:
+        return next((t.label for t in self.book.threads if t.name == name), name)
+
+
+def get_context(request: Request) -> AppContext:
+    context: AppContext = request.app.state.context
+    return context
+
+
+def get_session(context: Annotated[AppContext, Depends(get_context)]) -> Iterator[Session]:
+    with context.store.sessions() as session:
+        yield session
+
+
+Context = Annotated[AppContext, Depends(get_context)]
+DbSession = Annotated[Session, Depends(get_session)]

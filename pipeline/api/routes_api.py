@@ -1,0 +1,81 @@
+"""The JSON API under /api: thin calls into the search backend and pipeline.reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+
+from pipeline import reports
+from pipeline.api.access import require_key
+from pipeline.api.context import Context, DbSession
+from pipeline.api.params import Interval, SearchParams, TimelineParams
+from pipeline.index.base import SearchPage, TimelineBucket
+
+router = APIRouter(prefix="/api", dependencies=[Depends(require_key)])
+
+_400: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Bad query or parameter; `detail` says what to fix"}
+}
+_404: dict[int | str, dict[str, Any]] = {404: {"description": "No such record"}}
+
+
+@dataclass
+class Timeline:
+    interval: Interval
+    buckets: list[TimelineBucket]
+
+
+@router.get("/search", tags=["search"], responses=_400)
+def search(params: Annotated[SearchParams, Query()], context: Context) -> SearchPage:
+    """Search articles: one hit per story cluster (unless collapse=false), with highlighted
+    snippets and the other outlets of the story in `also_published_by`. Pass `next_cursor`
+    back as `cursor` for the next page."""
+    return context.backend.search(params.to_query(context.settings.api.max_page_size))
+
+
+@router.get("/timeline", tags=["search"], responses=_400)
+def timeline(params: Annotated[TimelineParams, Query()], context: Context) -> Timeline:
+    """Articles and distinct stories per day or week for a query and filters (e.g. a thread).
+    Gaps between the first and last bucket are included as zeros."""
+    query = params.to_query(context.settings.api.max_page_size)
+    return Timeline(params.interval, context.backend.timeline(query, params.interval))
+
+
+@router.get("/articles/{article_id}", tags=["records"], responses=_404)
+def article(article_id: str, session: DbSession) -> reports.ArticleDetail:
+    """The full record: text and metadata, its story cluster, its relation to each seed with
+    the evidence, and its revisions."""
+    detail = reports.article_detail(session, article_id)
+    if detail is None:
+        raise HTTPException(404, f"no article with id {article_id!r}")
+    return detail
+
+
+@router.get("/clusters/{cluster_id}", tags=["records"], responses=_404)
+def cluster(cluster_id: str, session: DbSession) -> reports.ClusterDetail:
+    """A story cluster: its outlets and its members, earliest first."""
+    detail = reports.cluster_detail(session, cluster_id)
+    if detail is None:
+        raise HTTPException(404, f"no story cluster with id {cluster_id!r}")
+    return detail
+
+
+@router.get("/threads", tags=["records"])
+def threads(context: Context, session: DbSession) -> list[reports.ThreadSummary]:
+    """Every storyline with its article and story counts and its latest story."""
+    return reports.thread_summaries(session, context.book)
+
+
+@router.get("/followups", tags=["records"], responses=_404)
+def followups(
+    context: Context,
+    session: DbSession,
+    seed: Annotated[str | None, Query(description="Seed id; default: the first seed.")] = None,
+) -> reports.SeedFollowups:
+    """A seed's copies (clusters and outlets), then its follow-up stories by thread."""
+    found = context.seed(seed)
+    if found is None:
+        raise HTTPException(404, f"no seed with id {seed!r}")
+    return reports.seed_followups(session, found, context.book)

@@ -1,0 +1,129 @@
+"""The journalists' web pages: server-rendered HTML over the same search and report calls
+as the JSON API. Every page's state is in its URL, so any view can be shared as a link."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+
+from pipeline import reports
+from pipeline.api.access import require_key
+from pipeline.api.charts import Series, coverage_svg
+from pipeline.api.context import AppContext, Context, DbSession
+from pipeline.api.params import Interval, SearchParams, TimelineParams
+from pipeline.api.templating import templates
+from pipeline.index.base import SearchError, SearchQuery
+
+router = APIRouter(
+    include_in_schema=False,
+    dependencies=[Depends(require_key)],
+    default_response_class=HTMLResponse,
+)
+
+
+@router.get("/")
+def home(request: Request, context: Context, session: DbSession) -> Response:
+    """Start here: the seed, the way to its follow-ups, the threads and the coverage chart."""
+    seed = context.default_seed()
+    return templates.TemplateResponse(
+        request,
+        "home.html",
+        {
+            **_page(context, session),
+            "params": SearchParams(),
+            "followups": reports.seed_followups(session, seed, context.book),
+            "threads": reports.thread_summaries(session, context.book),
+            "chart": coverage_chart(context, SearchQuery(), "week"),
+        },
+    )
+
+
+@router.get("/search")
+def search(
+    request: Request,
+    params: Annotated[SearchParams, Query()],
+    context: Context,
+    session: DbSession,
+) -> Response:
+    page, error = None, None
+    try:
+        page = context.backend.search(params.to_query(context.settings.api.max_page_size))
+    except SearchError as exc:  # shown above the form, which keeps what was typed
+        error = str(exc)
+    return templates.TemplateResponse(
+        request,
+        "search.html",
+        {**_page(context, session), "params": params, "page": page, "error": error},
+        status_code=400 if error else 200,
+    )
+
+
+@router.get("/articles/{article_id}")
+def article(request: Request, article_id: str, context: Context, session: DbSession) -> Response:
+    detail = reports.article_detail(session, article_id)
+    if detail is None:
+        raise HTTPException(404, f"no article with id {article_id!r}")
+    return templates.TemplateResponse(
+        request, "article.html", {**_page(context, session), "article": detail}
+    )
+
+
+@router.get("/followups")
+def followups(
+    request: Request, context: Context, session: DbSession, seed: str | None = None
+) -> Response:
+    found = context.seed(seed)
+    if found is None:
+        raise HTTPException(404, f"no seed with id {seed!r}")
+    return templates.TemplateResponse(
+        request,
+        "followups.html",
+        {
+            **_page(context, session),
+            "followups": reports.seed_followups(session, found, context.book),
+        },
+    )
+
+
+@router.get("/timeline")
+def timeline(
+    request: Request,
+    params: Annotated[TimelineParams, Query()],
+    context: Context,
+    session: DbSession,
+) -> Response:
+    chart, error = None, None
+    try:
+        query = params.to_query(context.settings.api.max_page_size)
+        chart = coverage_chart(context, query, params.interval)
+    except SearchError as exc:
+        error = str(exc)
+    return templates.TemplateResponse(
+        request,
+        "timeline.html",
+        {**_page(context, session), "params": params, "chart": chart, "error": error},
+        status_code=400 if error else 200,
+    )
+
+
+def coverage_chart(context: AppContext, query: SearchQuery, interval: Interval) -> str:
+    """The query's coverage over time: one row for all of it, then one row per thread."""
+    backend = context.backend
+    rows = [Series("All coverage", backend.timeline(query, interval))]
+    for thread in context.book.threads:
+        buckets = backend.timeline(replace(query, threads=(thread.name,)), interval)
+        rows.append(Series(thread.label, buckets, href=f"/search?thread={thread.name}&sort=date"))
+    return coverage_svg(rows, interval, context.default_seed().published, "seed published")
+
+
+def _page(context: AppContext, session: Session) -> dict[str, object]:
+    """What every page's template needs: thread labels and the search form's choices."""
+    return {
+        "labels": {t.name: t.label for t in context.book.threads},
+        "thread_defs": context.book.threads,
+        "choices": reports.filter_choices(session),
+    }

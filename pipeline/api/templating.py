@@ -1,0 +1,36 @@
+"""The Jinja2 environment of the web pages, with the filters the templates use."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from urllib.parse import urlencode
+
+from fastapi.templating import Jinja2Templates
+from starlette.datastructures import QueryParams
+
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+STATIC_DIR = Path(__file__).parent / "static"
+
+RELATION_BADGES = {"duplicate": "copy of the seed", "follow_up": "follow-up"}
+
+
+def day(value: date | datetime | None) -> str:
+    """21 Jul 2020; datetimes are shown as their UTC day."""
+    return value.strftime("%-d %b %Y") if value is not None else "undated"
+
+
+def moment(value: datetime | None) -> str:
+    return value.strftime("%-d %b %Y, %H:%M UTC") if value is not None else "undated"
+
+
+def with_params(params: QueryParams, **changes: str | None) -> str:
+    """The query string with some parameters replaced (None removes them)."""
+    items = [(k, v) for k, v in params.multi_items() if k not in changes]
+    items.extend((k, v) for k, v in changes.items() if v is not None)
+    return urlencode(items)
+
+
+templates = Jinja2Templates(directory=TEMPLATES_DIR)
+templates.env.filters.update(day=day, moment=moment)
+templates.env.globals.update(with_params=with_params, relation_badges=RELATION_BADGES)
