@@ -157,13 +157,13 @@ def _record_entries(
             result.counts["entries_invalid_link"] += 1
             result.errors.append({"feed": feed.name, "error": str(exc)})
             continue
-        row.article_id = article_id(canonical)
+        new_id = article_id(canonical)
         inserted = insert_ignoring_conflicts(
             session,
             Article.__table__,  # type: ignore[arg-type]
             [
                 {
-                    "id": row.article_id,
+                    "id": new_id,
                     "canonical_url": canonical,
                     "url": entry.link,
                     "feed_name": feed.name,
@@ -180,6 +180,8 @@ def _record_entries(
             ],
             ["id"],
         )
+        # Linked only now: the insert's autoflush must not write a link to a missing article.
+        row.article_id = new_id
         if inserted:
             result.counts["articles_new"] += 1
             result.new_article_ids.append(row.article_id)
