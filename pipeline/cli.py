@@ -21,6 +21,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
+from pipeline.alerts.cli import alerts_app
 from pipeline.cli_output import (
     console,
     err_console,
@@ -43,6 +44,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 app.add_typer(db_app, name="db")
+app.add_typer(alerts_app, name="alerts")
 
 EXIT_FAILED, EXIT_BAD_INPUT, EXIT_UNAVAILABLE = 1, 2, 3
 

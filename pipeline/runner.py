@@ -1,4 +1,4 @@
-"""One pipeline run: poll → fetch → extract → classify → index, recorded in `runs`.
+"""One pipeline run: poll → fetch → extract → classify → index → alerts, recorded in `runs`.
 
 The CLI, the demo and the Airflow DAG all go through the same stage functions; this
 module only strings them together for the single-process entry points.
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipeline.config import Settings
 from pipeline.index.base import SearchIndex
 from pipeline.records import utcnow
+from pipeline.stages.alerts import run_alerts
 from pipeline.stages.classify import classify_pending
 from pipeline.stages.extract import extract_pending
 from pipeline.stages.fetch import fetch_pending
@@ -26,7 +27,7 @@ from pipeline.stages.poll import poll_feeds
 from pipeline.store.db import transaction
 from pipeline.store.models import Article, Run
 
-STAGES = ("poll", "fetch", "extract", "classify", "index")
+STAGES = ("poll", "fetch", "extract", "classify", "index", "alerts")
 
 StageCallback = Callable[[str, dict[str, int]], None]
 
@@ -107,6 +108,7 @@ def run_pipeline(
             ("extract", lambda: extract_pending(sessions, settings.extract)),
             ("classify", lambda: Counter(classify_pending(sessions, settings))),
             ("index", lambda: index_pending(sessions, backend, settings.index)),
+            ("alerts", lambda: run_alerts(sessions, settings)),
         ]
         for name, stage in stage_results:
             counts = dict(stage())

@@ -1,0 +1,168 @@
+"""Does an article match a rule, and where? Pure functions over the cleaned text.
+
+Matching runs here in Python, not in the search backend, so a rule means the same with
+SQLite FTS5 and with Elasticsearch. Terms match case-insensitively on whole words: "HK"
+never matches inside "HKEX", unless the term asks for a prefix ("HK*"). The words of a
+phrase may be separated by any whitespace, line breaks included.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Literal
+
+from pipeline.alerts.rules import Rule
+
+SNIPPET_CONTEXT = 70  # characters of context either side of a mention
+MAX_EVIDENCE = 5  # mentions kept (with snippets) per article
+MAX_WIDEN = 20  # characters a snippet may grow to reach a word boundary
+
+
+@dataclass(frozen=True)
+class Mention:
+    term: str  # the rule's term (or alias) that matched
+    found: str  # the words as written in the article
+    field: Literal["title", "text"]
+    start: int  # offset in that field
+    snippet: str
+    highlight: tuple[int, int]  # the mention's position inside the snippet
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "term": self.term,
+            "found": self.found,
+            "field": self.field,
+            "start": self.start,
+            "snippet": self.snippet,
+            "highlight": list(self.highlight),
+        }
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    mentions: tuple[Mention, ...]
+    excluded_by: Mention | None
+    min_mentions: int
+
+    @property
+    def matched(self) -> bool:
+        return self.excluded_by is None and len(self.mentions) >= self.min_mentions
+
+    @property
+    def reason(self) -> str:
+        """Why it matched or not, in words (for `newswatch alerts test`)."""
+        hit = self.excluded_by
+        if hit is not None:
+            return f"excluded: mentions {hit.found!r} (exclusion {hit.term!r})"
+        count = len(self.mentions)
+        if count < self.min_mentions:
+            return f"{count} mention(s), below min_mentions={self.min_mentions}"
+        return f"{count} mention(s) (min_mentions={self.min_mentions})"
+
+    def evidence(self) -> list[dict[str, Any]]:
+        return [m.as_json() for m in self.mentions[:MAX_EVIDENCE]]
+
+
+@dataclass(frozen=True)
+class ArticleFacts:
+    """What the rule filters look at."""
+
+    outlet: str
+    domain: str
+    language: str | None
+    threads: tuple[str, ...]
+    relation: str | None
+
+
+def match_rule(rule: Rule, title: str, text: str) -> MatchResult:
+    """Every mention of the rule's terms in title and text, and any exclusion hit."""
+    mentions = _find(rule.terms, title, text)
+    excluded = _find(rule.exclude, title, text) if rule.exclude else ()
+    return MatchResult(mentions, excluded[0] if excluded else None, rule.min_mentions)
+
+
+def filter_reason(rule: Rule, facts: ArticleFacts) -> str | None:
+    """Why the article fails the rule's filters, or None when it passes them all."""
+    f = rule.filters
+    if f.sources and not any(_same_source(s, facts) for s in f.sources):
+        return f"source {facts.outlet or facts.domain!r} not in {list(f.sources)}"
+    if f.languages and not any(_same_language(lang, facts.language) for lang in f.languages):
+        return f"language {facts.language!r} not in {list(f.languages)}"
+    if f.threads and not set(f.threads) & set(facts.threads):
+        return f"threads {list(facts.threads)} not in {list(f.threads)}"
+    if f.relations and facts.relation not in f.relations:
+        return f"relation {facts.relation!r} not in {list(f.relations)}"
+    return None
+
+
+def _same_source(wanted: str, facts: ArticleFacts) -> bool:
+    wanted = wanted.strip().lower()
+    domain = facts.domain.lower()
+    if domain.startswith("www."):
+        domain = domain[4:]
+    return (
+        wanted == facts.outlet.strip().lower() or domain == wanted or domain.endswith("." + wanted)
+    )
+
+
+def _same_language(wanted: str, language: str | None) -> bool:
+    if not language:
+        return False
+    wanted, language = wanted.lower(), language.lower().replace("_", "-")
+    return language == wanted or language.startswith(wanted + "-")
+
+
+def _find(terms: tuple[str, ...], title: str, text: str) -> tuple[Mention, ...]:
+    pattern = term_pattern(terms)
+    found: list[Mention] = []
+    for field, content in (("title", title), ("text", text)):
+        for m in pattern.finditer(content):
+            term = terms[int((m.lastgroup or "t0")[1:])]
+            found.append(_mention(term, field, content, m.start(), m.end()))  # type: ignore[arg-type]
+    return tuple(found)
+
+
+@cache
+def term_pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
+    """One regex for all terms, longest first so a phrase wins over its first word."""
+    order = sorted(range(len(terms)), key=lambda i: -len(terms[i]))
+    alternatives = [f"(?P<t{i}>{_term_regex(terms[i])})" for i in order]
+    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.IGNORECASE)
+
+
+def _term_regex(term: str) -> str:
+    words = []
+    for word in term.split():
+        if word.endswith("*"):
+            words.append(re.escape(word.rstrip("*")) + r"\w*")
+        else:
+            words.append(re.escape(word))
+    return r"\s+".join(words)
+
+
+def _mention(
+    term: str, field: Literal["title", "text"], content: str, start: int, end: int
+) -> Mention:
+    left = max(0, start - SNIPPET_CONTEXT)
+    right = min(len(content), end + SNIPPET_CONTEXT)
+    # Widen to whole words (within reason: CJK text has no spaces), never cut mid-word.
+    for _ in range(MAX_WIDEN):
+        if left == 0 or content[left - 1].isspace():
+            break
+        left -= 1
+    for _ in range(MAX_WIDEN):
+        if right == len(content) or content[right].isspace():
+            break
+        right += 1
+    prefix = "…" if left > 0 else ""
+    suffix = "…" if right < len(content) else ""
+    before = " ".join(content[left:start].split())
+    found = " ".join(content[start:end].split())
+    after = " ".join(content[end:right].split())
+    gap_before = " " if before and content[start - 1].isspace() else ""
+    gap_after = " " if after and content[end].isspace() else ""
+    snippet = f"{prefix}{before}{gap_before}{found}{gap_after}{after}{suffix}"
+    begin = len(prefix) + len(before) + len(gap_before)
+    return Mention(term, found, field, start, snippet, (begin, begin + len(found)))

@@ -1,0 +1,83 @@
+"""The webhook channel: a signed JSON POST through the fetcher's guarded HTTP client.
+
+The body is signed with HMAC-SHA256 under `alerts.webhook_secret`:
+``X-Newswatch-Signature: sha256=<hex of HMAC(secret, raw body)>``. The delivery key goes in
+``X-Newswatch-Delivery`` and stays the same across retries, so a receiver can drop the
+duplicate that at-least-once delivery may produce.
+
+Webhook URLs often carry a secret (Slack's are one), so they may come from an environment
+variable, and only their scheme and host ever reach a log line or a stored error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import json
+import os
+from urllib.parse import urlsplit
+
+import httpx
+
+from pipeline.alerts.messages import AlertMessage
+from pipeline.alerts.notifiers import DeliveryFailed
+from pipeline.alerts.render import json_payload, slack_payload
+from pipeline.alerts.rules import Channel
+from pipeline.config import AlertSettings, FetchSettings
+from pipeline.http import DownloadError, make_client
+
+SIGNATURE_HEADER = "X-Newswatch-Signature"
+DELIVERY_HEADER = "X-Newswatch-Delivery"
+
+
+def send(
+    channel: Channel, message: AlertMessage, settings: AlertSettings, fetch: FetchSettings
+) -> None:
+    url = resolve_url(channel)
+    payload = slack_payload(message) if channel.format == "slack" else json_payload(message)
+    body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    headers = {"Content-Type": "application/json; charset=utf-8", DELIVERY_HEADER: message.key}
+    if settings.webhook_secret is not None:
+        headers[SIGNATURE_HEADER] = sign(settings.webhook_secret.get_secret_value(), body)
+    shown = redact(url)
+    try:
+        status = asyncio.run(_post(url, body, headers, fetch, settings.webhook_timeout_seconds))
+    except DownloadError as exc:  # the SSRF guard or DNS
+        raise DeliveryFailed(f"{shown}: {exc.detail.replace(url, shown)}") from None
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+        reason = f"{type(exc).__name__}: {exc}".rstrip(": ").replace(url, shown)
+        raise DeliveryFailed(f"{shown}: {reason}") from None
+    if not 200 <= status < 300:
+        raise DeliveryFailed(f"{shown}: HTTP {status}")
+
+
+def sign(secret: str, body: bytes) -> str:
+    return "sha256=" + hmac.new(secret.encode("utf-8"), body, hashlib.sha256).hexdigest()
+
+
+def resolve_url(channel: Channel) -> str:
+    if channel.url:
+        return channel.url
+    value = os.environ.get(channel.url_env or "", "").strip()
+    if not value:
+        raise DeliveryFailed(f"environment variable {channel.url_env} (webhook URL) is not set")
+    return value
+
+
+def redact(url: str) -> str:
+    """Scheme and host only: the path and query of a webhook URL may be its secret."""
+    parts = urlsplit(url)
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        port = ":?"
+    return f"{parts.scheme}://{parts.hostname or '?'}{port}/…"
+
+
+async def _post(
+    url: str, body: bytes, headers: dict[str, str], fetch: FetchSettings, timeout: float
+) -> int:
+    async with make_client(fetch) as client:
+        response = await client.post(url, content=body, headers=headers, timeout=timeout)
+        return response.status_code
