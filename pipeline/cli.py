@@ -221,3 +221,15 @@ def db_upgrade() -> None:
     store = open_store(settings.resolved_database_url, migrate=False)
     upgrade(store.engine)
     console.print(f"database at revision {current_revision(store.engine)}")
+
+
+@app.command("serve")
+@clean_errors
+def serve_command(
+    host: Annotated[str | None, typer.Option(help="Bind address (default: api.host).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: api.port).")] = None,
+) -> None:
+    """Serve the search API and the journalists' web page."""
+    from pipeline.api.server import serve
+
+    serve(load(), host, port)

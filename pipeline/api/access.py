@@ -17,7 +17,7 @@ from typing import Annotated
 from fastapi import FastAPI, HTTPException, Request, Security
 from fastapi.security import APIKeyHeader
 from starlette.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from pipeline.api.context import Context
 from pipeline.config import ApiSettings
@@ -63,61 +63,36 @@ def _basic_password(header: str | None) -> str | None:
 
 
 class BodySizeLimit:
-    """ASGI middleware: 413 for a request body over `max_bytes`, declared or streamed."""
+    """ASGI middleware: a request body must declare its length, and stay within max_bytes.
+
+    Every route is a GET, so nothing reads a body; refusing undeclared (chunked) bodies
+    up front keeps the cap exact without counting streamed bytes.
+    """
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(send)
-            return
-        received = 0
-        started = False
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                raise _TooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._refuse(send)
-
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {"error": "too_large", "detail": f"request body over {self.max_bytes} bytes"}
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        if scope["type"] == "http":
+            headers = dict(scope["headers"])
+            declared = headers.get(b"content-length")
+            if b"transfer-encoding" in headers:
+                await _refuse(
+                    send, 411, "length_required", "send the request body with a Content-Length"
+                )
+                return
+            if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+                await _refuse(send, 413, "too_large", f"request body over {self.max_bytes} bytes")
+                return
+        await self.app(scope, receive, send)
 
 
-class _TooLarge(Exception):
-    pass
+async def _refuse(send: Send, status: int, code: str, detail: str) -> None:
+    body = json.dumps({"error": code, "detail": detail}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(body))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def add_access_middleware(app: FastAPI, settings: ApiSettings) -> None:

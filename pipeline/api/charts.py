@@ -106,11 +106,14 @@ def coverage_svg(
     _axis(svg, first, last, y, x_of)
     if marker is not None:
         x = x_of(marker)
-        ET.SubElement(
-            svg,
-            "line",
-            {"x1": str(x), "x2": str(x), "y1": str(TOP - 6), "y2": str(y), "class": "seed-marker"},
-        )
+        line = {
+            "x1": str(x),
+            "x2": str(x),
+            "y1": str(TOP - 6),
+            "y2": str(y),
+            "class": "seed-marker",
+        }
+        svg.insert(0, ET.Element("line", line))  # drawn first, so labels and bars stay on top
         anchor = "start" if x < WIDTH * 0.75 else "end"
         text = _text(svg, x, TOP - 10, f"{marker_label}: {marker:%-d %b %Y}", "seed-label")
         text.set("text-anchor", anchor)

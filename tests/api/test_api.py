@@ -1,0 +1,344 @@
+"""The JSON API over a live server, on the embedded and the Elasticsearch backend."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from itertools import pairwise
+from typing import Any
+
+import pytest
+
+from pipeline.index.query import words_of
+from tests.api.conftest import SAMPLE, Service, sample_id
+
+SEED_COPIES = {slug for slug, s in SAMPLE.items() if s.kind in ("seed_copy", "seed_edited")}
+FOLLOW_UPS = {slug for slug, s in SAMPLE.items() if s.kind == "follow_up"}
+ALL = {"limit": 100, "collapse": "false"}
+
+
+def ids(slugs: set[str]) -> set[str]:
+    return {sample_id(slug) for slug in slugs}
+
+
+def search(service: Service, **params: Any) -> dict[str, Any]:
+    response = service.get("/api/search", params=params)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def hit_ids(body: dict[str, Any]) -> set[str]:
+    return {hit["article_id"] for hit in body["hits"]}
+
+
+def published_day(slug: str) -> date:
+    return SAMPLE[slug].published.astimezone(UTC).date()
+
+
+def containing(*phrase: str) -> set[str]:
+    """Sample articles whose title or text holds these consecutive words."""
+    found = set()
+    for slug, spec in SAMPLE.items():
+        words = words_of(f"{spec.title}\n{spec.text}")
+        n = len(phrase)
+        if any(tuple(words[i : i + n]) == phrase for i in range(len(words) - n + 1)):
+            found.add(slug)
+    return found
+
+
+# -- search -------------------------------------------------------------------------------
+
+
+def test_copies_of_a_story_collapse_into_one_hit_with_its_other_outlets(service: Service) -> None:
+    body = search(service, q="pompeo")
+    seed_hits = [h for h in body["hits"] if h["article_id"] in ids(SEED_COPIES)]
+    assert len(seed_hits) == 1
+    outlets = {SAMPLE[slug].outlet for slug in SEED_COPIES}
+    assert len(seed_hits[0]["also_published_by"]) == len(outlets) - 1
+    assert seed_hits[0]["outlet"] not in seed_hits[0]["also_published_by"]
+    assert body["total"] >= len(SEED_COPIES)  # articles, counted before collapsing
+
+    expanded = search(service, q="pompeo", collapse="false", limit=50)
+    assert ids(SEED_COPIES) <= hit_ids(expanded)
+
+
+def test_snippets_mark_the_matched_words(service: Service) -> None:
+    body = search(service, q="huawei")
+    assert body["hits"]
+    for hit in body["hits"]:
+        assert "<mark>" in hit["snippet"], hit
+        marked = hit["snippet"].split("<mark>")[1].split("</mark>")[0]
+        assert marked.lower() == "huawei"
+
+
+def test_phrase_matches_consecutive_words_only(service: Service) -> None:
+    body = search(service, q='"grand strategy"', **ALL)
+    assert hit_ids(body) == ids(containing("grand", "strategy"))
+
+
+def test_boolean_operators_and_prefixes(service: Service) -> None:
+    without_phone = hit_ids(search(service, q="huawei NOT phone", **ALL))
+    assert sample_id("aster-x3-phone-review") not in without_phone
+    assert sample_id("huawei-removal-costs-operators") in without_phone
+    assert hit_ids(search(service, q="huawei -phone", **ALL)) == without_phone
+
+    either = hit_ids(search(service, q="hinkley OR sizewell", **ALL))
+    assert ids({"hinkley-point-c-delay-costs", "sizewell-c-talks-cgn-role"}) <= either
+
+    prefix = hit_ids(search(service, q="extradit*", **ALL))
+    assert ids(containing("extradition")) <= prefix
+
+
+def test_date_range_includes_the_whole_last_day(service: Service) -> None:
+    body = search(service, since="2020-07-21", until="2020-07-28", **ALL)
+    expected = {
+        slug for slug in SAMPLE if date(2020, 7, 21) <= published_day(slug) <= date(2020, 7, 28)
+    }
+    assert expected and hit_ids(body) == ids(expected)
+
+
+def test_date_time_bounds_are_exact(service: Service) -> None:
+    copy = SAMPLE["pompeo-grand-strategy-china"].published.astimezone(UTC)
+    since = (copy - timedelta(minutes=1)).isoformat()
+    until = (copy + timedelta(minutes=1)).isoformat()
+    body = search(service, since=since, until=until, **ALL)
+    assert hit_ids(body) == {sample_id("pompeo-grand-strategy-china")}
+
+
+def test_source_filter_takes_an_outlet_name_or_a_domain(service: Service) -> None:
+    by_name = search(service, source="Westminster Wire", **ALL)
+    by_domain = search(service, source="westminster-wire.example", **ALL)
+    expected = ids({slug for slug, s in SAMPLE.items() if s.outlet == "westminster-wire"})
+    assert hit_ids(by_name) == hit_ids(by_domain) == expected
+    both = search(service, source=["Westminster Wire", "Pacific Ledger"], **ALL)
+    assert hit_ids(both) > expected
+
+
+def test_thread_relation_and_language_filters(service: Service) -> None:
+    hong_kong = search(service, thread="hong-kong", **ALL)
+    assert hong_kong["hits"]
+    assert all("hong-kong" in hit["threads"] for hit in hong_kong["hits"])
+
+    assert hit_ids(search(service, relation="follow_up", **ALL)) == ids(FOLLOW_UPS)
+    assert hit_ids(search(service, relation="duplicate", **ALL)) == ids(SEED_COPIES)
+
+    assert search(service, lang="en", **ALL)["total"] == len(SAMPLE)
+    assert search(service, lang="fr", **ALL)["total"] == 0
+
+
+def test_date_sort_and_cursor_paging_walk_every_article_once(service: Service) -> None:
+    whole = search(service, sort="date", **ALL)
+    dates = [h["published_at"] for h in whole["hits"]]
+    assert dates == sorted(dates, reverse=True)
+
+    walked: list[str] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"sort": "date", "collapse": "false", "limit": 7}
+        if cursor:
+            params["cursor"] = cursor
+        page = search(service, **params)
+        walked.extend(hit["article_id"] for hit in page["hits"])
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert walked == [hit["article_id"] for hit in whole["hits"]]
+    assert len(walked) == len(SAMPLE)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"q": '"grand strategy'}, "unbalanced quote"),
+        ({"q": "byline:pompeo"}, "unknown field 'byline'"),
+        ({"q": "(huawei OR 5g"}, "unbalanced '('"),
+        ({"q": "huawei AND"}, "query ends"),
+        ({"q": "NOT huawei"}, "NOT"),
+        ({"q": "x" * 1001}, "too long"),
+        ({"limit": 1_000_000}, "limit must be between 1 and 100"),
+        ({"limit": 0}, "limit must be between 1 and 100"),
+        ({"limit": "lots"}, "limit"),
+        ({"since": "21/07/2020"}, "since must be a date"),
+        ({"until": "2020-02-30"}, "until must be a date"),
+        ({"since": "2020-08-01", "until": "2020-07-01"}, "since must be earlier than until"),
+        ({"relation": "copy"}, "relation must be one of duplicate, follow_up, unrelated"),
+        ({"sort": "popularity"}, "sort"),
+        ({"collapse": "perhaps"}, "collapse"),
+        ({"cursor": "not-a-cursor"}, "cursor"),
+    ],
+)
+def test_bad_searches_are_400_with_a_message(
+    service: Service, params: dict[str, Any], message: str
+) -> None:
+    response = service.get("/api/search", params=params)
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["error"] == "bad_request"
+    assert message in body["detail"]
+
+
+# -- records ------------------------------------------------------------------------------
+
+
+def test_article_has_its_cluster_seed_relation_and_revisions(service: Service) -> None:
+    response = service.get(
+        f"/api/articles/{sample_id('pompeo-urges-tory-backbenchers-tougher-beijing')}"
+    )
+    assert response.status_code == 200
+    article = response.json()
+    spec = SAMPLE["pompeo-urges-tory-backbenchers-tougher-beijing"]
+    assert article["title"] == spec.title
+    assert article["text"] == spec.text
+    assert article["relation"] == "duplicate"
+    assert {m["id"] for m in article["cluster"]["members"]} == ids(SEED_COPIES)
+    [relation] = article["seed_relations"]
+    assert relation["seed_id"] == "seed_article"
+    assert relation["relation"] == "duplicate"
+    assert relation["evidence"]["reason"]
+    assert relation["evidence"]["features"]["containment"] > 0
+    assert [r["word_count"] for r in article["revisions"]] == [spec.word_count]
+
+
+def test_cluster_lists_members_earliest_first(service: Service) -> None:
+    cluster_id = service.get(f"/api/articles/{sample_id('pompeo-grand-strategy-china')}").json()[
+        "cluster"
+    ]["id"]
+    cluster = service.get(f"/api/clusters/{cluster_id}").json()
+    assert cluster["size"] == len(SEED_COPIES)
+    first_seen = [m["published_at"] for m in cluster["members"]]
+    assert first_seen == sorted(first_seen)
+    assert cluster["representative_article_id"] == cluster["members"][0]["id"]
+    assert set(cluster["outlets"]) == {m["outlet"] for m in cluster["members"]}
+
+
+@pytest.mark.parametrize("path", ["/api/articles/0000", "/api/clusters/0000"])
+def test_unknown_records_are_404(service: Service, path: str) -> None:
+    response = service.get(path)
+    assert response.status_code == 404
+    assert response.json() == {"error": "not_found", "detail": response.json()["detail"]}
+    assert "0000" in response.json()["detail"]
+
+
+def test_threads_count_articles_and_stories_and_show_the_latest(service: Service) -> None:
+    threads = service.get("/api/threads").json()
+    assert [t["name"] for t in threads][:2] == ["huawei-5g", "hong-kong"]
+    for thread in threads:
+        tagged = search(service, thread=thread["name"], **ALL)
+        assert thread["articles"] == tagged["total"]
+        stories = search(service, thread=thread["name"], limit=100)
+        assert thread["stories"] == len(stories["hits"])
+        newest = max(tagged["hits"], key=lambda hit: hit["published_at"])
+        assert thread["latest"]["cluster_id"] == newest["cluster_id"]
+
+
+def test_timeline_counts_articles_and_stories_per_bucket(service: Service) -> None:
+    weekly = service.get("/api/timeline", params={"thread": "hong-kong"}).json()
+    assert weekly["interval"] == "week"
+    starts = [date.fromisoformat(b["start"]) for b in weekly["buckets"]]
+    assert all(start.weekday() == 0 for start in starts)
+    assert all(b - a == timedelta(weeks=1) for a, b in pairwise(starts))
+    tagged = search(service, thread="hong-kong", **ALL)["total"]
+    assert sum(b["articles"] for b in weekly["buckets"]) == tagged
+
+    daily = service.get("/api/timeline", params={"q": "pompeo", "interval": "day"}).json()
+    seed_day = next(b for b in daily["buckets"] if b["start"] == "2020-07-21")
+    copies_that_day = [s for s in SEED_COPIES if published_day(s) == date(2020, 7, 21)]
+    assert seed_day["articles"] >= len(copies_that_day)
+    assert seed_day["stories"] < seed_day["articles"]  # the copies are one story
+
+
+def test_timeline_rejects_an_unknown_interval(service: Service) -> None:
+    response = service.get("/api/timeline", params={"interval": "month"})
+    assert response.status_code == 400
+    assert "interval" in response.json()["detail"]
+
+
+def test_followups_group_the_seeds_follow_ups_by_thread_in_date_order(service: Service) -> None:
+    body = service.get("/api/followups").json()
+    assert body["seed"]["id"] == "seed_article"
+    assert body["seed"]["published"] == "2020-07-21"
+    [copies] = body["copies"]
+    assert copies["size"] == len(SEED_COPIES)
+    assert len(body["copy_outlets"]) == len({SAMPLE[s].outlet for s in SEED_COPIES})
+    assert body["followup_articles"] == len(FOLLOW_UPS)
+    listed = {story["article_id"] for group in body["threads"] for story in group["stories"]}
+    assert listed <= ids(FOLLOW_UPS)
+    for group in body["threads"]:
+        dates = [story["first_seen_at"] for story in group["stories"]]
+        assert dates == sorted(dates)
+        assert all(group["name"] in story["threads"] for story in group["stories"])
+    assert service.get("/api/followups", params={"seed": "nope"}).status_code == 404
+
+
+# -- service ------------------------------------------------------------------------------
+
+
+def test_probes(service: Service) -> None:
+    assert service.get("/healthz").json() == {"status": "ok"}
+    ready = service.get("/readyz")
+    assert ready.status_code == 200
+    body = ready.json()
+    assert body["ready"] is True
+    assert body["store"]["ok"] and body["search"]["ok"]
+    assert f"{len(SAMPLE)} documents" in body["search"]["detail"]
+
+
+def test_openapi_document_describes_every_route(service: Service) -> None:
+    document = service.get("/openapi.json").json()
+    assert {
+        "/api/search",
+        "/api/timeline",
+        "/api/articles/{article_id}",
+        "/api/clusters/{cluster_id}",
+        "/api/threads",
+        "/api/followups",
+        "/healthz",
+        "/readyz",
+    } <= set(document["paths"])
+    search_params = {p["name"] for p in document["paths"]["/api/search"]["get"]["parameters"]}
+    assert {"q", "since", "until", "source", "thread", "relation", "lang", "sort"} <= search_params
+    assert "X-API-Key" in str(document["components"]["securitySchemes"])
+
+
+def test_published_at_is_utc(service: Service) -> None:
+    hit = search(service, q="pompeo", sort="date", limit=1)["hits"][0]
+    parsed = datetime.fromisoformat(hit["published_at"].replace("Z", "+00:00"))
+    assert parsed.utcoffset() == timedelta(0)
+
+
+# -- web pages over the same backend ----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "marker"),
+    [
+        ("/", "See the seed's follow-ups"),
+        ("/search?q=huawei&since=2020-08-01", "<mark>"),
+        ("/followups", 'class="thread-group"'),
+        ("/timeline?thread=hong-kong", 'class="bar"'),
+        (f"/articles/{sample_id('pompeo-grand-strategy-china')}", "Relation to seed"),
+    ],
+)
+def test_web_pages_render(service: Service, path: str, marker: str) -> None:
+    response = service.get(path)
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    assert marker in response.text
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "message"),
+    [
+        ("/articles/0000", 404, "no article with id"),
+        ("/search?q=(huawei", 400, "unbalanced"),
+        ("/timeline?since=someday", 400, "since must be a date"),
+        ("/no-such-page", 404, "Not Found"),
+    ],
+)
+def test_web_errors_are_pages_with_a_message(
+    service: Service, path: str, status: int, message: str
+) -> None:
+    response = service.get(path)
+    assert response.status_code == status
+    assert response.headers["content-type"].startswith("text/html")
+    assert message in response.text

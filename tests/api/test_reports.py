@@ -1,0 +1,133 @@
+"""Read-side reports over a real store (SQLite, and PostgreSQL when reachable)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from sqlalchemy import select
+
+from pipeline.config import Settings
+from pipeline.demo.content import load_outlets
+from pipeline.records import ArticleStatus
+from pipeline.reports import (
+    UNTHREADED,
+    article_detail,
+    cluster_detail,
+    filter_choices,
+    seed_followups,
+    thread_summaries,
+)
+from pipeline.seeds import load_seeds
+from pipeline.stages.classify import classify_pending
+from pipeline.store import Store
+from pipeline.store.models import Article
+from pipeline.threads import ThreadBook, load_thread_book
+from tests.api.conftest import SAMPLE, insert_sample_articles, sample_id
+
+SEED_COPIES = {slug for slug, s in SAMPLE.items() if s.kind in ("seed_copy", "seed_edited")}
+FOLLOW_UPS = {slug for slug, s in SAMPLE.items() if s.kind == "follow_up"}
+
+
+@pytest.fixture
+def classified(store: Store, settings: Settings) -> Store:
+    insert_sample_articles(store)
+    classify_pending(store.sessions, settings)
+    return store
+
+
+@pytest.fixture
+def book() -> ThreadBook:
+    return load_thread_book()
+
+
+def test_thread_counts_match_the_tagged_articles(classified: Store, book: ThreadBook) -> None:
+    with classified.sessions() as session:
+        summaries = thread_summaries(session, book)
+        rows = session.execute(
+            select(Article.threads, Article.cluster_id, Article.published_at)
+        ).all()
+    assert [s.name for s in summaries] == [t.name for t in book.threads]
+    for summary in summaries:
+        tagged = [row for row in rows if summary.name in row.threads]
+        assert tagged, summary.name
+        assert summary.articles == len(tagged)
+        assert summary.stories == len({row.cluster_id for row in tagged})
+        newest = max(tagged, key=lambda row: row.published_at)
+        assert summary.latest is not None
+        assert summary.latest.cluster_id == newest.cluster_id
+
+
+@pytest.mark.parametrize("name", ["hong", "hong_kong", "hong%", "kong"])
+def test_a_thread_name_matches_whole_names_only(
+    classified: Store, book: ThreadBook, name: str
+) -> None:
+    """'hong-kong' is tagged; look-alike names (and LIKE wildcards) must not count it."""
+    lookalike = replace(book, threads=(replace(book.threads[1], name=name),))
+    with classified.sessions() as session:
+        [summary] = thread_summaries(session, lookalike)
+    assert (summary.articles, summary.stories, summary.latest) == (0, 0, None)
+
+
+def test_seed_followups_list_copies_then_follow_ups_by_thread(
+    classified: Store, settings: Settings, book: ThreadBook
+) -> None:
+    seed = load_seeds(settings)[0]
+    with classified.sessions() as session:
+        report = seed_followups(session, seed, book)
+        threads_of = {
+            row.id: row.threads for row in session.execute(select(Article.id, Article.threads))
+        }
+    assert report.seed.published is not None and report.seed.published.isoformat() == "2020-07-21"
+    [copies] = report.copies
+    assert copies.size == len(SEED_COPIES)
+    outlets = load_outlets()
+    assert set(report.copy_outlets) == {outlets[SAMPLE[s].outlet].name for s in SEED_COPIES}
+    assert report.followup_articles == len(FOLLOW_UPS)
+
+    order = [t.name for t in book.threads] + [UNTHREADED]
+    names = [group.name for group in report.threads]
+    assert names == sorted(names, key=order.index)
+    listed = {story.article_id for group in report.threads for story in group.stories}
+    assert listed <= {sample_id(s) for s in FOLLOW_UPS}
+    for group in report.threads:
+        seen = [story.first_seen_at for story in group.stories]
+        assert seen == sorted(seen, key=lambda d: (d is None, d))
+        for story in group.stories:
+            assert group.name in threads_of[story.article_id] or group.name == UNTHREADED
+    two_threads = [s for g in report.threads for s in g.stories if len(s.threads) > 1]
+    assert two_threads, "the sample has follow-ups on two threads"
+    story = two_threads[0]
+    under = [g.name for g in report.threads if story in g.stories]
+    assert under == [t for t in order if t in story.threads]
+
+
+def test_article_detail_keeps_every_revision(classified: Store, settings: Settings) -> None:
+    aid = sample_id("huawei-removal-costs-operators")
+    with classified.sessions() as session, session.begin():
+        article = session.get_one(Article, aid)
+        article.text = (article.text or "") + "\nUpdate: the regulator has opened a consultation."
+        article.status = ArticleStatus.EXTRACTED.value
+    classify_pending(classified.sessions, settings)
+    with classified.sessions() as session:
+        detail = article_detail(session, aid)
+    assert detail is not None
+    assert len(detail.revisions) == 2
+    assert detail.revisions[0].seen_at <= detail.revisions[1].seen_at
+    assert detail.text is not None and detail.text.endswith("opened a consultation.")
+    assert detail.cluster is not None and detail.cluster.id == aid  # a story of its own
+    assert [r.relation for r in detail.seed_relations] == ["follow_up"]
+
+
+def test_unknown_ids_give_none(classified: Store) -> None:
+    with classified.sessions() as session:
+        assert article_detail(session, "missing") is None
+        assert cluster_detail(session, "missing") is None
+
+
+def test_filter_choices_list_outlets_and_languages(classified: Store) -> None:
+    outlets = load_outlets()
+    with classified.sessions() as session:
+        choices = filter_choices(session)
+    assert choices.outlets == sorted({outlets[s.outlet].name for s in SAMPLE.values()})
+    assert choices.languages == ["en"]
