@@ -5,12 +5,14 @@ import it themselves; they run this script with AIRFLOW_HOME and the NEWSWATCH_*
 settings in its environment.
 
     python harness.py inspect
-    python harness.py run DAG_ID [--conf JSON] [--heal-on-retry TASK_ID ENV=VALUE]
+    python harness.py run DAG_ID [--conf JSON ...] [--heal-on-retry TASK_ID ENV=VALUE]
 
 `inspect` loads the DAG folder like the dag-processor does and describes each DAG.
-`run` executes one DAG run in process with `dag.test()`. With --heal-on-retry, the
-first failure of TASK_ID sets ENV=VALUE for the retry, as an operator fixing an
-outage would, and the failure it saw is reported.
+`run` executes DAG runs in process with `dag.test()`, one per --conf (default one run
+with no conf), one after the other; Airflow starts up once for all of them. A conf's
+"_env" entry is not passed to the run: it sets environment variables (settings)
+before it. With --heal-on-retry, a failure of TASK_ID sets ENV=VALUE for its retry,
+as an operator fixing an outage would, and the failure is reported.
 """
 
 from __future__ import annotations
@@ -68,10 +70,8 @@ def _describe(task: Any) -> dict[str, Any]:
     }
 
 
-def run(dag_id: str, conf: dict[str, Any], heal: list[str] | None) -> dict[str, Any]:
+def run(dag_id: str, confs: list[dict[str, Any]], heal: list[str] | None) -> dict[str, Any]:
     from airflow.dag_processing.dagbag import DagBag
-    from airflow.models.xcom import XComModel
-    from airflow.utils.session import create_session
 
     dag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"]).dags[dag_id]
     seen: list[str] = []
@@ -83,7 +83,18 @@ def run(dag_id: str, conf: dict[str, Any], heal: list[str] | None) -> dict[str, 
             seen.append(str(context.get("exception")))
             os.environ[name] = value
 
-        dag.get_task(task_id).on_retry_callback = fix_outage
+        dag.get_task(task_id).on_retry_callback = [fix_outage]
+    runs = []
+    for conf in confs:
+        os.environ.update(conf.pop("_env", {}))
+        runs.append(_one_run(dag, conf))
+    return {"runs": runs, "retry_failures": seen}
+
+
+def _one_run(dag: Any, conf: dict[str, Any]) -> dict[str, Any]:
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
     began = time.perf_counter()
     dag_run = dag.test(run_conf=conf)
     seconds = time.perf_counter() - began
@@ -97,18 +108,20 @@ def run(dag_id: str, conf: dict[str, Any], heal: list[str] | None) -> dict[str, 
             }
             for ti in dag_run.get_task_instances(session=session)
         ]
-        summary = session.scalars(
-            XComModel.get_many(
-                run_id=dag_run.run_id, dag_ids=dag_id, task_ids="summary", key="return_value"
+        returned = {
+            xcom.task_id: XComModel.deserialize_value(xcom)
+            for xcom in session.scalars(
+                XComModel.get_many(
+                    run_id=dag_run.run_id, dag_ids=dag.dag_id, key="return_value", map_indexes=-1
+                )
             )
-        ).first()
+        }
     return {
         "run_id": dag_run.run_id,
         "state": str(dag_run.state),
         "seconds": round(seconds, 2),
         "task_instances": sorted(tis, key=lambda t: (t["task_id"], t["map_index"])),
-        "summary": XComModel.deserialize_value(summary) if summary else None,
-        "retry_failures": seen,
+        "xcom": returned,  # what each unmapped task returned
     }
 
 
@@ -118,13 +131,13 @@ def main() -> None:
     commands.add_parser("inspect")
     run_parser = commands.add_parser("run")
     run_parser.add_argument("dag_id")
-    run_parser.add_argument("--conf", default="{}")
+    run_parser.add_argument("--conf", action="append", type=json.loads)
     run_parser.add_argument("--heal-on-retry", nargs=2, metavar=("TASK_ID", "ENV=VALUE"))
     args = parser.parse_args()
     if args.command == "inspect":
         result = inspect()
     else:
-        result = run(args.dag_id, json.loads(args.conf), args.heal_on_retry)
+        result = run(args.dag_id, args.conf or [{}], args.heal_on_retry)
     # The last line of stdout is the result; Airflow may print before it.
     print("\n" + json.dumps(result, default=str))
 
