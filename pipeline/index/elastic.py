@@ -29,10 +29,12 @@ import hashlib
 import json
 import logging
 import re
+import struct
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from itertools import islice
 from pathlib import Path
 from typing import Any, Literal
 
@@ -61,6 +63,7 @@ TEMPLATE_PATH = (
 TEXT_FIELDS = ("title", "text")
 TITLE_BOOST = 3.0  # as FTS5's TITLE_WEIGHT: a headline word says more than a body word
 MAX_LIMIT = 1000
+MAX_WINDOW = 10_000  # Elasticsearch's default index.max_result_window: the largest size
 SNIPPET_CHARS = 200
 MLT_TERMS = 12
 MAX_ALSO_PUBLISHED = 100  # Elasticsearch's default index.max_inner_result_window
@@ -385,20 +388,10 @@ class ElasticIndex:
         after: list[Any] | None,
         limit: int,
     ) -> tuple[list[tuple[dict[str, Any], list[str]]], int, bool]:
-        response = self.client.search(
-            index=self.read_alias,
-            query=es_query,
-            sort=es_sort,
-            search_after=after,
-            size=limit + 1,
-            track_total_hits=True,
-            track_scores=True,
-            source_includes=_HIT_FIELDS,
-            highlight=_highlight(node),
-        )
-        raw = response["hits"]["hits"]
-        total = int(response["hits"]["total"]["value"])
-        return [(h, []) for h in raw[:limit]], total, len(raw) > limit
+        scan = _Scan(self.client, self.read_alias, es_query, es_sort, after, batch=limit + 1)
+        fields = {"source_includes": _HIT_FIELDS, "highlight": _highlight(node)}
+        hits = list(islice(scan.hits(track_scores=node is not None, **fields), limit + 1))
+        return [(h, []) for h in hits[:limit]], scan.total, len(hits) > limit
 
     def _collapsed(
         self,
@@ -410,22 +403,10 @@ class ElasticIndex:
     ) -> tuple[list[tuple[dict[str, Any], list[str]]], int, bool]:
         """One hit per story, at the rank of the story's best member (see module docstring)."""
         batch = min(max(4 * (limit + 1), 100), MAX_LIMIT)
+        scan = _Scan(self.client, self.read_alias, es_query, es_sort, after, batch=batch)
         shown: list[tuple[dict[str, Any], list[str]]] = []
         placed: set[str] = set()  # stories already decided on, in this page
-        total: int | None = None
-        while len(shown) <= limit:
-            response = self.client.search(
-                index=self.read_alias,
-                query=es_query,
-                sort=es_sort,
-                search_after=after,
-                size=batch,
-                track_total_hits=total is None,
-                source_includes=["story_id"],
-            )
-            if total is None:
-                total = int(response["hits"]["total"]["value"])
-            raw = response["hits"]["hits"]
+        for raw in scan.batches(source_includes=["story_id"]):
             stories = [s for s in dict.fromkeys(_story(h) for h in raw) if s not in placed]
             leaders = self._leaders(node, es_query, es_sort, stories) if stories else {}
             for h in raw:
@@ -433,16 +414,13 @@ class ElasticIndex:
                     continue  # a lower-ranked copy of a story already placed
                 placed.add(_story(h))
                 leader = leaders.get(_story(h))
-                # if the best member ranks before this batch, the story was on an earlier page
+                # if the best member ranks before the cursor, the story was on an earlier page
                 if leader is not None and leader["_id"] == h["_id"]:
                     leader["sort"] = h["sort"]
                     shown.append((leader, _other_outlets(leader)))
                     if len(shown) > limit:
-                        break
-            if len(raw) < batch:
-                break
-            after = raw[-1]["sort"]
-        return shown[:limit], total or 0, len(shown) > limit
+                        return shown[:limit], scan.total, True
+        return shown, scan.total, False
 
     def _leaders(
         self,
@@ -459,7 +437,7 @@ class ElasticIndex:
             query={"bool": bool_query},
             sort=es_sort,
             size=len(stories),
-            track_scores=True,
+            track_scores=node is not None,  # without words every score is 0.0, as in FTS5
             source_includes=_HIT_FIELDS,
             collapse=_collapse(es_sort),
             highlight=_highlight(node),
@@ -598,6 +576,81 @@ class ElasticIndex:
             if exc.status_code in (401, 403, 429) or exc.status_code >= 500:
                 raise BackendUnavailable(f"Elasticsearch refused the request: {exc}") from exc
             raise
+
+
+class _Scan:
+    """The matching hits in sort order, strictly after a cursor, fetched batch by batch.
+
+    Lucene scores are float32 and travel in JSON rounded to that precision; a server that
+    keeps them wider (osmem does) would repeat or skip tied hits at a page boundary when
+    given the rounded score back. So each request starts just above the boundary's float32
+    score and the hits up to the boundary are dropped here; exact on Elasticsearch too.
+    """
+
+    def __init__(
+        self,
+        client: Elasticsearch,
+        index: str,
+        query: dict[str, Any],
+        sort: list[dict[str, Any]],
+        after: list[Any] | None,
+        *,
+        batch: int,
+    ) -> None:
+        self.client, self.index, self.query, self.sort = client, index, query, sort
+        self.after, self.batch = after, batch
+        self.total = 0
+
+    def batches(self, **fields: Any) -> Iterator[list[dict[str, Any]]]:
+        after, size, first = self.after, self.batch, True
+        request = _widened(after)
+        while True:
+            response = self.client.search(
+                index=self.index,
+                query=self.query,
+                sort=self.sort,
+                search_after=request,
+                size=size,
+                track_total_hits=first,
+                **fields,
+            )
+            if first:
+                self.total, first = int(response["hits"]["total"]["value"]), False
+            raw = response["hits"]["hits"]
+            yield [h for h in raw if after is None or _sorts_after(h["sort"], after)]
+            if len(raw) < size:
+                return
+            after = raw[-1]["sort"]
+            if _widened(after) == request:  # a run of ties longer than the batch: take more
+                if size >= MAX_WINDOW:
+                    raise SearchError("too many equally ranked hits to page through; sort by date")
+                size = min(2 * size, MAX_WINDOW)
+            request = _widened(after)
+
+    def hits(self, **fields: Any) -> Iterator[dict[str, Any]]:
+        for batch in self.batches(**fields):
+            yield from batch
+
+
+def _f32(value: float) -> float:
+    return float(struct.unpack("<f", struct.pack("<f", value))[0])
+
+
+def _widened(after: list[Any] | None) -> list[Any] | None:
+    """A search_after just before every hit that ties with `after` at float32 precision."""
+    if after is None or not isinstance(after[0], float):
+        return after  # dates are exact integers
+    bits = struct.unpack("<i", struct.pack("<f", after[0]))[0]
+    above = struct.unpack("<f", struct.pack("<i", bits + (1 if after[0] >= 0 else -1)))[0]
+    return [above, ""]  # "" sorts before every article id
+
+
+def _sorts_after(values: list[Any], after: list[Any]) -> bool:
+    """Whether a hit's sort values come after the cursor's (descending key, ascending id)."""
+    key, cursor_key = values[0], after[0]
+    if isinstance(cursor_key, float):
+        key, cursor_key = _f32(key), _f32(cursor_key)
+    return bool(key < cursor_key or (key == cursor_key and values[1] > after[1]))
 
 
 @contextmanager
