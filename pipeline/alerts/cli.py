@@ -52,7 +52,9 @@ def _clean_errors(func: F) -> F:
 
 
 def _fail(message: str, code: int) -> None:
-    err_console.print(f"[red]error:[/red] {escape_markup(message)}", highlight=False)
+    err_console.print(
+        f"[red]error:[/red] {escape_markup(message)}", highlight=False, soft_wrap=True
+    )
     raise typer.Exit(code)
 
 
@@ -68,12 +70,18 @@ def list_rules() -> None:
     """The rules in force, when each was first seen and how many stories it fired on."""
     _, book, store = _open()
     with store.sessions() as session:
-        first_seen = dict(
-            session.execute(select(AlertRuleState.name, AlertRuleState.first_seen_at))
-        )
-        fired = dict(
-            session.execute(select(Alert.rule_name, func.count()).group_by(Alert.rule_name))
-        )
+        first_seen = {
+            name: seen
+            for name, seen in session.execute(
+                select(AlertRuleState.name, AlertRuleState.first_seen_at)
+            )
+        }
+        fired = {
+            name: count
+            for name, count in session.execute(
+                select(Alert.rule_name, func.count()).group_by(Alert.rule_name)
+            )
+        }
     table = Table(title="Alert rules")
     for column in ("rule", "terms", "exclude", "min", "filters", "delivery", "channels"):
         table.add_column(column)

@@ -107,7 +107,10 @@ def load_message(
 
 
 def _item(alert: Alert, rows: list[AlertArticle]) -> AlertItem:
-    first = alert.evidence[0] if alert.evidence else None
+    # The body says more than the headline: show the first mention in the text.
+    first = next((e for e in alert.evidence if e["field"] == "text"), None) or next(
+        iter(alert.evidence), None
+    )
     others = sorted(
         (r for r in rows if r.article_id != alert.article_id),
         key=lambda r: (r.published_at is None, r.published_at or r.added_at, r.outlet),

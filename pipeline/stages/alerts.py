@@ -176,10 +176,9 @@ def _scan(
             if discovered < since.get(rule.name, now):
                 counts["older_than_rule"] += 1
                 continue
-            alert = _create_alert(session, rule, cluster_id, article, result, now)
+            alert = _raise(session, rule, cluster_id, now)
             if alert is not None:
                 counts["alerts_raised"] += 1
-                counts["copies_attached"] += _attach_cluster(session, rule, alert, now)
                 counts["deliveries_planned"] += (
                     plan_instant(session, rule, alert, now) if rule.delivery == "instant" else 0
                 )
@@ -195,15 +194,21 @@ def _alert(session: Session, rule_name: str, cluster_id: str) -> Alert | None:
     ).one_or_none()
 
 
-def _create_alert(
-    session: Session,
-    rule: Rule,
-    cluster_id: str,
-    article: Article,
-    result: MatchResult,
-    now: datetime,
-) -> Alert | None:
-    """The new alert, or None when the (rule, cluster) key already exists."""
+def _raise(session: Session, rule: Rule, cluster_id: str, now: datetime) -> Alert | None:
+    """Create the (rule, cluster) alert with every copy classified so far, or return None
+    when it already exists (a concurrent run raised it first).
+
+    The alert shows the earliest published copy that matches, whichever copy fired it.
+    """
+    members = session.scalars(
+        select(Article).where(Article.cluster_id == cluster_id, Article.status.in_(_DONE))
+    ).all()
+    matches = {m.id: match_rule(rule, _title(m), m.text or "") for m in members}
+    far_future = datetime.max.replace(tzinfo=now.tzinfo)
+    shown = min(
+        (m for m in members if matches[m.id].matched),
+        key=lambda m: (as_utc(m.published_at) or far_future, as_utc(m.discovered_at), m.id),
+    )
     inserted = insert_new(
         session,
         Alert.__table__,  # type: ignore[arg-type]
@@ -212,13 +217,13 @@ def _create_alert(
                 "rule_name": rule.name,
                 "cluster_id": cluster_id,
                 "delivery_mode": rule.delivery,
-                "article_id": article.id,
-                "title": _title(article) or article.canonical_url,
-                "url": article.canonical_url,
-                "outlet": article.outlet,
-                "published_at": article.published_at,
-                "mentions": len(result.mentions),
-                "evidence": result.evidence(),
+                "article_id": shown.id,
+                "title": _title(shown) or shown.canonical_url,
+                "url": shown.canonical_url,
+                "outlet": shown.outlet,
+                "published_at": shown.published_at,
+                "mentions": len(matches[shown.id].mentions),
+                "evidence": matches[shown.id].evidence(),
                 "created_at": now,
                 "updated_at": now,
             }
@@ -226,27 +231,17 @@ def _create_alert(
         ["rule_name", "cluster_id"],
         Alert.id,  # type: ignore[arg-type]
     )
-    return session.get_one(Alert, inserted[0]) if inserted else None
-
-
-def _attach_cluster(session: Session, rule: Rule, alert: Alert, now: datetime) -> int:
-    """Record every copy of the story classified so far, the firing one included."""
-    members = session.scalars(
-        select(Article)
-        .where(Article.cluster_id == alert.cluster_id, Article.status.in_(_DONE))
-        .order_by(Article.id)
-    ).all()
-    if not any(m.id == alert.article_id for m in members):
-        members = [*members, session.get_one(Article, alert.article_id)]
-    rows = [_copy_row(alert, m, match_rule(rule, _title(m), m.text or ""), now) for m in members]
-    added = insert_new(
+    if not inserted:
+        return None
+    alert = session.get_one(Alert, inserted[0])
+    insert_new(
         session,
         AlertArticle.__table__,  # type: ignore[arg-type]
-        rows,
+        [_copy_row(alert, m, matches[m.id], now) for m in members],
         ["alert_id", "article_id"],
         AlertArticle.article_id,  # type: ignore[arg-type]
     )
-    return len(added)
+    return alert
 
 
 def _attach(

@@ -129,7 +129,7 @@ class Inbox:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         raw = envelope.original_content or b""
-        self.messages.append(message_from_bytes(raw, policy=policy.default))  # type: ignore[arg-type]
+        self.messages.append(message_from_bytes(raw, policy=policy.default))
         self.envelopes.append((envelope.mail_from or "", list(envelope.rcpt_tos)))
         return "250 Message accepted for delivery"
 
@@ -145,7 +145,7 @@ class Credentials:
         ok = isinstance(data, LoginPassword) and (
             data.login.decode() == self.username and data.password.decode() == self.password
         )
-        return AuthResult(success=ok)
+        return AuthResult(success=ok, handled=False)  # not handled: the server answers 535
 
 
 @contextmanager

@@ -5,14 +5,15 @@ from __future__ import annotations
 import pytest
 
 from pipeline.alerts.matching import ArticleFacts, filter_reason, match_rule
+from pipeline.alerts.rules import Rule
 from tests.alerts.support import book, rule
 
 HONG_KONG = book(rule("hong-kong", ["Hong Kong", "Hongkong", "HK", "HKSAR"])).rules[0]
 HUAWEI = book(rule("huawei", ["Huawei", "Huawei Technologies"])).rules[0]
 
 
-def found(result_rule: object, title: str, text: str) -> list[str]:
-    return [m.found for m in match_rule(result_rule, title, text).mentions]  # type: ignore[arg-type]
+def found(watched: Rule, title: str, text: str) -> list[str]:
+    return [m.found for m in match_rule(watched, title, text).mentions]
 
 
 @pytest.mark.parametrize(

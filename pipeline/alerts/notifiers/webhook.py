@@ -15,6 +15,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import os
 from urllib.parse import urlsplit
 
@@ -29,6 +30,20 @@ from pipeline.http import DownloadError, make_client
 
 SIGNATURE_HEADER = "X-Newswatch-Signature"
 DELIVERY_HEADER = "X-Newswatch-Delivery"
+
+
+class _RedactPostUrls(logging.Filter):
+    """httpx logs every request with its full URL at INFO. Webhooks are newswatch's only
+    POSTs, and their URLs may be secrets, so theirs are cut down to scheme and host."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 2 and args[0] == "POST":
+            record.args = (args[0], redact(str(args[1])), *args[2:])
+        return True
+
+
+logging.getLogger("httpx").addFilter(_RedactPostUrls())
 
 
 def send(
