@@ -138,7 +138,7 @@ def clip_text(text: str, limit: int) -> str:
         return text
     cut = text[:limit]
     while (excess := len(cut.encode("utf-16-le")) // 2 - limit) > 0:
-        cut = cut[: len(cut) - excess]
+        cut = cut[: len(cut) - max(1, excess // 2)]  # a character is at most 2 units
     space = cut.rfind(" ", max(0, len(cut) - 200))  # do not end on half a word
     return (cut[:space] if space > 0 else cut).rstrip()
 
