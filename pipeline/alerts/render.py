@@ -118,7 +118,8 @@ def slack_payload(message: AlertMessage) -> dict[str, Any]:
 def log_line(message: AlertMessage, item: AlertItem) -> str:
     also = f" (also: {', '.join(c.outlet for c in item.also)})" if item.also else ""
     where = f"{message.mode} digest {_window(message)}" if message.kind == "digest" else "alert"
-    return f"{where} [{message.rule_name}] {item.title} - {item.outlet}{also} <{item.url}>"
+    line = f"{where} [{message.rule_name}] {item.title} - {item.outlet}{also} <{item.url}>"
+    return " ".join(line.split())  # page text must not start log lines of its own
 
 
 def _heading(message: AlertMessage) -> str:
