@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
+from pipeline.alerts.rules import RuleBook, load_rules
 from pipeline.config import Settings
 from pipeline.index.base import SearchIndex
 from pipeline.seeds import Seed, load_seeds
@@ -24,14 +25,22 @@ class AppContext:
     backend: SearchIndex
     book: ThreadBook
     _seeds: list[Seed] | None = None
-    _seeds_lock: threading.Lock = field(default_factory=threading.Lock)
+    _rules: RuleBook | None = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def seeds(self) -> list[Seed]:
         """The configured seeds, default first; loaded once (a URL seed is downloaded)."""
-        with self._seeds_lock:
+        with self._lock:
             if self._seeds is None:
                 self._seeds = load_seeds(self.settings)
             return self._seeds
+
+    def rules(self) -> RuleBook:
+        """The alert rules, loaded once."""
+        with self._lock:
+            if self._rules is None:
+                self._rules = load_rules(self.settings.alerts)
+            return self._rules
 
     def default_seed(self) -> Seed:
         return self.seeds()[0]

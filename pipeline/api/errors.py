@@ -14,12 +14,13 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from starlette.exceptions import HTTPException
 
+from pipeline.alerts.rules import RuleFileError
 from pipeline.api.templating import templates
 from pipeline.index.base import BackendUnavailable, SearchError
 from pipeline.seeds import SeedError
 
 _CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 503: "unavailable"}
-_JSON_PREFIXES = ("/api/", "/healthz", "/readyz", "/openapi")
+_JSON_PREFIXES = ("/api/", "/alerts/", "/healthz", "/readyz", "/openapi")
 
 
 def error_response(
@@ -59,6 +60,10 @@ def add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SeedError)
     async def seeds_missing(request: Request, exc: SeedError) -> Response:
         return error_response(request, 503, f"the seed stories cannot be loaded: {exc}")
+
+    @app.exception_handler(RuleFileError)
+    async def rules_missing(request: Request, exc: RuleFileError) -> Response:
+        return error_response(request, 503, f"the alert rules cannot be loaded: {exc}")
 
 
 def validation_message(exc: RequestValidationError) -> str:

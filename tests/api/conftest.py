@@ -1,9 +1,6 @@
-"""Fixtures of the search-service tests: the sample newsroom classified and indexed on each
-backend, served by a real uvicorn server on 127.0.0.1.
-
-The newsroom's articles go into a real store as extracted pages and then through the real
-classify and index stages, so clusters, seed relations, threads and revisions are the
-pipeline's own.
+"""Fixtures of the search-service tests: the sample newsroom run through the real pipeline
+(poll, fetch, extract, classify, index, alerts over loopback HTTP) on each search backend,
+served by a real uvicorn server on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -11,10 +8,9 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import UTC
+from collections.abc import Iterable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,68 +18,28 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from sqlalchemy import select
 
 from pipeline.api.app import create_app
 from pipeline.config import Settings
-from pipeline.demo.content import ArticleSpec, load_articles, load_outlets
+from pipeline.demo.content import load_articles, load_outlets
+from pipeline.demo.server import NewsroomServer
 from pipeline.index.base import SearchIndex
 from pipeline.index.elastic import ElasticIndex
 from pipeline.index.sqlite_fts import SqliteFtsIndex
-from pipeline.records import ArticleStatus, DateSource
-from pipeline.stages.classify import classify_pending
-from pipeline.stages.index import index_pending
+from pipeline.records import ArticleStatus
+from pipeline.runner import run_pipeline
 from pipeline.store import Store, open_store
 from pipeline.store.models import Article
 from pipeline.urls import article_id, canonical_url
 from tests.conftest import make_test_settings
 from tests.index.conftest import OsmemProcess, PlainJsonNode, drop_indices, es_settings
 
+# The newsroom's articles and their labels (kind: seed_copy, follow_up, ...), by slug.
 SAMPLE = {s.slug: s for s in load_articles(load_outlets()).values() if s.kind != "stub"}
-
-
-def sample_id(slug: str) -> str:
-    """The article id a sample article gets in these tests."""
-    return article_id(_sample_url(SAMPLE[slug]))
-
-
-def _sample_url(spec: ArticleSpec) -> str:
-    return canonical_url(f"https://{spec.outlet}.example{spec.path}")
-
-
-def insert_sample_articles(store: Store) -> None:
-    """The sample newsroom's readable articles, as the extract stage leaves them."""
-    outlets = load_outlets()
-    with store.sessions() as session, session.begin():
-        for spec in SAMPLE.values():
-            outlet = outlets[spec.outlet]
-            url = _sample_url(spec)
-            session.add(
-                Article(
-                    id=article_id(url),
-                    canonical_url=url,
-                    url=url,
-                    status=ArticleStatus.EXTRACTED.value,
-                    title=spec.title,
-                    author=spec.author,
-                    text=spec.text,
-                    word_count=spec.word_count,
-                    published_at=spec.published.astimezone(UTC),
-                    date_source=DateSource.PAGE.value,
-                    site_name=outlet.name,
-                    domain=f"{outlet.key}.example",
-                    language=outlet.lang.split("-")[0],
-                )
-            )
-
-
-def populate(settings: Settings, store: Store, backend: SearchIndex) -> None:
-    """Sample articles through the real classify and index stages."""
-    insert_sample_articles(store)
-    classify_pending(store.sessions, settings)
-    counts = index_pending(store.sessions, backend, settings.index)
-    assert counts["indexed"] == len(SAMPLE), counts
-    if isinstance(backend, ElasticIndex):
-        backend.refresh()
+SEED_COPIES = {slug for slug, s in SAMPLE.items() if s.kind in ("seed_copy", "seed_edited")}
+FOLLOW_UPS = {slug for slug, s in SAMPLE.items() if s.kind == "follow_up"}
+SLOW_SECONDS = 0.1  # the slow route answers in time: these tests are about search, not fetching
 
 
 class ServerThread:
@@ -122,9 +78,19 @@ class Service:
     store: Store
     backend: SearchIndex
     http: httpx.Client
+    ids: dict[str, str] = field(default_factory=dict)  # sample slug -> article id
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
         return self.http.get(path, **kwargs)
+
+    def ids_of(self, slugs: Iterable[str]) -> set[str]:
+        return {self.ids[slug] for slug in slugs}
+
+    def indexed(self) -> list[Article]:
+        """The store's view of what is searchable: the truth the API is checked against."""
+        with self.store.sessions() as session:
+            stmt = select(Article).where(Article.status == ArticleStatus.INDEXED.value)
+            return list(session.scalars(stmt))
 
 
 @contextmanager
@@ -137,28 +103,36 @@ def running_service(
     store_url: str | None = None,
     **overrides: Any,
 ) -> Iterator[Service]:
-    """A service on `kind` ('sqlite' or 'elasticsearch' at es_url), filled with the sample
-    newsroom unless told otherwise. `overrides` are settings (e.g. api={...})."""
-    settings = make_test_settings(tmp_path, index={"backend": kind}, **overrides)
-    store = open_store(store_url or settings.resolved_database_url, migrate=store_url is None)
-    backend: SearchIndex
-    if kind == "sqlite":
-        backend = SqliteFtsIndex(settings.data_dir / "search.db")
-    else:
-        assert es_url is not None
-        backend = ElasticIndex(es_settings(es_url), node_class=PlainJsonNode)
-    try:
-        if filled or kind == "sqlite":  # an empty embedded index is still a ready one
-            backend.ensure_ready()
+    """A service on `kind` ('sqlite', or 'elasticsearch' at es_url), filled by a pipeline run
+    over the sample newsroom unless told otherwise. `overrides` are settings (api={...})."""
+    with ExitStack() as stack:
+        feeds: list[dict[str, str]] = []
         if filled:
-            populate(settings, store, backend)
-        app = create_app(settings, store, backend)
-        with ServerThread(app) as server, httpx.Client(base_url=server.url, timeout=30) as http:
-            yield Service(kind, server.url, settings, store, backend, http)
-    finally:
-        if filled and isinstance(backend, ElasticIndex):
-            drop_indices(backend)
-        store.dispose()
+            newsroom = stack.enter_context(NewsroomServer(slow_seconds=SLOW_SECONDS))
+            feeds = [{"name": name, "url": url} for name, url in newsroom.feed_urls().items()]
+        settings = make_test_settings(tmp_path, feeds=feeds, index={"backend": kind}, **overrides)
+        store = open_store(store_url or settings.resolved_database_url, migrate=store_url is None)
+        stack.callback(store.dispose)
+        backend: SearchIndex
+        if kind == "sqlite":
+            backend = SqliteFtsIndex(settings.data_dir / "search.db")
+            backend.ensure_ready()  # an empty embedded index is still a ready one
+        else:
+            assert es_url is not None
+            backend = ElasticIndex(es_settings(es_url), node_class=PlainJsonNode)
+        ids: dict[str, str] = {}
+        if filled:
+            if isinstance(backend, ElasticIndex):
+                backend.ensure_ready()
+                stack.callback(drop_indices, backend)
+            summary = run_pipeline(store.sessions, settings, backend)
+            assert summary.state == "succeeded", summary.as_dict()
+            if isinstance(backend, ElasticIndex):
+                backend.refresh()
+            ids = {a.slug: article_id(canonical_url(a.url)) for a in newsroom.manifest()}
+        server = stack.enter_context(ServerThread(create_app(settings, store, backend)))
+        http = stack.enter_context(httpx.Client(base_url=server.url, timeout=30))
+        yield Service(kind, server.url, settings, store, backend, http, ids)
 
 
 @pytest.fixture(scope="session")

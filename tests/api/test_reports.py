@@ -1,15 +1,18 @@
-"""Read-side reports over a real store (SQLite, and PostgreSQL when reachable)."""
+"""Read-side reports over a real store (SQLite, and PostgreSQL when reachable).
+
+The sample articles go in as extracted pages and through the real classify stage."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC
 
 import pytest
 from sqlalchemy import select
 
 from pipeline.config import Settings
 from pipeline.demo.content import load_outlets
-from pipeline.records import ArticleStatus
+from pipeline.records import ArticleStatus, DateSource
 from pipeline.reports import (
     UNTHREADED,
     article_detail,
@@ -23,10 +26,38 @@ from pipeline.stages.classify import classify_pending
 from pipeline.store import Store
 from pipeline.store.models import Article
 from pipeline.threads import ThreadBook, load_thread_book
-from tests.api.conftest import SAMPLE, insert_sample_articles, sample_id
+from pipeline.urls import article_id, canonical_url
+from tests.api.conftest import FOLLOW_UPS, SAMPLE, SEED_COPIES
 
-SEED_COPIES = {slug for slug, s in SAMPLE.items() if s.kind in ("seed_copy", "seed_edited")}
-FOLLOW_UPS = {slug for slug, s in SAMPLE.items() if s.kind == "follow_up"}
+
+def sample_id(slug: str) -> str:
+    spec = SAMPLE[slug]
+    return article_id(canonical_url(f"https://{spec.outlet}.example{spec.path}"))
+
+
+def insert_sample_articles(store: Store) -> None:
+    """The sample newsroom's readable articles, as the extract stage leaves them."""
+    outlets = load_outlets()
+    with store.sessions() as session, session.begin():
+        for slug, spec in SAMPLE.items():
+            outlet = outlets[spec.outlet]
+            session.add(
+                Article(
+                    id=sample_id(slug),
+                    canonical_url=canonical_url(f"https://{spec.outlet}.example{spec.path}"),
+                    url=f"https://{spec.outlet}.example{spec.path}",
+                    status=ArticleStatus.EXTRACTED.value,
+                    title=spec.title,
+                    author=spec.author,
+                    text=spec.text,
+                    word_count=spec.word_count,
+                    published_at=spec.published.astimezone(UTC),
+                    date_source=DateSource.PAGE.value,
+                    site_name=outlet.name,
+                    domain=f"{spec.outlet}.example",
+                    language=outlet.lang.split("-")[0],
+                )
+            )
 
 
 @pytest.fixture
