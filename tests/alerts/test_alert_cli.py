@@ -66,6 +66,15 @@ def test_test_says_whether_and_where_a_rule_matches(env: Path) -> None:
     assert code == 0 and out.startswith("MATCH rule 'huawei': 2 mention(s)")
     assert "Huawei kit must go" in out and "text" in out
 
+    page = Path("page.html")
+    words = " ".join(["Operators keep auditing masts before the deadline."] * 10)
+    page.write_text(
+        "<html><head><title>Huawei ban</title></head><body><article><h1>Huawei ban</h1>"
+        f"<p>{words}</p><p>Huawei says the timetable is too tight.</p></article></body></html>"
+    )
+    code, out, _ = invoke("test", "huawei", str(page))
+    assert code == 0 and out.startswith("MATCH rule 'huawei': 2 mention(s)")
+
     code, _, err = invoke("test", "nuclear", "text")
     assert code == 2 and "no rule named 'nuclear'" in err
 

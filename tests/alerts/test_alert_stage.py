@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from pipeline.alerts.delivery import window
 from pipeline.config import Settings
 from pipeline.stages import alerts as stage
 from pipeline.stages.alerts import deliver_pending, raise_alerts
@@ -237,3 +238,15 @@ def test_concurrent_runs_raise_each_story_once(
     assert sorted(n for _, n in per_alert) == [2] * 6  # log + atom, once each
     for opened in stores:
         opened.dispose()
+
+
+def test_digest_windows_are_utc_days_and_iso_weeks() -> None:
+    sunday_night = T0 + timedelta(days=6, hours=14, minutes=59)  # T0 is Monday 09:00 UTC
+    assert window("daily", sunday_night) == (
+        T0.replace(hour=0) + timedelta(days=6),
+        T0.replace(hour=0) + timedelta(days=7),
+    )
+    assert window("weekly", sunday_night) == (
+        T0.replace(hour=0),
+        T0.replace(hour=0) + timedelta(days=7),
+    )

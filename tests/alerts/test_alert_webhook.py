@@ -6,6 +6,8 @@ import hashlib
 import hmac
 import json
 import logging
+import threading
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -14,12 +16,13 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from pipeline.alerts.delivery import retry_failed
+from pipeline.alerts.delivery import LEASE, retry_failed
 from pipeline.alerts.report import open_deliveries
 from pipeline.alerts.rules import RuleBook
 from pipeline.config import Settings
 from pipeline.stages.alerts import deliver_pending, raise_alerts
-from pipeline.store import Store
+from pipeline.store import Store, open_store
+from pipeline.store.alert_models import AlertDelivery
 from tests.alerts.support import (
     RULE_SEEN,
     T0,
@@ -256,3 +259,52 @@ def test_webhooks_go_through_the_fetchers_ssrf_guard(store: Store, tmp_path: Pat
     (delivery,) = deliveries(store)
     assert delivery.state == "pending" and delivery.last_error is not None
     assert "10.23.45.67 is private" in delivery.last_error and TOKEN not in delivery.last_error
+
+
+def test_a_sender_that_died_mid_send_leaves_the_delivery_to_be_sent_after_its_lease(
+    store: Store, tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    receiver = hook(httpserver, [200])
+    settings = alerts_settings(tmp_path)
+    rules = webhook_book(httpserver.url_for("/hooks/desk"))
+    raise_one(store, settings, rules)
+    with store.sessions() as session, session.begin():  # what a crashed sender leaves behind
+        (delivery,) = session.query(AlertDelivery).all()
+        delivery.attempts, delivery.next_attempt_at = 1, T0 + LEASE
+
+    assert deliver_pending(store.sessions, settings, now=T0, book=rules).total() == 0
+    after = T0 + LEASE + timedelta(seconds=1)
+    assert deliver_pending(store.sessions, settings, now=after, book=rules)["deliveries_sent"] == 1
+    assert len(receiver.accepted()) == 1
+
+
+def test_concurrent_senders_send_each_delivery_once(
+    store_url: str, tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    receiver = hook(httpserver, [200])
+    settings = alerts_settings(tmp_path)
+    rules = webhook_book(httpserver.url_for("/hooks/desk"))
+    stores = [open_store(store_url) for _ in range(3)]
+    raise_alerts(stores[0].sessions, settings, now=RULE_SEEN, book=rules)
+    for n in range(8):
+        add_article(stores[0], f"https://ledger.example/{n}", f"Story {n}. {STORY}")
+    raise_alerts(stores[0].sessions, settings, now=T0, book=rules)
+    barrier = threading.Barrier(len(stores))
+    totals: list[Counter[str]] = []
+
+    def send(which: Store) -> None:
+        barrier.wait()
+        totals.append(deliver_pending(which.sessions, settings, now=T0, book=rules))
+
+    threads = [threading.Thread(target=send, args=(s,)) for s in stores]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    keys = Counter(headers["X-Newswatch-Delivery"] for headers, _, _ in receiver.requests)
+    assert len(keys) == 8 and set(keys.values()) == {1}
+    assert sum(t["deliveries_sent"] for t in totals) == 8
+    assert {d.state for d in deliveries(stores[0])} == {"sent"}
+    for opened in stores:
+        opened.dispose()
