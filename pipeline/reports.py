@@ -214,17 +214,32 @@ def cluster_detail(session: Session, cluster_id: str) -> ClusterDetail | None:
 
 
 def thread_summaries(session: Session, book: ThreadBook) -> list[ThreadSummary]:
-    """Every defined thread with its article and story counts and its latest story."""
-    summaries = []
+    """Every defined thread with its article and story counts and its latest story.
+
+    The counts of all threads come from one pass over the articles; the latest story of
+    a thread is its most recently published article's, found through the date index.
+    """
+    if not book.threads:
+        return []
+    counts: list[Any] = []
     for thread in book.threads:
-        tagged = (_has_thread(thread.name), Article.status.in_(CLASSIFIED))
-        articles, stories = session.execute(
-            select(func.count(), func.count(distinct(Article.cluster_id))).where(*tagged)
-        ).one()
+        tagged = _has_thread(thread.name)
+        counts += [
+            func.count().filter(tagged),
+            func.count(distinct(Article.cluster_id)).filter(tagged),
+        ]
+    totals = session.execute(select(*counts).where(Article.status.in_(CLASSIFIED))).one()
+    summaries = []
+    for i, thread in enumerate(book.threads):
+        # Tagged and clustered means classified; no status test, so the date index serves.
         latest_cluster = session.scalar(
             select(Article.cluster_id)
-            .where(*tagged, Article.cluster_id.is_not(None))
-            .order_by(Article.published_at.is_(None), Article.published_at.desc(), Article.id)
+            .where(
+                _has_thread(thread.name),
+                Article.cluster_id.is_not(None),
+                Article.published_at.is_not(None),
+            )
+            .order_by(Article.published_at.desc(), Article.id)
             .limit(1)
         )
         latest = _story_refs(session, [latest_cluster]) if latest_cluster else []
@@ -233,8 +248,8 @@ def thread_summaries(session: Session, book: ThreadBook) -> list[ThreadSummary]:
                 name=thread.name,
                 label=thread.label,
                 description=thread.description,
-                articles=articles,
-                stories=stories,
+                articles=totals[2 * i],
+                stories=totals[2 * i + 1],
                 latest=latest[0] if latest else None,
             )
         )

@@ -1,0 +1,371 @@
+"""Load check of the search service: concurrent clients against `newswatch serve`.
+
+    .venv/bin/python benchmarks/bench_api.py [--articles 10000] [--clients 50] [--seconds 30]
+
+Builds a fresh store and embedded (SQLite FTS5) index holding N synthetic articles
+(fixed random seed): story clusters with copies across outlets, threads, relations to
+the seed. Articles go in as the classify stage leaves them and reach the index through
+the real index stage. Then `newswatch serve` runs in a process of its own, and this
+process drives it with concurrent clients (asyncio + httpx, one keep-alive connection
+each) for the given time, with a mix of searches, timelines, thread lists and article
+views. Any error (a non-200 answer, a timeout, a refused connection) fails the run.
+
+Results go to benchmarks/results/api.md and are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import platform
+import random
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+from sqlalchemy import insert
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from pipeline.config import load_settings  # noqa: E402
+from pipeline.index.factory import open_index  # noqa: E402
+from pipeline.records import ArticleStatus, IndexState, Relation  # noqa: E402
+from pipeline.stages.index import index_pending  # noqa: E402
+from pipeline.store import open_store  # noqa: E402
+from pipeline.store.dedup_models import SeedRelation, StoryCluster  # noqa: E402
+from pipeline.store.models import Article  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "api.md"
+NEWSWATCH = Path(sys.executable).with_name("newswatch")
+SEED_ID = "seed_article"
+START = datetime(2020, 7, 21, 9, 0, tzinfo=UTC)
+
+OUTLETS = [
+    "The Northgate Courier",
+    "Westminster Wire",
+    "Harbour Post Asia",
+    "Pacific Ledger",
+    "The Albion Herald",
+    "Meridian Business Daily",
+    "Fenwick Gazette",
+    "Lowland Observer",
+    "Channel Daily",
+    "The Estuary Times",
+    "Coastline Review",
+    "Summit Report",
+]
+# Per thread: words a story on it uses. Sentences are built from these and filler.
+TOPICS = {
+    "huawei-5g": ["Huawei", "5G network", "telecoms operators", "high-risk vendors", "masts"],
+    "hong-kong": ["Hong Kong", "national security law", "extradition treaty", "activists"],
+    "xinjiang": ["Xinjiang", "Uighur", "forced labour", "cotton supply chains", "sanctions"],
+    "nuclear": ["Sizewell C", "Hinkley Point", "Bradwell", "nuclear stake", "CGN"],
+    "sanctions-trade": ["trade deal", "investment screening", "export controls", "tariffs"],
+    "five-eyes-security": ["Five Eyes", "intelligence sharing", "security review", "allies"],
+}
+FILLER_TEXT = (
+    "ministers officials said on Tuesday the plan would be reviewed again before the autumn "
+    "while critics warned that the timetable was ambitious and costs remained unclear for "
+    "councils businesses and households across the country according to people familiar "
+    "with the discussions who asked not to be named because talks were private"
+)
+FILLER = FILLER_TEXT.split()
+QUERIES = [
+    "huawei",
+    '"hong kong"',
+    "sanction*",
+    "huawei AND (5g OR masts)",
+    "xinjiang OR uighur",
+    "nuclear NOT bradwell",
+    "title:security",
+    "extradition treaty",
+    "",
+]
+
+
+def sentence(rng: random.Random, terms: list[str]) -> str:
+    words = rng.sample(FILLER, 12)
+    for term in rng.sample(terms, 2):
+        words.insert(rng.randrange(len(words)), term)
+    return " ".join(words).capitalize() + "."
+
+
+def generate(rng: random.Random, count: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Article rows and story-cluster rows: ~25% of articles are copies of an earlier story."""
+    articles: list[dict[str, Any]] = []
+    clusters: dict[str, dict[str, Any]] = {}
+    names = list(TOPICS)
+    for i in range(count):
+        published = START + timedelta(minutes=rng.randrange(0, 365 * 24 * 60))
+        outlet = rng.choice(OUTLETS)
+        aid = f"{i:032x}"
+        if articles and rng.random() < 0.25:
+            original = rng.choice(articles[-200:])
+            text = original["text"] + " " + sentence(rng, TOPICS[original["threads"][0]])
+            title, threads = original["title"], original["threads"]
+            relation, cluster_id = original["relation"], original["cluster_id"]
+        else:
+            threads = rng.sample(names, rng.choice([1, 1, 2]))
+            terms = [t for name in threads for t in TOPICS[name]]
+            paragraphs = [
+                " ".join(sentence(rng, terms) for _ in range(4)) for _ in range(rng.randint(3, 6))
+            ]
+            text = "\n".join(paragraphs)
+            title = f"{rng.choice(terms)}: {' '.join(rng.sample(FILLER, 6))}".capitalize()
+            relation = rng.choices(
+                [Relation.FOLLOW_UP.value, Relation.UNRELATED.value, Relation.DUPLICATE.value],
+                weights=[30, 69, 1],
+            )[0]
+            cluster_id = aid
+        domain = outlet.lower().replace("the ", "").replace(" ", "-") + ".example"
+        url = f"https://{domain}/news/{aid}"
+        articles.append(
+            {
+                "id": aid,
+                "canonical_url": url,
+                "url": url,
+                "status": ArticleStatus.CLASSIFIED.value,
+                "title": title,
+                "text": text,
+                "word_count": len(text.split()),
+                "published_at": published,
+                "date_source": "page",
+                "site_name": outlet,
+                "domain": domain,
+                "language": "en",
+                "cluster_id": cluster_id,
+                "relation": relation,
+                "seed_similarity": 0.5,
+                "threads": threads,
+                "classified_at": published,
+                "index_state": IndexState.PENDING.value,
+                "discovered_at": published,
+                "updated_at": published,
+            }
+        )
+        cluster = clusters.setdefault(
+            cluster_id,
+            {"id": cluster_id, "representative_article_id": aid, "outlets": [], "size": 0},
+        )
+        cluster["size"] += 1
+        if outlet not in cluster["outlets"]:
+            cluster["outlets"].append(outlet)
+        seen = [published, cluster.get("first_seen_at", published)]
+        cluster["first_seen_at"] = min(seen)
+        cluster["last_seen_at"] = max([published, cluster.get("last_seen_at", published)])
+    return articles, list(clusters.values())
+
+
+def build(data_dir: Path, count: int) -> dict[str, float]:
+    """A fresh store and index with `count` articles; returns timings."""
+    settings = load_settings(data_dir=data_dir, feeds=[])
+    store = open_store(settings.resolved_database_url)
+    backend = open_index(settings)
+    backend.ensure_ready()
+    rng = random.Random(20200721)
+    started = time.perf_counter()
+    articles, clusters = generate(rng, count)
+    relations = [
+        {
+            "article_id": a["id"],
+            "seed_id": SEED_ID,
+            "relation": a["relation"],
+            "score": 0.5,
+            "evidence": {"reason": "synthetic benchmark article"},
+            "computed_at": a["classified_at"],
+        }
+        for a in articles
+    ]
+    with store.sessions() as session, session.begin():
+        for chunk in range(0, count, 2000):
+            session.execute(insert(Article), articles[chunk : chunk + 2000])
+            session.execute(insert(SeedRelation), relations[chunk : chunk + 2000])
+        session.execute(insert(StoryCluster), clusters)
+    stored = time.perf_counter()
+    counts = index_pending(store.sessions, backend, settings.index)
+    indexed = time.perf_counter()
+    store.dispose()
+    if counts["indexed"] != count:
+        raise SystemExit(f"indexing failed: {dict(counts)}")
+    return {
+        "store_s": stored - started,
+        "index_s": indexed - stored,
+        "clusters": len(clusters),
+        "words": statistics.mean(a["word_count"] for a in articles),
+    }
+
+
+@dataclass
+class Tally:
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    errors: list[str] = field(default_factory=list)
+
+
+def next_request(rng: random.Random, count: int) -> tuple[str, str, dict[str, Any]]:
+    """(kind, path, params): mostly searches, as a newsroom would use it."""
+    roll = rng.random()
+    if roll < 0.70:
+        params: dict[str, Any] = {"q": rng.choice(QUERIES)}
+        if rng.random() < 0.3:
+            params["thread"] = rng.choice(list(TOPICS))
+        if rng.random() < 0.3:
+            day = START + timedelta(days=rng.randrange(0, 300))
+            params["since"] = day.date().isoformat()
+            params["until"] = (day + timedelta(days=60)).date().isoformat()
+        if rng.random() < 0.3:
+            params["sort"] = "date"
+        return "search", "/api/search", params
+    if roll < 0.80:
+        return "timeline", "/api/timeline", {"thread": rng.choice(list(TOPICS))}
+    if roll < 0.85:
+        return "threads", "/api/threads", {}
+    return "article", f"/api/articles/{rng.randrange(count):032x}", {}
+
+
+async def client(base_url: str, seed: int, deadline: float, count: int, tally: Tally) -> None:
+    rng = random.Random(seed)
+    async with httpx.AsyncClient(base_url=base_url, timeout=30) as http:
+        while time.perf_counter() < deadline:
+            kind, path, params = next_request(rng, count)
+            started = time.perf_counter()
+            try:
+                response = await http.get(path, params=params)
+            except httpx.HTTPError as exc:
+                tally.errors.append(f"{kind} {path}: {type(exc).__name__}: {exc}")
+                continue
+            elapsed = time.perf_counter() - started
+            if response.status_code != 200:
+                tally.errors.append(f"{kind} {path} {params}: HTTP {response.status_code}")
+            tally.latencies[kind].append(elapsed)
+
+
+async def load(base_url: str, clients: int, seconds: float, count: int) -> Tally:
+    tally = Tally()
+    deadline = time.perf_counter() + seconds
+    await asyncio.gather(*(client(base_url, i, deadline, count, tally) for i in range(clients)))
+    return tally
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "NEWSWATCH_DATA_DIR": str(data_dir), "NEWSWATCH_FEEDS": "[]"}
+    server = subprocess.Popen(
+        [str(NEWSWATCH), "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"newswatch serve exited: {server.stderr.read().decode()[-2000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    server.kill()
+    raise SystemExit("newswatch serve did not become ready within 60 s")
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def row(name: str, values: list[float], seconds: float) -> str:
+    ms = [v * 1000 for v in values]
+    return (
+        f"| {name} | {len(ms):,} | {len(ms) / seconds:.0f} | {percentile(ms, 0.50):.1f} | "
+        f"{percentile(ms, 0.95):.1f} | {percentile(ms, 0.99):.1f} | {max(ms):.1f} |"
+    )
+
+
+def report(args: argparse.Namespace, built: dict[str, float], tally: Tally) -> str:
+    every = [v for values in tally.latencies.values() for v in values]
+    lines = [
+        "# Search service load check",
+        "",
+        f"Command: `benchmarks/bench_api.py --articles {args.articles} --clients {args.clients} "
+        f"--seconds {args.seconds:g}`  ",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python "
+        f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}  ",
+        f"Run: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
+        "",
+        f"Embedded backend (SQLite store + FTS5 index) with {args.articles:,} synthetic "
+        f"articles ({built['words']:.0f} words on average) in {built['clusters']:,.0f} story "
+        f"clusters; stored in {built['store_s']:.1f} s, indexed by the index stage in "
+        f"{built['index_s']:.1f} s. One `newswatch serve` process (uvicorn, one worker); "
+        f"{args.clients} concurrent clients in a second process, each on one keep-alive "
+        f"connection, for {args.seconds:g} s.",
+        "",
+        f"**Errors: {len(tally.errors)}** (non-200 answers, timeouts, refused connections).",
+        "",
+        "Latency in ms, measured by the clients (request sent to response read).",
+        "",
+        "| requests | count | per second | p50 | p95 | p99 | max |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        row("all", every, args.seconds),
+    ]
+    for kind in ("search", "timeline", "threads", "article"):
+        if tally.latencies[kind]:
+            lines.append(row(kind, tally.latencies[kind], args.seconds))
+    lines += [
+        "",
+        "Mix: 70% searches (query syntax, with thread, date-range and date-sort filters on "
+        "30% each), 10% weekly timelines of a thread, 5% thread lists with counts and the "
+        "latest story, 15% article records with their cluster and seed relation.",
+    ]
+    if tally.errors:
+        lines += ["", "First errors:", "", *[f"- {e}" for e in tally.errors[:10]]]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--articles", type=int, default=10_000)
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="newswatch-bench-api-") as tmp:
+        data_dir = Path(tmp)
+        print(f"building {args.articles:,} articles in {data_dir} ...", flush=True)
+        built = build(data_dir, args.articles)
+        port = free_port()
+        server = start_server(data_dir, port)
+        try:
+            print(f"{args.clients} clients for {args.seconds:g} s ...", flush=True)
+            tally = asyncio.run(
+                load(f"http://127.0.0.1:{port}", args.clients, args.seconds, args.articles)
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    text = report(args, built, tally)
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(text, encoding="utf-8")
+    print(text)
+    if tally.errors:
+        raise SystemExit(f"{len(tally.errors)} errors: the service must answer every request")
+
+
+if __name__ == "__main__":
+    main()
