@@ -83,24 +83,26 @@ def list_rules() -> None:
             )
         }
     table = Table(title="Alert rules")
-    for column in ("rule", "terms", "exclude", "min", "filters", "delivery", "channels"):
-        table.add_column(column)
-    table.add_column("first seen")
+    table.add_column("rule", no_wrap=True)
+    table.add_column("terms")
+    table.add_column("conditions")
+    table.add_column("delivery")
+    table.add_column("first seen", no_wrap=True)
     table.add_column("alerts", justify="right")
     for rule in book.rules:
-        filters = ", ".join(
-            f"{name}={'|'.join(values)}" for name, values in vars(rule.filters).items() if values
+        conditions = [f"min {rule.min_mentions} mentions"]
+        if rule.exclude:
+            conditions.append(f"not: {', '.join(rule.exclude)}")
+        conditions.extend(
+            f"{name}: {', '.join(values)}" for name, values in vars(rule.filters).items() if values
         )
         seen = first_seen.get(rule.name)
         table.add_row(
             rule.name + ("" if rule.enabled else " (disabled)"),
             ", ".join(rule.terms),
-            ", ".join(rule.exclude),
-            str(rule.min_mentions),
-            filters,
-            rule.delivery,
-            ", ".join(rule.channels),
-            seen.strftime("%Y-%m-%d %H:%M") if seen else "not yet",
+            "; ".join(conditions),
+            f"{rule.delivery} → {', '.join(rule.channels)}",
+            seen.strftime("%Y-%m-%d") if seen else "not yet",
             str(fired.get(rule.name, 0)),
         )
     console.print(table)
@@ -211,8 +213,9 @@ def retry(
 
 def print_alerts_report(rows: Sequence[AlertReportRow]) -> None:
     """The alerts table `newswatch demo` prints."""
-    table = Table(title=f"Alerts raised ({len(rows)})")
-    for column in ("rule", "story", "outlets", "mentions", "deliveries"):
+    table = Table(title=f"Alerts raised ({len(rows)}): one per rule and story")
+    table.add_column("rule", no_wrap=True)
+    for column in ("story", "outlets", "mentions", "deliveries"):
         table.add_column(column)
     for row in rows:
         table.add_row(
