@@ -51,9 +51,6 @@ class AppContext:
             return self.default_seed()
         return next((seed for seed in self.seeds() if seed.id == seed_id), None)
 
-    def thread_label(self, name: str) -> str:
-        return next((t.label for t in self.book.threads if t.name == name), name)
-
 
 def get_context(request: Request) -> AppContext:
     context: AppContext = request.app.state.context

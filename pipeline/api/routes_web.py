@@ -8,7 +8,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy.orm import Session
 
 from pipeline import reports
 from pipeline.api.access import require_key
@@ -33,7 +32,8 @@ def home(request: Request, context: Context, session: DbSession) -> Response:
         request,
         "home.html",
         {
-            **_page(context, session),
+            **_page(context),
+            "choices": reports.filter_choices(session),
             "params": SearchParams(),
             "followups": reports.seed_followups(session, seed, context.book),
             "threads": reports.thread_summaries(session, context.book),
@@ -57,7 +57,13 @@ def search(
     return templates.TemplateResponse(
         request,
         "search.html",
-        {**_page(context, session), "params": params, "page": page, "error": error},
+        {
+            **_page(context),
+            "choices": reports.filter_choices(session),
+            "params": params,
+            "page": page,
+            "error": error,
+        },
         status_code=400 if error else 200,
     )
 
@@ -68,7 +74,7 @@ def article(request: Request, article_id: str, context: Context, session: DbSess
     if detail is None:
         raise HTTPException(404, f"no article with id {article_id!r}")
     return templates.TemplateResponse(
-        request, "article.html", {**_page(context, session), "article": detail}
+        request, "article.html", {**_page(context), "article": detail}
     )
 
 
@@ -83,7 +89,7 @@ def followups(
         request,
         "followups.html",
         {
-            **_page(context, session),
+            **_page(context),
             "followups": reports.seed_followups(session, found, context.book),
         },
     )
@@ -91,10 +97,7 @@ def followups(
 
 @router.get("/timeline")
 def timeline(
-    request: Request,
-    params: Annotated[TimelineParams, Query()],
-    context: Context,
-    session: DbSession,
+    request: Request, params: Annotated[TimelineParams, Query()], context: Context
 ) -> Response:
     chart, error = None, None
     try:
@@ -105,7 +108,7 @@ def timeline(
     return templates.TemplateResponse(
         request,
         "timeline.html",
-        {**_page(context, session), "params": params, "chart": chart, "error": error},
+        {**_page(context), "params": params, "chart": chart, "error": error},
         status_code=400 if error else 200,
     )
 
@@ -120,10 +123,9 @@ def coverage_chart(context: AppContext, query: SearchQuery, interval: Interval) 
     return coverage_svg(rows, interval, context.default_seed().published, "seed published")
 
 
-def _page(context: AppContext, session: Session) -> dict[str, object]:
-    """What every page's template needs: thread labels and the search form's choices."""
+def _page(context: AppContext) -> dict[str, object]:
+    """What every page's template needs: the threads and their labels."""
     return {
         "labels": {t.name: t.label for t in context.book.threads},
         "thread_defs": context.book.threads,
-        "choices": reports.filter_choices(session),
     }
