@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Collection
 
 from sqlalchemy import delete, func, insert, select, text
@@ -37,7 +38,15 @@ def lock_dedup(session: Session) -> None:
 def load_index(session: Session, settings: DedupSettings) -> NearDuplicateIndex:
     """Build the LSH from every stored signature."""
     index = NearDuplicateIndex(settings)
-    refresh_index(session, index)
+    # The LSH allocates millions of small sets; cyclic GC passes over them are pure
+    # overhead (none can form a cycle), so the bulk load runs with GC paused.
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        refresh_index(session, index)
+    finally:
+        if paused:
+            gc.enable()
     return index
 
 

@@ -1,0 +1,465 @@
+"""Dedup and seed-relation benchmark: quality on the labelled corpus, speed at scale.
+
+    .venv/bin/python benchmarks/bench_dedup.py [--split dev|test|both] [--sizes 10000,100000]
+
+Quality: every item of a split of ``benchmarks/dedup_eval`` (plus the seed itself, as
+the corpus README suggests) goes through the real classify stage on a fresh SQLite
+store with default settings; we report precision/recall of the relation to the seed for
+``duplicate`` and ``follow_up``, pairwise precision/recall of the story clusters against
+the gold near-copy clusters, and thread tags. Thresholds were tuned on dev only.
+
+Speed: synthetic corpora of N articles drawn from a Zipf word distribution (fixed
+random seed), with 5% near-copies. We time fingerprinting, LSH insert and lookup, the
+passage lookup and the full near-duplicate check against a store of N articles, and
+rebuilding the LSH from the stored signatures (what a classify run does at start).
+
+Results go to benchmarks/results/dedup.md and are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache, partial
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import insert, select
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.dedup_eval.load import EvalItem, duplicate_clusters, load_items  # noqa: E402
+from pipeline.config import DedupSettings, load_settings  # noqa: E402
+from pipeline.dedup import (  # noqa: E402
+    Fingerprint,
+    NearDuplicateIndex,
+    fingerprint,
+    signature_bytes,
+)
+from pipeline.records import ArticleStatus, utcnow  # noqa: E402
+from pipeline.seeds import builtin_seed  # noqa: E402
+from pipeline.stages.classify import classify_pending, near_duplicate  # noqa: E402
+from pipeline.store import open_store  # noqa: E402
+from pipeline.store.dedup_models import ArticleFingerprint, Passage  # noqa: E402
+from pipeline.store.dedup_repo import load_index, passage_candidates  # noqa: E402
+from pipeline.store.models import Article  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "dedup.md"
+SEED_ID = "seed"
+SEED_PUBLISHED = datetime(2020, 7, 21, 12, 0, tzinfo=UTC)  # the day is known, the hour is not
+RANDOM_SEED = 20200721
+QUERIES = 1000
+
+
+# ---------------------------------------------------------------- quality
+
+
+@dataclass
+class PR:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 1.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 1.0
+
+    def add(self, predicted: bool, gold: bool) -> None:
+        self.tp += predicted and gold
+        self.fp += predicted and not gold
+        self.fn += gold and not predicted
+
+    def row(self, name: str) -> str:
+        return (
+            f"| {name} | {self.precision:.3f} | {self.recall:.3f} "
+            f"| {self.tp} | {self.fp} | {self.fn} |"
+        )
+
+
+@dataclass
+class Quality:
+    split: str
+    items: int
+    relation: dict[str, PR]
+    pairs: PR
+    threads: PR
+    errors: list[str]
+    seconds: float
+
+
+def evaluate(split: str) -> Quality:
+    items = load_items(split)
+    seed = builtin_seed("seed_article")
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(data_dir=Path(tmp))
+        store = open_store(f"sqlite:///{Path(tmp) / 'eval.db'}")
+        with store.sessions() as session, session.begin():
+            session.add(_article(SEED_ID, seed.title, seed.text, "HuffPost UK", SEED_PUBLISHED))
+            for item in items:
+                published = item.published.astimezone(UTC)
+                session.add(_article(item.id, item.title, item.text, item.outlet, published))
+        started = time.perf_counter()
+        classify_pending(store.sessions, settings)
+        seconds = time.perf_counter() - started
+        with store.sessions() as session:
+            got = {
+                a.id: (a.relation, a.cluster_id, set(a.threads))
+                for a in session.scalars(select(Article))
+            }
+        store.dispose()
+
+    relation = {"duplicate": PR(), "follow_up": PR()}
+    threads, errors = PR(), []
+    for item in items:
+        predicted, _, tags = got[item.id]
+        for name, pr in relation.items():
+            pr.add(predicted == name, item.relation == name)
+        for thread in tags | set(item.threads):
+            threads.add(thread in tags, thread in item.threads)
+        if predicted != item.relation:
+            errors.append(f"{item.id}: {item.relation} → {predicted}")
+    return Quality(split, len(items), relation, _pair_scores(items, got), threads, errors, seconds)
+
+
+def _article(aid: str, title: str | None, text: str, outlet: str, published: Any) -> Article:
+    url = f"https://{outlet.lower().replace(' ', '-')}.example/{aid}"
+    return Article(
+        id=aid,
+        canonical_url=url,
+        url=url,
+        status=ArticleStatus.EXTRACTED.value,
+        title=title,
+        text=text,
+        word_count=len(text.split()),
+        published_at=published,
+        discovered_at=published,
+        site_name=outlet,
+        domain=url.split("/")[2],
+    )
+
+
+def _pair_scores(items: list[EvalItem], got: dict[str, tuple[Any, Any, Any]]) -> PR:
+    """Pairwise precision/recall of "same cluster", the seed included as an item."""
+    gold_cluster = {}
+    for n, members in enumerate(duplicate_clusters(items)):
+        for member in members:
+            gold_cluster[member] = n
+    ids = sorted(gold_cluster)
+    pairs = PR()
+    for a, b in combinations(ids, 2):
+        pairs.add(got[a][1] == got[b][1], gold_cluster[a] == gold_cluster[b])
+    return pairs
+
+
+# ---------------------------------------------------------------- speed
+
+
+@lru_cache(maxsize=1)
+def _vocabulary() -> tuple[list[str], np.ndarray]:
+    """30,000 made-up words and their cumulative Zipf probabilities (one for all corpora)."""
+    rng = np.random.default_rng(RANDOM_SEED)
+    syllables = ["ka", "lo", "mi", "ter", "van", "sul", "dro", "pe", "quin", "bar"]
+    size = 30_000
+    picks = rng.integers(0, len(syllables), size=(size, 4)).tolist()
+    lengths = rng.integers(2, 5, size=size).tolist()
+    vocab = ["".join(syllables[k] for k in picks[i][: lengths[i]]) + str(i) for i in range(size)]
+    weights = 1 / np.arange(1, size + 1) ** 1.07
+    return vocab, np.cumsum(weights / weights.sum())
+
+
+def synthetic_corpus(n: int, seed: int = RANDOM_SEED, copies: float = 0.05) -> list[str]:
+    """n articles of 5–14 paragraphs of Zipf-distributed made-up words; a share of them
+    are near-copies of earlier ones."""
+    vocab, cumulative = _vocabulary()
+    rng = np.random.default_rng(seed)
+    texts: list[str] = []
+    for i in range(n):
+        if i and rng.random() < copies:
+            texts.append(_near_copy(texts[int(rng.integers(0, i))], rng))
+            continue
+        # Paragraphs of 2–4 sentences of 8–24 words; all words of the article drawn at once.
+        shape = [
+            rng.integers(8, 25, size=int(rng.integers(2, 5))) for _ in range(rng.integers(5, 15))
+        ]
+        lengths = np.concatenate(shape)
+        ids = np.minimum(np.searchsorted(cumulative, rng.random(lengths.sum())), len(vocab) - 1)
+        words = [vocab[k] for k in ids.tolist()]
+        ends = np.cumsum(lengths).tolist()
+        sentences = [
+            " ".join(words[e - n : e]).capitalize() + "."
+            for n, e in zip(lengths.tolist(), ends, strict=True)
+        ]
+        paragraphs, start = [], 0
+        for para in shape:
+            paragraphs.append(" ".join(sentences[start : start + len(para)]))
+            start += len(para)
+        texts.append("\n".join(paragraphs))
+    return texts
+
+
+def _near_copy(text: str, rng: np.random.Generator) -> str:
+    """Different chrome, one paragraph dropped, a few words changed."""
+    paragraphs = text.split("\n")
+    if len(paragraphs) > 3:
+        del paragraphs[int(rng.integers(1, len(paragraphs)))]
+    words = "\n".join(paragraphs).split(" ")
+    for _ in range(3):
+        words[int(rng.integers(0, len(words)))] = "edited"
+    return "Share this article\n" + " ".join(words) + "\nSign up for our newsletter."
+
+
+def _fingerprints(texts: list[str], settings: DedupSettings) -> list[Fingerprint]:
+    workers = max(1, (os.cpu_count() or 1))
+    chunk = max(1, len(texts) // (workers * 8))
+    with ProcessPoolExecutor(workers) as pool:
+        return list(pool.map(_fingerprint_one, texts, [settings] * len(texts), chunksize=chunk))
+
+
+def _fingerprint_one(text: str, settings: DedupSettings) -> Fingerprint:
+    return fingerprint(text, settings)
+
+
+def _timed(calls: Iterable[Callable[[], object]]) -> list[float]:
+    """Milliseconds per call."""
+    out = []
+    for call in calls:
+        started = time.perf_counter()
+        call()
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def _summary(ms: list[float]) -> str:
+    ms = sorted(ms)
+    p95 = ms[min(len(ms) - 1, int(len(ms) * 0.95))]
+    return f"{statistics.fmean(ms):.3f} / {statistics.median(ms):.3f} / {p95:.3f}"
+
+
+def _rss_mb() -> float | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+@dataclass
+class Speed:
+    size: int
+    rows: list[tuple[str, str]]
+
+
+def measure_speed(size: int) -> Speed:
+    settings = DedupSettings()
+    print(f"[speed] generating {size} synthetic articles…", flush=True)
+    corpus = synthetic_corpus(size)
+    fresh = synthetic_corpus(QUERIES // 2, seed=RANDOM_SEED + 1, copies=0.0)
+    rng = np.random.default_rng(RANDOM_SEED + size)
+    copies_of = rng.choice(size, size=QUERIES // 2, replace=False)
+    queries = [_near_copy(corpus[i], rng) for i in copies_of] + fresh
+    rows: list[tuple[str, str]] = []
+
+    gc.freeze()  # as below: measure the code, not GC passes over the generated corpus
+    sample = corpus[: min(1000, size)]
+    fp_ms = _timed(partial(fingerprint, t, settings) for t in sample)
+    words = statistics.fmean(len(t.split()) for t in sample)
+    rows.append(
+        ("fingerprint (normalise, shingle, MinHash, passages), ms/article", _summary(fp_ms))
+    )
+
+    print(f"[speed] fingerprinting {size} articles in parallel…", flush=True)
+    prints = _fingerprints(corpus, settings)
+    query_prints = [fingerprint(q, settings) for q in queries]
+    gc.freeze()  # the collector should not time its scans of the benchmark's own corpus
+
+    rss_before = _rss_mb()
+    index = NearDuplicateIndex(settings)
+    started = time.perf_counter()
+    for n, fp in enumerate(prints):
+        index.add(f"a{n}", fp.signature)
+    insert_ms = (time.perf_counter() - started) * 1000 / size
+    rss_after = _rss_mb()
+    rows.append(("LSH insert, ms/article (mean)", f"{insert_ms:.3f}"))
+    if rss_before is not None and rss_after is not None:
+        rows.append(
+            ("LSH memory (RSS growth while inserting), MB", f"{rss_after - rss_before:.0f}")
+        )
+
+    lookup_ms = _timed(partial(index.candidates, fp.signature) for fp in query_prints)
+    found = [index.candidates(fp.signature) for fp in query_prints]
+    hits = sum(f"a{i}" in cands for i, cands in zip(copies_of, found, strict=False))
+    rows.append(("LSH lookup, ms/query", _summary(lookup_ms)))
+    rows.append(
+        ("LSH candidates per query (mean)", f"{statistics.fmean(len(f) for f in found):.2f}")
+    )
+    rows.append(("near-copies whose original is an LSH candidate", f"{hits}/{len(copies_of)}"))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = open_store(f"sqlite:///{Path(tmp) / 'speed.db'}")
+        print(f"[speed] storing {size} articles, signatures and passages…", flush=True)
+        _store_corpus(store, corpus, prints)
+        with store.sessions() as session:
+            started = time.perf_counter()
+            rebuilt = load_index(session, settings)
+            rebuild_s = time.perf_counter() - started
+            rows.append(
+                (f"LSH rebuild from {len(rebuilt)} stored signatures, s", f"{rebuild_s:.2f}")
+            )
+            passage_ms = _timed(
+                partial(passage_candidates, session, fp.passages) for fp in query_prints
+            )
+            rows.append(("passage lookup (SQLite), ms/query", _summary(passage_ms)))
+            check_ms = _timed(
+                partial(near_duplicate, session, "", fp, rebuilt, settings) for fp in query_prints
+            )
+            matches = [near_duplicate(session, "", fp, rebuilt, settings) for fp in query_prints]
+            rows.append(
+                (
+                    "full near-duplicate check (LSH + passages + verification), ms/query",
+                    _summary(check_ms),
+                )
+            )
+            copies_found = sum(m is not None for m in matches[: len(copies_of)])
+            false_found = sum(m is not None for m in matches[len(copies_of) :])
+            rows.append(
+                (
+                    "near-copies found / fresh articles wrongly matched",
+                    f"{copies_found}/{len(copies_of)} · {false_found}/{len(fresh)}",
+                )
+            )
+        store.dispose()
+    rows.insert(0, ("mean words per article", f"{words:.0f}"))
+    return Speed(size, rows)
+
+
+def _store_corpus(store: Any, texts: list[str], prints: list[Fingerprint]) -> None:
+    now = utcnow()
+    chunk = 5000
+    for start in range(0, len(texts), chunk):
+        with store.sessions() as session, session.begin():
+            batch = range(start, min(start + chunk, len(texts)))
+            session.execute(
+                insert(Article),
+                [
+                    {
+                        "id": f"a{n}",
+                        "canonical_url": f"https://synthetic.example/{n}",
+                        "url": f"https://synthetic.example/{n}",
+                        "status": ArticleStatus.CLASSIFIED.value,
+                        "text": texts[n],
+                        "cluster_id": f"a{n}",
+                        "discovered_at": now,
+                        "updated_at": now,
+                        "threads": [],
+                    }
+                    for n in batch
+                ],
+            )
+            session.execute(
+                insert(ArticleFingerprint),
+                [
+                    {
+                        "article_id": f"a{n}",
+                        "signature": signature_bytes(prints[n].signature),
+                        "shingle_count": len(prints[n].shingles),
+                        "created_at": now,
+                    }
+                    for n in batch
+                ],
+            )
+            session.execute(
+                insert(Passage),
+                [
+                    {"passage_hash": h, "article_id": f"a{n}"}
+                    for n in batch
+                    for h in prints[n].passages
+                ],
+            )
+
+
+# ---------------------------------------------------------------- report
+
+
+def report(qualities: list[Quality], speeds: list[Speed], command: str) -> str:
+    settings = DedupSettings()
+    lines = [
+        "# Dedup and seed-relation benchmark",
+        "",
+        f"Command: `{command}`  ",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "",
+        "Settings (defaults): "
+        f"num_perm={settings.num_perm}, shingle_words={settings.shingle_words}, "
+        f"lsh_threshold={settings.lsh_threshold}, "
+        f"duplicate_threshold={settings.duplicate_threshold}, "
+        f"follow_up_threshold={settings.follow_up_threshold}, "
+        f"rewrite_threshold={settings.rewrite_threshold}, "
+        f"passage_min_words={settings.passage_min_words}. Tuned on dev only.",
+        "",
+    ]
+    for q in qualities:
+        lines += [
+            f"## Quality — {q.split} "
+            f"({q.items} items + the seed; classify stage took {q.seconds:.2f} s)",
+            "",
+            "| measure | precision | recall | tp | fp | fn |",
+            "|---|---:|---:|---:|---:|---:|",
+            q.relation["duplicate"].row("relation `duplicate`"),
+            q.relation["follow_up"].row("relation `follow_up`"),
+            q.pairs.row("near-duplicate clustering (item pairs)"),
+            q.threads.row("thread tags (item × thread)"),
+            "",
+            "Relation errors: " + ("; ".join(q.errors) if q.errors else "none"),
+            "",
+        ]
+    for s in speeds:
+        lines += [
+            f"## Speed — {s.size:,} synthetic articles",
+            "",
+            "Times as mean / median / p95 where three figures are given.",
+            "",
+            "| measure | value |",
+            "|---|---:|",
+            *[f"| {name} | {value} |" for name, value in s.rows],
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--split", choices=["dev", "test", "both"], default="both")
+    parser.add_argument("--sizes", default="10000,100000", help="comma-separated; '' for none")
+    args = parser.parse_args()
+    splits = ["dev", "test"] if args.split == "both" else [args.split]
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    qualities = [evaluate(split) for split in splits]
+    speeds = [measure_speed(size) for size in sizes]
+    command = "benchmarks/bench_dedup.py " + " ".join(sys.argv[1:])
+    text = report(qualities, speeds, command.strip())
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(text + "\n", encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
