@@ -136,6 +136,9 @@ def test_airflow_services_run_the_ingest_dag_triggered_through_the_rest_api(
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": "admin:admin",
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
         "AIRFLOW__SCHEDULER__SCHEDULER_HEARTBEAT_SEC": "1",
+        # Parse the DAG folder once, in one process: re-parsing only competes for the CPU.
+        "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
+        "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "600",
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
     }
     subprocess.run(
