@@ -188,6 +188,7 @@ def newswatch_ingest() -> None:
             )
         log.info("%s", nw.format_summary(report, errors))
         if failed:
+            context["ti"].xcom_push("return_value", report)  # a failed run has its summary too
             raise AirflowFailException(f"tasks failed: {', '.join(failed)}")
         return report
 

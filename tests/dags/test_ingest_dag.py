@@ -166,3 +166,39 @@ def test_index_task_fails_while_the_backend_is_down_and_its_retry_loses_nothing(
     assert by_status[ArticleStatus.INDEXED.value] == indexed_count(tmp_path) > 20
     indexed = run["xcom"]["summary"]["stages"]["index"]["indexed"]
     assert indexed == by_status[ArticleStatus.INDEXED.value]
+
+
+def test_a_failed_run_reports_its_summary_and_the_next_run_loses_nothing(
+    airflow_home: Path, newsroom: NewsroomServer, tmp_path: Path
+) -> None:
+    """The search backend stays down for a whole run; once it is back, the next run
+    indexes everything the failed run classified."""
+    store_url = f"sqlite:///{tmp_path / 'store.db'}"
+    env = newswatch_env(tmp_path, store_url, newsroom.feed_urls())
+    env["NEWSWATCH_INDEX__BACKEND"] = "elasticsearch"
+    env["NEWSWATCH_INDEX__ELASTICSEARCH__URL"] = f"http://127.0.0.1:{closed_port()}"
+    back_up = {"_env": {"NEWSWATCH_INDEX__BACKEND": "sqlite"}}
+
+    result = run_harness(
+        airflow_home,
+        ["run", "newswatch_ingest", "--conf", "{}", "--conf", json.dumps(back_up)],
+        env,
+    )
+
+    failed, recovered = result["runs"]
+    print(
+        f"in-process ingest runs, failed then recovered: {failed['seconds']} s, "
+        f"{recovered['seconds']} s"
+    )
+    assert failed["state"] == "failed"
+    summary = failed["xcom"]["summary"]
+    assert summary["state"] == "failed"
+    assert summary["failed_tasks"] == ["index", "publish"]
+    classified = summary["articles_by_status"]["classified"]
+    assert classified > 20 and "indexed" not in summary["articles_by_status"]
+
+    assert recovered["state"] == "success", recovered
+    again = recovered["xcom"]["summary"]
+    assert again["stages"]["index"]["indexed"] == classified
+    assert again["articles_by_status"]["indexed"] == classified == indexed_count(tmp_path)
+    assert store_state(store_url)["runs"] == [("airflow", "failed"), ("airflow", "succeeded")]
