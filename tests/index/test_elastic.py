@@ -8,6 +8,7 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from elasticsearch import BadRequestError
@@ -17,6 +18,8 @@ from werkzeug import Request, Response
 from pipeline.config import ElasticsearchSettings, Settings
 from pipeline.index.base import BackendUnavailable, SearchQuery
 from pipeline.index.elastic import ElasticIndex, clip_text, make_es_client, schema_version
+from pipeline.index.factory import open_index
+from pipeline.index.sqlite_fts import SqliteFtsIndex
 from pipeline.records import IndexDocument
 from tests.index.conftest import OsmemProcess, PlainJsonNode, drop_indices, es_settings
 
@@ -296,3 +299,22 @@ def test_no_secret_in_reprs_logs_or_errors(
 
 def replace_prefix(settings: ElasticsearchSettings, prefix: str) -> ElasticsearchSettings:
     return settings.model_copy(update={"index_prefix": prefix})
+
+
+def test_open_index_builds_the_configured_backend(tmp_path: Path, osmem: OsmemProcess) -> None:
+    sqlite = open_index(Settings(data_dir=tmp_path))
+    assert isinstance(sqlite, SqliteFtsIndex) and sqlite.path == tmp_path / "search.db"
+    settings = Settings(
+        index={
+            "backend": "elasticsearch",
+            "max_text_chars": 5000,
+            "elasticsearch": es_settings(osmem.url).model_dump(),
+        }
+    )
+    elastic = open_index(settings, node_class=PlainJsonNode)
+    assert isinstance(elastic, ElasticIndex) and elastic.max_text_chars == 5000
+    elastic.ensure_ready()
+    try:
+        assert elastic.health()["documents"] == 0
+    finally:
+        drop_indices(elastic)
