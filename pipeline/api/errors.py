@@ -15,7 +15,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 from starlette.exceptions import HTTPException
 
 from pipeline.alerts.rules import RuleFileError
-from pipeline.api.templating import templates
+from pipeline.api.templating import render
 from pipeline.index.base import BackendUnavailable, SearchError
 from pipeline.seeds import SeedError
 
@@ -29,7 +29,7 @@ def error_response(
     code = _CODES.get(status, "error")
     if request.url.path.startswith(_JSON_PREFIXES):
         return JSONResponse({"error": code, "detail": detail}, status, headers=headers)
-    return templates.TemplateResponse(
+    return render(
         request, "error.html", {"status": status, "detail": detail}, status, headers=headers
     )
 

@@ -14,7 +14,7 @@ from pipeline.api.access import require_key
 from pipeline.api.charts import Series, coverage_svg
 from pipeline.api.context import AppContext, Context, DbSession
 from pipeline.api.params import Interval, SearchParams, TimelineParams
-from pipeline.api.templating import templates
+from pipeline.api.templating import render
 from pipeline.index.base import SearchError, SearchQuery
 
 router = APIRouter(
@@ -28,7 +28,7 @@ router = APIRouter(
 def home(request: Request, context: Context, session: DbSession) -> Response:
     """Start here: the seed, the way to its follow-ups, the threads and the coverage chart."""
     seed = context.default_seed()
-    return templates.TemplateResponse(
+    return render(
         request,
         "home.html",
         {
@@ -54,7 +54,7 @@ def search(
         page = context.backend.search(params.to_query(context.settings.api.max_page_size))
     except SearchError as exc:  # shown above the form, which keeps what was typed
         error = str(exc)
-    return templates.TemplateResponse(
+    return render(
         request,
         "search.html",
         {
@@ -73,9 +73,7 @@ def article(request: Request, article_id: str, context: Context, session: DbSess
     detail = reports.article_detail(session, article_id)
     if detail is None:
         raise HTTPException(404, f"no article with id {article_id!r}")
-    return templates.TemplateResponse(
-        request, "article.html", {**_page(context), "article": detail}
-    )
+    return render(request, "article.html", {**_page(context), "article": detail})
 
 
 @router.get("/followups")
@@ -85,7 +83,7 @@ def followups(
     found = context.seed(seed)
     if found is None:
         raise HTTPException(404, f"no seed with id {seed!r}")
-    return templates.TemplateResponse(
+    return render(
         request,
         "followups.html",
         {
@@ -105,7 +103,7 @@ def timeline(
         chart = coverage_chart(context, query, params.interval)
     except SearchError as exc:
         error = str(exc)
-    return templates.TemplateResponse(
+    return render(
         request,
         "timeline.html",
         {**_page(context), "params": params, "chart": chart, "error": error},

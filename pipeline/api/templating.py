@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
+from fastapi import Request, Response
 from fastapi.templating import Jinja2Templates
 from starlette.datastructures import QueryParams
 
@@ -34,3 +37,24 @@ def with_params(params: QueryParams, **changes: str | None) -> str:
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 templates.env.filters.update(day=day, moment=moment)
 templates.env.globals.update(with_params=with_params, relation_badges=RELATION_BADGES)
+
+# Pages use only their own files; links out to outlets do not tell them what was searched.
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'",
+    "Referrer-Policy": "same-origin",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any],
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """A page from a template, with the pages' security headers."""
+    return templates.TemplateResponse(
+        request, name, context, status_code, headers={**PAGE_HEADERS, **(headers or {})}
+    )

@@ -133,3 +133,13 @@ def test_store_down_is_503_not_500(tmp_path: Path) -> None:
         articles = live.get("/api/articles/0000")
         assert articles.status_code == 503
         assert "store is unavailable" in articles.json()["detail"]
+
+
+def test_pages_load_nothing_from_elsewhere(tmp_path: Path) -> None:
+    with running_service("sqlite", tmp_path, filled=False) as live:
+        for path in ["/", "/search?q=x", "/no-such-page"]:
+            response = live.get(path)
+            assert "default-src 'self'" in response.headers["content-security-policy"], path
+            assert response.headers["referrer-policy"] == "same-origin"
+            head = response.text.split("<main>")[0]
+            assert "//" not in head  # stylesheet and script are the service's own
