@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 from typing import Any
 
@@ -10,6 +11,7 @@ from rich.table import Table
 
 from pipeline.index.base import SearchPage
 from pipeline.records import as_utc
+from pipeline.reports import SeedFollowups
 from pipeline.runner import STAGES, RunSummary
 from pipeline.store.models import Feed
 
@@ -53,7 +55,11 @@ def print_search_page(page: SearchPage, query_text: str) -> None:
     table.add_column("also published by")
     for hit in page.hits:
         when = as_utc(hit.published_at)
-        snippet = hit.snippet.replace("<mark>", "[bold yellow]").replace("</mark>", "[/]")
+        # the snippet is HTML; show it as text with the matches in bold
+        plain = escape_markup(
+            html.unescape(hit.snippet.replace("<mark>", "\x01").replace("</mark>", "\x02"))
+        )
+        snippet = plain.replace("\x01", "[bold yellow]").replace("\x02", "[/]")
         table.add_row(
             when.date().isoformat() if when else "",
             hit.outlet,
@@ -92,3 +98,32 @@ def print_feeds(rows: Sequence[Feed], configured: dict[str, Any]) -> None:
 def _when(value: Any) -> str:
     value = as_utc(value)
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
+
+
+def print_seed_followups(report: SeedFollowups) -> None:
+    """The seed's own story (every outlet that ran a copy), then its follow-ups by thread."""
+    seed = report.seed
+    console.print(
+        f"\n[bold]Seed:[/bold] {escape_markup(seed.title or seed.id)} "
+        f"({seed.outlet or '?'}, {seed.published or '?'})"
+    )
+    for story in report.copies:
+        console.print(
+            f"  cluster {story.cluster_id[:8]}: {story.size} copies; "
+            f"published by {', '.join(story.outlets)}"
+        )
+    table = Table(title=f"Follow-ups of the seed ({report.followup_articles} articles)")
+    table.add_column("thread")
+    table.add_column("date")
+    table.add_column("story")
+    table.add_column("outlets")
+    for group in report.threads:
+        for story in group.stories:
+            when = as_utc(story.first_seen_at)
+            table.add_row(
+                group.label,
+                when.date().isoformat() if when else "",
+                escape_markup(story.title),
+                ", ".join(story.outlets),
+            )
+    console.print(table)

@@ -39,7 +39,7 @@ def fetch_pending(
     *,
     article_ids: Sequence[str] | None = None,
     limit: int | None = None,
-    batch_size: int = 50,
+    batch_size: int = 16,
 ) -> Counter[str]:
     """Fetch due articles in batches; each batch is claimed, fetched and written in one go.
 
