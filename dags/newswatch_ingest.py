@@ -148,6 +148,15 @@ def newswatch_ingest() -> None:
         with nw.task_store() as (settings, store):
             return nw.index_outbox(store.sessions, settings)
 
+    @task
+    def alerts() -> dict[str, int]:
+        """Raise alerts on what is new (once per story and rule) and deliver what is due."""
+        from pipeline import airflow_support as nw
+        from pipeline.stages.alerts import run_alerts
+
+        with nw.task_store() as (settings, store):
+            return dict(run_alerts(store.sessions, settings))
+
     @task(outlets=[ARTICLES])
     def publish(indexed: dict[str, int]) -> None:
         new = indexed.get("indexed", 0)
@@ -163,6 +172,7 @@ def newswatch_ingest() -> None:
         extracted: dict[str, int] | None,
         classified: dict[str, int] | None,
         indexed: dict[str, int] | None,
+        alerted: dict[str, int] | None,
     ) -> dict[str, Any]:
         from pipeline import airflow_support as nw
 
@@ -180,6 +190,7 @@ def newswatch_ingest() -> None:
             "extract": extracted or {},
             "classify": classified or {},
             "index": indexed or {},
+            "alerts": alerted or {},
         }
         poll_errors = [error for p in polled if p for error in p["errors"]]
         with nw.task_store() as (_settings, store):
@@ -205,9 +216,10 @@ def newswatch_ingest() -> None:
     extracted >> classified
     indexed = index()
     classified >> indexed
-    # Alerts plug in here, on what was just indexed: `indexed >> alerts >> summarised`.
+    alerted = alerts()
+    indexed >> alerted
     published = publish(indexed)
-    summarised = summary(started, polled, fetched, extracted, classified, indexed)
+    summarised = summary(started, polled, fetched, extracted, classified, indexed, alerted)
     published >> summarised
 
 
