@@ -25,7 +25,9 @@ from pipeline.alerts.cli import alerts_app
 from pipeline.cli_output import (
     console,
     err_console,
+    print_classification,
     print_feeds,
+    print_index_status,
     print_run_summary,
     print_search_page,
     print_seed_followups,
@@ -293,3 +295,63 @@ def print_demo_report(store: Store, settings: Settings) -> None:
         print_seed_followups(seed_followups(session, seed, book))
     print_alerts_report(alerts_report(store.sessions))
     console.print(f"Alert feeds (Atom) written under {settings.data_dir / 'alerts'}")
+
+
+@app.command()
+@clean_errors
+def classify(
+    inputs: Annotated[list[str], typer.Argument(help="HTML/text files or http(s) URLs.")],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per input.")] = False,
+) -> None:
+    """Extract, deduplicate and relate pages to the seed, without feeds or store writes."""
+    from pipeline.classify_inputs import classify_inputs
+
+    settings = load()
+    results = classify_inputs(inputs, settings, connect(settings).sessions)
+    if as_json:
+        for result in results:
+            print(json.dumps(result, ensure_ascii=False, default=_json_default))
+        return
+    print_classification(results)
+    if any("error" in result for result in results):
+        raise typer.Exit(EXIT_FAILED)
+
+
+index_app = typer.Typer(no_args_is_help=True, help="Search-index maintenance.")
+app.add_typer(index_app, name="index")
+
+
+@index_app.command("status")
+@clean_errors
+def index_status() -> None:
+    """Outbox counts (pending, indexed, failed) and the backend's health."""
+    from pipeline.stages.index import outbox_counts
+
+    settings = load()
+    counts = outbox_counts(connect(settings).sessions)
+    backend = open_index(settings)
+    backend.ensure_ready()
+    print_index_status(backend.name, counts, backend.health())
+
+
+@index_app.command("rebuild")
+@clean_errors
+def index_rebuild() -> None:
+    """Build a fresh index from the store and switch searchers to it when complete."""
+    from pipeline.stages.index import rebuild_index
+
+    settings = load()
+    backend = open_index(settings)
+    backend.ensure_ready()
+    counts = rebuild_index(connect(settings).sessions, backend)
+    console.print(f"rebuilt the {backend.name} index: {dict(counts)}")
+
+
+@index_app.command("retry")
+@clean_errors
+def index_retry() -> None:
+    """Put articles whose indexing failed back in the outbox for the next run."""
+    from pipeline.stages.index import requeue
+
+    requeued = requeue(connect(load()).sessions, failed_only=True)
+    console.print(f"{requeued} failed articles are pending again")

@@ -127,3 +127,33 @@ def print_seed_followups(report: SeedFollowups) -> None:
                 ", ".join(story.outlets),
             )
     console.print(table)
+
+
+def print_classification(results: Sequence[dict[str, Any]]) -> None:
+    table = Table(title="Classification against the default seed")
+    for column in ("input", "title", "relation", "similarity", "threads", "duplicate of"):
+        table.add_column(column)
+    for result in results:
+        if "error" in result:
+            table.add_row(result["input"], f"[red]{escape_markup(result['error'])}[/red]")
+            continue
+        table.add_row(
+            result["input"],
+            escape_markup(result.get("title") or ""),
+            result.get("relation") or "",
+            f"{result.get('seed_similarity') or 0:.2f}",
+            ", ".join(result.get("threads") or []),
+            result.get("duplicate_of_url") or result.get("duplicate_of") or "",
+        )
+    console.print(table)
+
+
+def print_index_status(backend: str, counts: dict[str, int], health: dict[str, object]) -> None:
+    table = Table(title=f"Search index ({backend})")
+    table.add_column("")
+    table.add_column("value")
+    for state in ("pending", "indexed", "failed"):
+        table.add_row(f"outbox {state}", str(counts.get(state, 0)))
+    for key, value in health.items():
+        table.add_row(key, str(value))
+    console.print(table)

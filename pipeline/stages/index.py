@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.config import IndexSettings
@@ -170,3 +170,14 @@ def rebuild_index(sessions: sessionmaker[Session], backend: SearchIndex) -> Coun
                 session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]
             )
     return counts
+
+
+def outbox_counts(sessions: sessionmaker[Session]) -> dict[str, int]:
+    """Articles per index state (not yet classified ones are left out)."""
+    with sessions() as session:
+        rows = session.execute(
+            select(Article.index_state, func.count())
+            .where(Article.index_state.is_not(None))
+            .group_by(Article.index_state)
+        )
+        return {str(state): count for state, count in rows}
