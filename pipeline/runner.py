@@ -70,7 +70,7 @@ def finish_run(sessions: sessionmaker[Session], summary: RunSummary) -> None:
 def articles_by_status(sessions: sessionmaker[Session]) -> dict[str, int]:
     with sessions() as session:
         rows = session.execute(select(Article.status, func.count()).group_by(Article.status))
-        return {status: count for status, count in rows.tuples()}
+        return {status: count for status, count in rows}
 
 
 def fetch_errors(sessions: sessionmaker[Session], since: datetime) -> list[dict[str, str]]:
@@ -83,7 +83,7 @@ def fetch_errors(sessions: sessionmaker[Session], since: datetime) -> list[dict[
         )
         return [
             {"url": url, "error": error or "", "detail": detail or ""}
-            for url, error, detail in rows.tuples()
+            for url, error, detail in rows
         ]
 
 
