@@ -18,8 +18,9 @@ run at a time, without catch-up.
 - `classify`: duplicates, story clusters, relation to the seed stories, threads.
 - `index`: sends the outbox to the search backend. Fails, and is retried, while the
   backend is down; the articles wait in the outbox meanwhile.
-- `alerts`: raises alerts on new articles (once per story cluster and rule) and
-  delivers what is due; a channel that is down is retried on the next run.
+- `alerts`: raises alerts on newly classified articles (once per story cluster and
+  rule) and delivers what is due; runs even while the search backend is down, and a
+  channel that is down is retried on the next run.
 - `publish`: emits the `newswatch_articles` asset when new articles were indexed, so
   DAGs scheduled on it run; skipped otherwise.
 - `summary`: logs the run summary (counts per stage and per article status, errors per
@@ -219,7 +220,7 @@ def newswatch_ingest() -> None:
     indexed = index()
     classified >> indexed
     alerted = alerts()
-    indexed >> alerted
+    classified >> alerted  # alerts need classified articles, not the search backend
     published = publish(indexed)
     summarised = summary(started, polled, fetched, extracted, classified, indexed, alerted)
     published >> summarised

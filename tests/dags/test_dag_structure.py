@@ -21,7 +21,7 @@ INGEST_ORDER = [
     ("classify", ["extract"]),
     ("index", ["classify"]),
     ("publish", ["index"]),
-    ("alerts", ["index"]),
+    ("alerts", ["classify"]),
 ]
 
 
