@@ -88,11 +88,7 @@ def deliver_pending(
     book: RuleBook | None = None,
 ) -> Counter[str]:
     """Plan the digests now due, then send every due delivery (retrying failed ones)."""
-    book = book or load_rules(settings.alerts)
-    now = now or utcnow()
-    counts = plan_digests(sessions, book, now)
-    counts.update(send_due(sessions, settings, book, now))
-    return counts
+    return _plan_and_send(sessions, settings, now, book, tuple(DeliveryKind))
 
 
 def send_digests(
@@ -103,10 +99,20 @@ def send_digests(
     book: RuleBook | None = None,
 ) -> Counter[str]:
     """Group undelivered alerts of daily/weekly rules per closed window and send them."""
+    return _plan_and_send(sessions, settings, now, book, (DeliveryKind.DIGEST,))
+
+
+def _plan_and_send(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    now: datetime | None,
+    book: RuleBook | None,
+    kinds: tuple[DeliveryKind, ...],
+) -> Counter[str]:
     book = book or load_rules(settings.alerts)
     now = now or utcnow()
     counts = plan_digests(sessions, book, now)
-    counts.update(send_due(sessions, settings, book, now, kinds=(DeliveryKind.DIGEST,)))
+    counts.update(send_due(sessions, settings, book, now, kinds=kinds))
     return counts
 
 
