@@ -40,12 +40,12 @@ from sqlalchemy import insert
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pipeline.classify.models import SeedRelation, StoryCluster  # noqa: E402
 from pipeline.config import load_settings  # noqa: E402
 from pipeline.index.factory import open_index  # noqa: E402
+from pipeline.index.stage import index_pending  # noqa: E402
 from pipeline.records import ArticleStatus, IndexState, Relation  # noqa: E402
-from pipeline.stages.index import index_pending  # noqa: E402
 from pipeline.store import open_store  # noqa: E402
-from pipeline.store.dedup_models import SeedRelation, StoryCluster  # noqa: E402
 from pipeline.store.models import Article  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "api.md"

@@ -42,19 +42,19 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.dedup_eval.load import EvalItem, duplicate_clusters, load_items  # noqa: E402
-from pipeline.config import DedupSettings, load_settings  # noqa: E402
-from pipeline.dedup import (  # noqa: E402
+from pipeline.classify.dedup import (  # noqa: E402
     Fingerprint,
     NearDuplicateIndex,
     fingerprint,
     signature_bytes,
 )
+from pipeline.classify.models import ArticleFingerprint, Passage  # noqa: E402
+from pipeline.classify.repository import load_index, passage_candidates  # noqa: E402
+from pipeline.classify.seeds import builtin_seed  # noqa: E402
+from pipeline.classify.stage import classify_pending, near_duplicate  # noqa: E402
+from pipeline.config import DedupSettings, load_settings  # noqa: E402
 from pipeline.records import ArticleStatus, utcnow  # noqa: E402
-from pipeline.seeds import builtin_seed  # noqa: E402
-from pipeline.stages.classify import classify_pending, near_duplicate  # noqa: E402
 from pipeline.store import open_store  # noqa: E402
-from pipeline.store.dedup_models import ArticleFingerprint, Passage  # noqa: E402
-from pipeline.store.dedup_repo import load_index, passage_candidates  # noqa: E402
 from pipeline.store.models import Article  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "dedup.md"

@@ -41,8 +41,8 @@ from typing import Any
 from airflow.sdk import Asset, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
-from pipeline.airflow_support import ARTICLES_ASSET_NAME, ARTICLES_ASSET_URI, dag_default_args
 from pipeline.config import Settings
+from pipeline.runs.airflow_support import ARTICLES_ASSET_NAME, ARTICLES_ASSET_URI, dag_default_args
 
 # Parse time reads only the environment and the TOML file: no database, no network.
 SETTINGS = Settings()
@@ -83,8 +83,8 @@ log = logging.getLogger(__name__)
 def newswatch_ingest() -> None:
     @task
     def start() -> dict[str, int]:
-        from pipeline import airflow_support as nw
-        from pipeline.stages.index import requeue
+        from pipeline.index.stage import requeue
+        from pipeline.runs import airflow_support as nw
 
         context = get_current_context()
         since = nw.parse_since(context["params"]["reprocess_since"])
@@ -95,7 +95,7 @@ def newswatch_ingest() -> None:
 
     @task
     def plan_polls() -> list[list[str]]:
-        from pipeline import airflow_support as nw
+        from pipeline.runs import airflow_support as nw
 
         feeds = get_current_context()["params"]["feeds"]
         with nw.task_store() as (settings, store):
@@ -106,8 +106,8 @@ def newswatch_ingest() -> None:
 
     @task
     def poll_feeds(feed_names: list[str]) -> dict[str, Any]:
-        from pipeline import airflow_support as nw
-        from pipeline.stages.poll import poll_feeds
+        from pipeline.feeds.stage import poll_feeds
+        from pipeline.runs import airflow_support as nw
 
         with nw.task_store() as (settings, store):
             result = poll_feeds(store.sessions, settings, names=feed_names)
@@ -115,38 +115,38 @@ def newswatch_ingest() -> None:
 
     @task(trigger_rule=AFTER_MAPPED)
     def plan_fetch() -> list[list[str]]:
-        from pipeline import airflow_support as nw
+        from pipeline.runs import airflow_support as nw
 
         with nw.task_store() as (settings, store):
             return nw.due_fetch_batches(store.sessions, settings.airflow.articles_per_task)
 
     @task
     def fetch_pages(article_ids: list[str]) -> dict[str, int]:
-        from pipeline import airflow_support as nw
-        from pipeline.stages.fetch import fetch_pending
+        from pipeline.fetch.stage import fetch_pending
+        from pipeline.runs import airflow_support as nw
 
         with nw.task_store() as (settings, store):
             return dict(fetch_pending(store.sessions, settings.fetch, article_ids=article_ids))
 
     @task(trigger_rule=AFTER_MAPPED)
     def extract() -> dict[str, int]:
-        from pipeline import airflow_support as nw
-        from pipeline.stages.extract import extract_pending
+        from pipeline.extract.stage import extract_pending
+        from pipeline.runs import airflow_support as nw
 
         with nw.task_store() as (settings, store):
             return dict(extract_pending(store.sessions, settings.extract))
 
     @task
     def classify() -> dict[str, int]:
-        from pipeline import airflow_support as nw
-        from pipeline.stages.classify import classify_pending
+        from pipeline.classify.stage import classify_pending
+        from pipeline.runs import airflow_support as nw
 
         with nw.task_store() as (settings, store):
             return classify_pending(store.sessions, settings)
 
     @task
     def index() -> dict[str, int]:
-        from pipeline import airflow_support as nw
+        from pipeline.runs import airflow_support as nw
 
         with nw.task_store() as (settings, store):
             return nw.index_outbox(store.sessions, settings)
@@ -154,8 +154,8 @@ def newswatch_ingest() -> None:
     @task
     def alerts() -> dict[str, int]:
         """Raise alerts on what is new (once per story and rule) and deliver what is due."""
-        from pipeline import airflow_support as nw
-        from pipeline.stages.alerts import run_alerts
+        from pipeline.alerts.stage import run_alerts
+        from pipeline.runs import airflow_support as nw
 
         with nw.task_store() as (settings, store):
             return dict(run_alerts(store.sessions, settings))
@@ -177,7 +177,7 @@ def newswatch_ingest() -> None:
         indexed: dict[str, int] | None,
         alerted: dict[str, int] | None,
     ) -> dict[str, Any]:
-        from pipeline import airflow_support as nw
+        from pipeline.runs import airflow_support as nw
 
         context = get_current_context()
         states = context["ti"].get_task_states(

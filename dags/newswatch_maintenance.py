@@ -27,8 +27,8 @@ from typing import Any
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
-from pipeline.airflow_support import dag_default_args
 from pipeline.config import Settings
+from pipeline.runs.airflow_support import dag_default_args
 
 # Parse time reads only the environment and the TOML file: no database, no network.
 SETTINGS = Settings()
@@ -64,7 +64,7 @@ log = logging.getLogger(__name__)
 def newswatch_maintenance() -> None:
     @task
     def feed_health() -> dict[str, Any]:
-        from pipeline import airflow_support as nw
+        from pipeline.runs import airflow_support as nw
 
         min_failures = get_current_context()["params"]["failing_polls"]
         with nw.task_store() as (_settings, store):
@@ -82,8 +82,8 @@ def newswatch_maintenance() -> None:
 
     @task
     def retention() -> dict[str, int]:
-        from pipeline import airflow_support as nw
-        from pipeline.stages.retention import delete_expired
+        from pipeline.runs import airflow_support as nw
+        from pipeline.store.retention import delete_expired
 
         with nw.task_store() as (settings, store):
             if not settings.retention.enabled:
@@ -96,8 +96,8 @@ def newswatch_maintenance() -> None:
     # After retention, so expired articles are not rebuilt; it runs when retention is off.
     @task(trigger_rule="none_failed")
     def rebuild_index() -> dict[str, int]:
-        from pipeline import airflow_support as nw
-        from pipeline.stages.index import rebuild_index
+        from pipeline.index.stage import rebuild_index
+        from pipeline.runs import airflow_support as nw
 
         if not get_current_context()["params"]["rebuild_index"]:
             raise AirflowSkipException("not requested (trigger with rebuild_index on)")

@@ -18,7 +18,7 @@ from pipeline.config import Settings
 from pipeline.demo.server import HOSTILE_EXPECT, NewsroomServer
 from pipeline.index.factory import open_index
 from pipeline.records import ArticleStatus
-from pipeline.runner import run_pipeline
+from pipeline.runs.runner import run_pipeline
 from pipeline.store import Store, open_store
 from pipeline.store.models import Article, FeedEntryRow, Run
 from pipeline.urls import article_id, canonical_url
@@ -151,7 +151,7 @@ KILLABLE_RUN = """
 import sys
 from pipeline.config import Settings
 from pipeline.index.factory import open_index
-from pipeline.runner import run_pipeline
+from pipeline.runs.runner import run_pipeline
 from pipeline.store import open_store
 settings = Settings.model_validate_json(sys.argv[1])
 store = open_store(settings.resolved_database_url)

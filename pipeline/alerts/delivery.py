@@ -25,18 +25,18 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.alerts.messages import AlertMessage, load_message
-from pipeline.alerts.notifiers import DeliveryFailed, atom, email, log, webhook
-from pipeline.alerts.rules import DeliveryMode, Rule, RuleBook
-from pipeline.alerts.storage import insert_new
-from pipeline.config import Settings
-from pipeline.records import as_utc
-from pipeline.store.alert_models import (
+from pipeline.alerts.models import (
     Alert,
     AlertDelivery,
     AlertDeliveryItem,
     DeliveryKind,
     DeliveryState,
 )
+from pipeline.alerts.notifiers import DeliveryFailed, atom, email, log, webhook
+from pipeline.alerts.rules import DeliveryMode, Rule, RuleBook
+from pipeline.alerts.storage import insert_new
+from pipeline.config import Settings
+from pipeline.records import as_utc
 from pipeline.store.db import transaction
 
 LEASE = timedelta(minutes=10)  # longer than any send; a crashed sender's delivery is due again

@@ -13,8 +13,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pipeline.alerts.models import Alert, AlertArticle, AlertDelivery, AlertDeliveryItem
 from pipeline.records import as_utc
-from pipeline.store.alert_models import Alert, AlertArticle, AlertDelivery, AlertDeliveryItem
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.alerts.messages import load_items
-from pipeline.store.alert_models import Alert, AlertDelivery, AlertDeliveryItem, DeliveryState
+from pipeline.alerts.models import Alert, AlertDelivery, AlertDeliveryItem, DeliveryState
 
 
 @dataclass(frozen=True)

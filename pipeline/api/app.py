@@ -13,11 +13,11 @@ from pipeline.api.access import add_access_middleware
 from pipeline.api.context import AppContext
 from pipeline.api.errors import add_error_handlers
 from pipeline.api.templating import STATIC_DIR
+from pipeline.classify.threads import load_thread_book
 from pipeline.config import Settings
 from pipeline.index.base import SearchIndex
 from pipeline.index.factory import open_index
 from pipeline.store import Store, open_store
-from pipeline.threads import load_thread_book
 
 DESCRIPTION = """Search the articles newswatch collected, follow a story's copies and
 follow-ups, and count coverage over time. Errors are JSON: `{"error": code, "detail":

@@ -11,11 +11,11 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from pipeline.alerts.rules import RuleBook, load_rules
+from pipeline.classify.seeds import Seed, load_seeds
+from pipeline.classify.threads import ThreadBook
 from pipeline.config import Settings
 from pipeline.index.base import SearchIndex
-from pipeline.seeds import Seed, load_seeds
 from pipeline.store import Store
-from pipeline.threads import ThreadBook
 
 
 @dataclass

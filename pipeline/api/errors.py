@@ -16,8 +16,8 @@ from starlette.exceptions import HTTPException
 
 from pipeline.alerts.rules import RuleFileError
 from pipeline.api.templating import render
+from pipeline.classify.seeds import SeedError
 from pipeline.index.base import BackendUnavailable, SearchError
-from pipeline.seeds import SeedError
 
 _CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 503: "unavailable"}
 _JSON_PREFIXES = ("/api/", "/alerts/", "/healthz", "/readyz", "/openapi")

@@ -1,4 +1,4 @@
-"""The JSON API under /api: thin calls into the search backend and pipeline.reports."""
+"""The JSON API under /api: thin calls into the search backend and pipeline.search.reports."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query
 
-from pipeline import reports
 from pipeline.api.access import require_key
 from pipeline.api.context import Context, DbSession
 from pipeline.api.params import Interval, SearchParams, TimelineParams
 from pipeline.index.base import SearchPage, TimelineBucket
+from pipeline.search import reports
 
 router = APIRouter(prefix="/api", dependencies=[Depends(require_key)])
 

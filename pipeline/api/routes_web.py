@@ -9,13 +9,13 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from pipeline import reports
 from pipeline.api.access import require_key
 from pipeline.api.charts import Series, coverage_svg
 from pipeline.api.context import AppContext, Context, DbSession
 from pipeline.api.params import Interval, SearchParams, TimelineParams
 from pipeline.api.templating import render
 from pipeline.index.base import SearchError, SearchQuery
+from pipeline.search import reports
 
 router = APIRouter(
     include_in_schema=False,

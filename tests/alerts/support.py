@@ -24,10 +24,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
+from pipeline.alerts.models import Alert, AlertArticle, AlertDelivery
 from pipeline.alerts.rules import RuleBook, parse_rules
 from pipeline.records import ArticleStatus
 from pipeline.store import Store
-from pipeline.store.alert_models import Alert, AlertArticle, AlertDelivery
 from pipeline.store.models import Article
 from pipeline.urls import article_id
 

@@ -8,8 +8,8 @@ from datetime import timedelta
 import feedparser
 
 from pipeline.alerts.notifiers.atom import feed_path, render_rule_feed
+from pipeline.alerts.stage import deliver_pending, raise_alerts
 from pipeline.config import Settings
-from pipeline.stages.alerts import deliver_pending, raise_alerts
 from pipeline.store import Store
 from tests.alerts.support import RULE_SEEN, T0, add_article, book, rule
 

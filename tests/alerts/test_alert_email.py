@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from pipeline.alerts.rules import RuleBook
+from pipeline.alerts.stage import deliver_pending, raise_alerts, send_digests
 from pipeline.config import Settings
-from pipeline.stages.alerts import deliver_pending, raise_alerts, send_digests
 from pipeline.store import Store
 from tests.alerts.support import (
     RULE_SEEN,

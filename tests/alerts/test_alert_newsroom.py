@@ -9,13 +9,13 @@ import feedparser
 import pytest
 from sqlalchemy import select
 
+from pipeline.alerts.models import Alert, AlertArticle
 from pipeline.alerts.notifiers.atom import feed_path
 from pipeline.alerts.report import alerts_report
 from pipeline.demo.server import NewsroomServer
 from pipeline.index.factory import open_index
-from pipeline.runner import run_pipeline
+from pipeline.runs.runner import run_pipeline
 from pipeline.store import Store
-from pipeline.store.alert_models import Alert, AlertArticle
 from pipeline.store.models import Article
 from pipeline.urls import article_id, canonical_url
 from tests.conftest import make_test_settings

@@ -9,12 +9,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from pipeline.alerts import stage
 from pipeline.alerts.delivery import window
+from pipeline.alerts.models import AlertDelivery, AlertDeliveryItem
+from pipeline.alerts.stage import deliver_pending, raise_alerts
 from pipeline.config import Settings
-from pipeline.stages import alerts as stage
-from pipeline.stages.alerts import deliver_pending, raise_alerts
 from pipeline.store import Store, open_store
-from pipeline.store.alert_models import AlertDelivery, AlertDeliveryItem
 from tests.alerts.support import (
     RULE_SEEN,
     T0,

@@ -17,12 +17,12 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from pipeline.alerts.delivery import LEASE, retry_failed
+from pipeline.alerts.models import AlertDelivery
 from pipeline.alerts.report import open_deliveries
 from pipeline.alerts.rules import RuleBook
+from pipeline.alerts.stage import deliver_pending, raise_alerts
 from pipeline.config import Settings
-from pipeline.stages.alerts import deliver_pending, raise_alerts
 from pipeline.store import Store, open_store
-from pipeline.store.alert_models import AlertDelivery
 from tests.alerts.support import (
     RULE_SEEN,
     T0,

@@ -28,7 +28,7 @@ from pipeline.index.base import SearchIndex
 from pipeline.index.elastic import ElasticIndex
 from pipeline.index.sqlite_fts import SqliteFtsIndex
 from pipeline.records import ArticleStatus
-from pipeline.runner import run_pipeline
+from pipeline.runs.runner import run_pipeline
 from pipeline.store import Store, open_store
 from pipeline.store.models import Article
 from pipeline.urls import article_id, canonical_url

@@ -10,10 +10,13 @@ from datetime import UTC
 import pytest
 from sqlalchemy import select
 
+from pipeline.classify.seeds import load_seeds
+from pipeline.classify.stage import classify_pending
+from pipeline.classify.threads import ThreadBook, load_thread_book
 from pipeline.config import Settings
 from pipeline.demo.content import load_outlets
 from pipeline.records import ArticleStatus, DateSource
-from pipeline.reports import (
+from pipeline.search.reports import (
     UNTHREADED,
     article_detail,
     cluster_detail,
@@ -21,11 +24,8 @@ from pipeline.reports import (
     seed_followups,
     thread_summaries,
 )
-from pipeline.seeds import load_seeds
-from pipeline.stages.classify import classify_pending
 from pipeline.store import Store
 from pipeline.store.models import Article
-from pipeline.threads import ThreadBook, load_thread_book
 from pipeline.urls import article_id, canonical_url
 from tests.api.conftest import FOLLOW_UPS, SAMPLE, SEED_COPIES
 

@@ -26,7 +26,11 @@ from typing import Any
 
 # Modules a DAG file must not import at parse time (the dag-processor parses often).
 HEAVY_MODULES = (
-    "pipeline.stages",
+    "pipeline.feeds.stage",
+    "pipeline.fetch",
+    "pipeline.extract",
+    "pipeline.classify",
+    "pipeline.alerts",
     "pipeline.store",
     "pipeline.index",
     "trafilatura",

@@ -1,4 +1,4 @@
-"""pipeline.airflow_support without Airflow: settings from Connections, batches, run records
+"""pipeline.runs.airflow_support without Airflow: settings from Connections, batches, run records
 and the run summary, on real SQLite and PostgreSQL stores."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from pipeline import airflow_support as nw
 from pipeline.config import FeedConfig, Settings
 from pipeline.records import ArticleStatus, utcnow
+from pipeline.runs import airflow_support as nw
 from pipeline.store import Store
 from pipeline.store.db import transaction
 from pipeline.store.models import Article, Feed, Run
@@ -41,7 +41,7 @@ class FakeConnection:
 def test_importing_it_does_not_import_airflow_or_the_store() -> None:
     # A fresh interpreter, so that nothing imported earlier hides an import.
     code = (
-        "import sys, pipeline.airflow_support; "
+        "import sys, pipeline.runs.airflow_support; "
         "print([m for m in ('airflow', 'sqlalchemy', 'pipeline.store') if m in sys.modules])"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -17,9 +17,9 @@ import pytest
 from sqlalchemy import select
 
 from pipeline.demo.server import NewsroomServer
+from pipeline.feeds.stage import poll_feeds
+from pipeline.fetch.stage import fetch_pending
 from pipeline.records import ArticleStatus
-from pipeline.stages.fetch import fetch_pending
-from pipeline.stages.poll import poll_feeds
 from pipeline.store import open_store
 from pipeline.store.models import Article
 from pipeline.urls import article_id, canonical_url

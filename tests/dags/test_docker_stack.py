@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from pipeline import airflow_support as nw
 from pipeline.config import Settings
+from pipeline.runs import airflow_support as nw
 
 yaml = pytest.importorskip("yaml")
 

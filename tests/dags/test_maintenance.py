@@ -12,16 +12,16 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from pipeline.classify.models import StoryCluster
+from pipeline.classify.stage import refresh_cluster
 from pipeline.index.base import BackendUnavailable, SearchQuery
 from pipeline.index.sqlite_fts import SqliteFtsIndex
+from pipeline.index.stage import rebuild_index
 from pipeline.records import IndexDocument, IndexState
-from pipeline.stages.classify import refresh_cluster
-from pipeline.stages.index import rebuild_index
-from pipeline.stages.retention import delete_expired
 from pipeline.store import Store, open_store
 from pipeline.store.db import transaction
-from pipeline.store.dedup_models import StoryCluster
 from pipeline.store.models import Article, Feed, FeedEntryRow, Page
+from pipeline.store.retention import delete_expired
 from tests.dags.conftest import needs_airflow, run_harness
 
 NOW = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

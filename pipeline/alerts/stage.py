@@ -1,0 +1,307 @@
+"""Alerts stage: match new coverage against the alert rules and deliver what fires.
+
+`raise_alerts` takes every classified (or indexed) article the stage has not scanned as of
+its current text; `alert_scans` is the per-article marker, so a re-run finds nothing and a
+revised article is looked at again. A rule fires at most once per story cluster: the
+alert's unique key is (rule, cluster), and later copies or revisions of the story are
+added to that alert ("also published by") without sending anything new. Only articles
+discovered since the rule was first seen count (less a grace period for the run that added
+it, `alerts.new_rule_grace_minutes`), so adding a rule never floods subscribers with old
+coverage.
+
+`deliver_pending` plans the digests whose window has closed and sends whatever is due;
+`send_digests` does the same for digests only. pipeline/alerts/delivery.py has the retry
+and delivery guarantees.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.alerts.delivery import plan_digests, plan_instant, send_due
+from pipeline.alerts.matching import ArticleFacts, MatchResult, filter_reason, match_rule
+from pipeline.alerts.models import (
+    Alert,
+    AlertArticle,
+    AlertRuleState,
+    AlertScan,
+    DeliveryKind,
+)
+from pipeline.alerts.rules import Rule, RuleBook, load_rules
+from pipeline.alerts.storage import insert_new
+from pipeline.config import Settings
+from pipeline.records import ArticleStatus, as_utc, utcnow
+from pipeline.store.db import transaction
+from pipeline.store.models import Article
+
+BATCH_SIZE = 200
+_DONE = (ArticleStatus.CLASSIFIED.value, ArticleStatus.INDEXED.value)
+
+
+def run_alerts(
+    sessions: sessionmaker[Session], settings: Settings, *, now: datetime | None = None
+) -> Counter[str]:
+    """The pipeline's alerts stage: raise, then deliver."""
+    book = load_rules(settings.alerts)
+    counts = raise_alerts(sessions, settings, now=now, book=book)
+    counts.update(deliver_pending(sessions, settings, now=now, book=book))
+    return counts
+
+
+def raise_alerts(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    book: RuleBook | None = None,
+) -> Counter[str]:
+    """Match every article waiting for the alerts stage; create or extend alerts. Idempotent."""
+    book = book or load_rules(settings.alerts)
+    now = now or utcnow()
+    rules = sorted(book.active, key=lambda r: r.name)
+    grace = timedelta(minutes=settings.alerts.new_rule_grace_minutes)
+    since = {name: seen - grace for name, seen in register_rules(sessions, rules, now).items()}
+    counts: Counter[str] = Counter()
+    while True:
+        with transaction(sessions) as session:
+            batch = _claim_batch(session)
+            if not batch:
+                return counts
+            # Cluster order, and rules in name order, everywhere: concurrent runs then take
+            # the (rule, cluster) keys in the same order and cannot deadlock on them.
+            for article in batch:
+                _scan(session, article, rules, since, now, counts)
+                _mark_scanned(session, article, now)
+
+
+def deliver_pending(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    book: RuleBook | None = None,
+) -> Counter[str]:
+    """Plan the digests now due, then send every due delivery (retrying failed ones)."""
+    return _plan_and_send(sessions, settings, now, book, tuple(DeliveryKind))
+
+
+def send_digests(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    *,
+    now: datetime | None = None,
+    book: RuleBook | None = None,
+) -> Counter[str]:
+    """Group undelivered alerts of daily/weekly rules per closed window and send them."""
+    return _plan_and_send(sessions, settings, now, book, (DeliveryKind.DIGEST,))
+
+
+def _plan_and_send(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    now: datetime | None,
+    book: RuleBook | None,
+    kinds: tuple[DeliveryKind, ...],
+) -> Counter[str]:
+    book = book or load_rules(settings.alerts)
+    now = now or utcnow()
+    counts = plan_digests(sessions, book, now)
+    counts.update(send_due(sessions, settings, book, now, kinds=kinds))
+    return counts
+
+
+def register_rules(
+    sessions: sessionmaker[Session], rules: list[Rule], now: datetime
+) -> dict[str, datetime]:
+    """Record when each rule was first seen (first run wins) and return those times."""
+    with transaction(sessions) as session:
+        insert_new(
+            session,
+            AlertRuleState.__table__,  # type: ignore[arg-type]
+            [{"name": rule.name, "first_seen_at": now} for rule in rules],
+            ["name"],
+            AlertRuleState.name,  # type: ignore[arg-type]
+        )
+        rows = session.execute(select(AlertRuleState.name, AlertRuleState.first_seen_at))
+        return {name: as_utc(seen) or now for name, seen in rows}
+
+
+def _claim_batch(session: Session) -> list[Article]:
+    stmt = (
+        select(Article)
+        .outerjoin(AlertScan, AlertScan.article_id == Article.id)
+        .where(
+            Article.status.in_(_DONE),
+            or_(
+                AlertScan.article_id.is_(None),
+                AlertScan.text_hash.is_distinct_from(Article.text_hash),
+            ),
+        )
+        .order_by(Article.cluster_id, Article.id)
+        .limit(BATCH_SIZE)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Concurrent runs take disjoint batches; `of` because the scan side may be NULL.
+        stmt = stmt.with_for_update(skip_locked=True, of=Article)
+    return list(session.scalars(stmt))
+
+
+def _scan(
+    session: Session,
+    article: Article,
+    rules: list[Rule],
+    since: Mapping[str, datetime],
+    now: datetime,
+    counts: Counter[str],
+) -> None:
+    counts["articles_scanned"] += 1
+    cluster_id = article.cluster_id or article.id
+    facts = ArticleFacts(
+        outlet=article.outlet,
+        domain=article.domain or "",
+        language=article.language,
+        threads=tuple(article.threads or ()),
+        relation=article.relation,
+    )
+    for rule in rules:
+        result = match_rule(rule, _title(article), article.text or "")
+        alert = _alert(session, rule.name, cluster_id)
+        if alert is None:
+            if not result.matched:
+                continue
+            if filter_reason(rule, facts) is not None:
+                counts["filtered_out"] += 1
+                continue
+            discovered = as_utc(article.discovered_at) or now
+            if discovered < since.get(rule.name, now):
+                counts["older_than_rule"] += 1
+                continue
+            alert = _raise(session, rule, cluster_id, now)
+            if alert is not None:
+                counts["alerts_raised"] += 1
+                counts["deliveries_planned"] += (
+                    plan_instant(session, rule, alert, now) if rule.delivery == "instant" else 0
+                )
+                continue
+            alert = _alert(session, rule.name, cluster_id)  # a concurrent run raised it first
+            assert alert is not None
+        counts["copies_" + _attach(session, alert, article, result, now)] += 1
+
+
+def _alert(session: Session, rule_name: str, cluster_id: str) -> Alert | None:
+    return session.scalars(
+        select(Alert).where(Alert.rule_name == rule_name, Alert.cluster_id == cluster_id)
+    ).one_or_none()
+
+
+def _raise(session: Session, rule: Rule, cluster_id: str, now: datetime) -> Alert | None:
+    """Create the (rule, cluster) alert with every copy classified so far, or return None
+    when it already exists (a concurrent run raised it first).
+
+    The alert shows the earliest published copy that matches, whichever copy fired it.
+    """
+    members = session.scalars(
+        select(Article).where(Article.cluster_id == cluster_id, Article.status.in_(_DONE))
+    ).all()
+    matches = {m.id: match_rule(rule, _title(m), m.text or "") for m in members}
+    far_future = datetime.max.replace(tzinfo=now.tzinfo)
+    shown = min(
+        (m for m in members if matches[m.id].matched),
+        key=lambda m: (as_utc(m.published_at) or far_future, as_utc(m.discovered_at), m.id),
+    )
+    inserted = insert_new(
+        session,
+        Alert.__table__,  # type: ignore[arg-type]
+        [
+            {
+                "rule_name": rule.name,
+                "cluster_id": cluster_id,
+                "delivery_mode": rule.delivery,
+                "article_id": shown.id,
+                "title": _title(shown) or shown.canonical_url,
+                "url": shown.canonical_url,
+                "outlet": shown.outlet,
+                "published_at": shown.published_at,
+                "mentions": len(matches[shown.id].mentions),
+                "evidence": matches[shown.id].evidence(),
+                "created_at": now,
+                "updated_at": now,
+            }
+        ],
+        ["rule_name", "cluster_id"],
+        Alert.id,  # type: ignore[arg-type]
+    )
+    if not inserted:
+        return None
+    alert = session.get_one(Alert, inserted[0])
+    insert_new(
+        session,
+        AlertArticle.__table__,  # type: ignore[arg-type]
+        [_copy_row(alert, m, matches[m.id], now) for m in members],
+        ["alert_id", "article_id"],
+        AlertArticle.article_id,  # type: ignore[arg-type]
+    )
+    return alert
+
+
+def _attach(
+    session: Session, alert: Alert, article: Article, result: MatchResult, now: datetime
+) -> str:
+    """Add a copy (or a revision) to an existing alert; nothing is sent. Returns what happened."""
+    row = _copy_row(alert, article, result, now)
+    added = insert_new(
+        session,
+        AlertArticle.__table__,  # type: ignore[arg-type]
+        [row],
+        ["alert_id", "article_id"],
+        AlertArticle.article_id,  # type: ignore[arg-type]
+    )
+    if not added:
+        existing = session.get_one(AlertArticle, (alert.id, article.id))
+        if existing.title == row["title"] and existing.evidence == row["evidence"]:
+            return "unchanged"
+        existing.title, existing.mentions, existing.evidence = (
+            row["title"],
+            row["mentions"],
+            row["evidence"],
+        )
+    if article.id == alert.article_id and result.mentions:
+        alert.title, alert.mentions, alert.evidence = (
+            row["title"],
+            row["mentions"],
+            row["evidence"],
+        )
+    alert.updated_at = now
+    return "added" if added else "revised"
+
+
+def _copy_row(alert: Alert, article: Article, result: MatchResult, now: datetime) -> dict[str, Any]:
+    return {
+        "alert_id": alert.id,
+        "article_id": article.id,
+        "title": _title(article) or article.canonical_url,
+        "url": article.canonical_url,
+        "outlet": article.outlet,
+        "published_at": article.published_at,
+        "mentions": len(result.mentions),
+        "evidence": result.evidence(),
+        "added_at": now,
+    }
+
+
+def _mark_scanned(session: Session, article: Article, now: datetime) -> None:
+    scan = session.get(AlertScan, article.id)
+    if scan is None:
+        session.add(AlertScan(article_id=article.id, text_hash=article.text_hash, scanned_at=now))
+    else:
+        scan.text_hash, scan.scanned_at = article.text_hash, now
+
+
+def _title(article: Article) -> str:
+    return article.title or article.feed_title or ""

@@ -1,0 +1,239 @@
+"""Exact and near-duplicate fingerprints of article text.
+
+Two texts are copies of one story when most of the shorter one's word shingles occur
+in the longer one (containment). Containment, unlike Jaccard similarity, lets a teaser
+match its full article and a page with an added UPDATE paragraph match its first
+version. Candidates for that check come from two lookups, so no lookup scans the corpus:
+
+- a MinHash LSH (datasketch) over whole-text signatures finds copies with a high
+  Jaccard similarity: wire copies in other chrome, light edits, typos, reordering;
+- a passage index (hashes of the long sentences, kept in the store) finds copies that
+  share whole sentences but differ a lot in length, such as teasers, which a
+  Jaccard-tuned LSH cannot see because their Jaccard similarity is small.
+
+Everything here is pure; the store side lives in ``pipeline.classify.repository``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+from datasketch import LeanMinHash, MinHash, MinHashLSH
+
+from pipeline.config import DedupSettings
+
+MINHASH_SEED = 1  # part of the stored signature format: changing it invalidates signatures
+MINHASH_SCHEME = "affine32"  # datasketch 2.0 default; 32-bit values, stored little-endian
+_SIGNATURE_DTYPE = np.dtype("<u4")
+MIN_SHINGLES = 20  # a shorter text is too small to call anything a copy of it
+
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
+_SHINGLE_PRIME = np.uint64(1_099_511_628_211)  # FNV prime: mixes word hashes into a shingle
+
+
+def words(text: str) -> list[str]:
+    """Lower-case words, with Unicode compatibility forms and curly apostrophes folded."""
+    folded = unicodedata.normalize("NFKC", text).replace("’", "'").replace("‘", "'")
+    return _WORD.findall(folded.casefold())
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """A text's words by paragraph (line) and sentence: one tokenising pass for all uses."""
+
+    paragraphs: tuple[tuple[tuple[str, ...], ...], ...]
+
+    @classmethod
+    def of(cls, text: str) -> Tokens:
+        paras = []
+        for line in text.splitlines():
+            sentences = tuple(
+                tuple(ws) for ws in (words(s) for s in _SENTENCE_END.split(line)) if ws
+            )
+            if sentences:
+                paras.append(sentences)
+        return cls(tuple(paras))
+
+    def paragraph_words(self) -> list[list[str]]:
+        return [[w for sentence in para for w in sentence] for para in self.paragraphs]
+
+    def normalised(self) -> str:
+        return " ".join(" ".join(ws) for ws in self.paragraph_words())
+
+
+def normalise(text: str) -> str:
+    """The text as one line of words: what the exact hash is taken over.
+
+    Layout, punctuation and case are dropped, so the same words reached through
+    different markup hash the same.
+    """
+    return Tokens.of(text).normalised()
+
+
+def _text_hash(tokens: Tokens) -> str:
+    return hashlib.sha256(tokens.normalised().encode("utf-8")).hexdigest()
+
+
+def text_hash(text: str) -> str:
+    """sha256 of the normalised text: equal for exact copies, and per page version."""
+    return _text_hash(Tokens.of(text))
+
+
+@lru_cache(maxsize=1 << 18)
+def _word_hash(word: str) -> int:
+    return int.from_bytes(hashlib.blake2b(word.encode("utf-8"), digest_size=8).digest(), "big")
+
+
+def _window_hashes(ids: np.ndarray, width: int) -> np.ndarray:
+    """Polynomial hash of every run of `width` consecutive ids, wrapping at 64 bits."""
+    count = len(ids) - width + 1
+    hashes = ids[:count].copy()
+    for j in range(1, width):
+        hashes = hashes * _SHINGLE_PRIME + ids[j : j + count]
+    return hashes
+
+
+def _shingle_hashes(tokens: Tokens, size: int) -> np.ndarray:
+    """64-bit hashes of the word n-grams inside each paragraph, so that reordered
+    paragraphs keep their shingles. A paragraph shorter than `size` words is one shingle.
+    """
+    paras = tokens.paragraph_words()
+    flat = [w for ws in paras for w in ws]
+    ids = np.fromiter((_word_hash(w) for w in flat), dtype=np.uint64, count=len(flat))
+    parts: list[np.ndarray] = []
+    lengths = np.array([len(ws) for ws in paras], dtype=np.int64)
+    ends = np.cumsum(lengths)
+    if len(ids) >= size:
+        # Windows over the whole text, keeping those that end inside their paragraph.
+        para_end = np.repeat(ends, lengths)[: len(ids) - size + 1]
+        starts = np.arange(len(ids) - size + 1)
+        parts.append(_window_hashes(ids, size)[starts + size <= para_end])
+    for end, length in zip(ends.tolist(), lengths.tolist(), strict=True):
+        if length < size:
+            parts.append(_window_hashes(ids[end - length : end], length))
+    return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.uint64)
+
+
+def shingles(text: str, size: int) -> frozenset[int]:
+    """Hashed word n-grams of a text (see _shingle_hashes)."""
+    return frozenset(_shingle_hashes(Tokens.of(text), size).tolist())
+
+
+def _passages(tokens: Tokens, min_words: int) -> frozenset[int]:
+    out: set[int] = set()
+    for para in tokens.paragraphs:
+        for ws in para:
+            if len(ws) >= min_words:
+                digest = hashlib.blake2b(" ".join(ws).encode("utf-8"), digest_size=8).digest()
+                out.add(int.from_bytes(digest, "big", signed=True))  # fits a BIGINT column
+    return frozenset(out)
+
+
+def passages(text: str, min_words: int) -> frozenset[int]:
+    """64-bit hashes of the sentences with at least `min_words` words.
+
+    Short sentences ("Sign up now.") are left out: they repeat across unrelated pages.
+    """
+    return _passages(Tokens.of(text), min_words)
+
+
+def containment(a: frozenset[int], b: frozenset[int]) -> float:
+    """Share of the smaller set found in the larger one (0 when either is too small)."""
+    small, large = (a, b) if len(a) <= len(b) else (b, a)
+    if len(small) < MIN_SHINGLES:
+        return 0.0
+    return len(small & large) / len(small)
+
+
+@lru_cache(maxsize=4)
+def _permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
+    # Building the permutations is the costly part of a MinHash; share them.
+    template = MinHash(num_perm=num_perm, seed=MINHASH_SEED, scheme=MINHASH_SCHEME)
+    a, b = template.permutations
+    return a, b
+
+
+def _identity(value: int) -> int:
+    return value
+
+
+def minhash(shingle_hashes: np.ndarray, num_perm: int) -> LeanMinHash:
+    """datasketch MinHash of hashed shingles (folded to the 32 bits the scheme takes)."""
+    sketch = MinHash(
+        num_perm=num_perm,
+        seed=MINHASH_SEED,
+        hashfunc=_identity,  # the shingles are hashed already
+        permutations=_permutations(num_perm),
+        scheme=MINHASH_SCHEME,
+    )
+    folded = (shingle_hashes ^ (shingle_hashes >> np.uint64(32))) & np.uint64(0xFFFFFFFF)
+    sketch.update_batch(folded.tolist())
+    return LeanMinHash(sketch)
+
+
+def signature_bytes(signature: LeanMinHash) -> bytes:
+    return np.asarray(signature.hashvalues, dtype=_SIGNATURE_DTYPE).tobytes()
+
+
+def signature_from_bytes(data: bytes) -> LeanMinHash:
+    values = np.frombuffer(data, dtype=_SIGNATURE_DTYPE)
+    return LeanMinHash(seed=MINHASH_SEED, hashvalues=values, scheme=MINHASH_SCHEME)
+
+
+@dataclass(frozen=True)
+class Fingerprint:
+    """Everything dedup needs to know about one text."""
+
+    text_hash: str
+    shingles: frozenset[int]  # 64-bit hashes of word n-grams
+    passages: frozenset[int]
+    signature: LeanMinHash
+
+    @property
+    def indexable(self) -> bool:
+        """Long enough to be matched as a copy (see MIN_SHINGLES)."""
+        return len(self.shingles) >= MIN_SHINGLES
+
+
+def fingerprint(text: str, settings: DedupSettings) -> Fingerprint:
+    tokens = Tokens.of(text)
+    hashes = _shingle_hashes(tokens, settings.shingle_words)
+    return Fingerprint(
+        text_hash=_text_hash(tokens),
+        shingles=frozenset(hashes.tolist()),
+        passages=_passages(tokens, settings.passage_min_words),
+        signature=minhash(hashes, settings.num_perm),
+    )
+
+
+class NearDuplicateIndex:
+    """In-memory MinHash LSH over article signatures, keyed by article id.
+
+    Rebuilt from the stored signatures at the start of a classify run, then kept
+    current by adding what the run (and concurrent runs, see `last_seq`) store.
+    """
+
+    def __init__(self, settings: DedupSettings) -> None:
+        self._lsh = MinHashLSH(threshold=settings.lsh_threshold, num_perm=settings.num_perm)
+        self.last_seq = 0  # highest stored fingerprint sequence number loaded so far
+
+    def __len__(self) -> int:
+        return len(self._lsh.keys)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._lsh
+
+    def add(self, key: str, signature: LeanMinHash) -> None:
+        """Insert or replace the signature stored under `key`."""
+        if key in self._lsh:
+            self._lsh.remove(key)
+        self._lsh.insert(key, signature, check_duplication=False)
+
+    def candidates(self, signature: LeanMinHash) -> set[str]:
+        return set(self._lsh.query(signature))

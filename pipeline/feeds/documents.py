@@ -1,0 +1,248 @@
+"""Feed polling: conditional GET through the guarded client, safe parsing, health and backoff."""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import hashlib
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urljoin
+
+import feedparser
+import httpx
+
+from pipeline.config import FeedConfig, FetchSettings, PollSettings
+from pipeline.fetch.http import DownloadError, Throttle, download, make_client
+from pipeline.fetch.pages import looks_like_html
+from pipeline.records import FeedEntry, FeedPollResult, FeedStatus
+
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
+)
+# "<!ENTITY" as it appears in every encoding feedparser reads (ASCII-compatible ones, UTF-16,
+# UTF-32, EBCDIC). XML keywords are case-sensitive, so one spelling suffices.
+_ENTITY_DECLARATIONS = tuple(
+    "<!ENTITY".encode(codec)
+    for codec in ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be", "cp037")
+)
+_MAX_BACKOFF_DOUBLINGS = 32  # keeps 2**n finite; the max_backoff cap applies long before
+
+
+class FeedRefused(ValueError):
+    """A document we will not read as a feed (entity declarations, HTML page, not a feed)."""
+
+
+@dataclass(frozen=True)
+class FeedState:
+    """What is kept of a feed between polls, for conditional GET and change detection."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+
+
+@dataclass
+class ParsedFeed:
+    entries: list[FeedEntry]
+    bozo_error: str | None  # feedparser's complaint about a malformed document, if any
+    skipped_without_link: int  # entries with no link: nothing to fetch (listed if they have an id)
+
+
+def parse_feed(
+    feed_name: str,
+    body: bytes,
+    *,
+    content_type: str | None,
+    max_entries: int,
+    base_url: str | None = None,
+) -> ParsedFeed:
+    """Parse an RSS/Atom document; raise `FeedRefused` for documents we will not read.
+
+    A malformed document still yields the entries feedparser recovers (with `bozo_error`).
+    `base_url` resolves relative links.
+    """
+    # feedparser strips most entity declarations with a line-based regex and leaves the rest
+    # to expat; feeds never need them, so refuse them outright (billion laughs, XXE).
+    if any(marker in body for marker in _ENTITY_DECLARATIONS):
+        raise FeedRefused(
+            "refused: the document declares XML entities (<!ENTITY>); feeds do not need them "
+            "and they enable entity-expansion (billion laughs) and external-entity attacks"
+        )
+    # No base URL for feedparser: it would resolve guids too, and a guid must stay as written
+    # to stay a stable key. Links are resolved below instead.
+    headers = {"content-type": content_type or "application/xml"}
+    try:
+        # A file object, never bytes/str: feedparser treats strings as URLs or paths.
+        parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
+    except Exception as exc:  # hostile input must not take down a poll of many feeds
+        raise FeedRefused(f"feedparser failed on the document: {exc!r}") from exc
+    if not parsed.version and not parsed.entries:
+        if looks_like_html(body):
+            raise FeedRefused(
+                f"not a feed: got an HTML page (Content-Type {content_type or 'missing'})"
+            )
+        raise FeedRefused(
+            f"not a feed: no RSS/Atom/RDF document found (Content-Type {content_type or 'missing'})"
+        )
+    return _entries(feed_name, parsed, max_entries, base_url)
+
+
+def _entries(feed_name: str, parsed: Any, max_entries: int, base_url: str | None) -> ParsedFeed:
+    entries: dict[str, FeedEntry] = {}
+    without_link = 0
+    for item in parsed.entries[:max_entries]:
+        link = (item.get("link") or "").strip() or None
+        if link and base_url:
+            link = urljoin(base_url, link)
+        key = (item.get("id") or "").strip() or link
+        if link is None:
+            without_link += 1
+        if key is None or key in entries:  # no identity at all, or a repeat within the document
+            continue
+        entries[key] = FeedEntry(
+            feed_name=feed_name,
+            entry_key=key,
+            link=link,
+            title=(item.get("title") or "").strip() or None,
+            published_at=_entry_time(item),
+            summary=item.get("summary") or None,
+        )
+    # Encoding notes (ThingsNobodyCaresAboutButMe) are not malformations: the document was
+    # read with the encoding it declared.
+    bozo = parsed.get("bozo_exception")
+    benign = isinstance(bozo, feedparser.ThingsNobodyCaresAboutButMe)
+    bozo_error = str(bozo) if parsed.bozo and bozo is not None and not benign else None
+    return ParsedFeed(list(entries.values()), bozo_error, without_link)
+
+
+def _entry_time(item: Any) -> datetime | None:
+    """published, else updated, as aware UTC (feedparser's *_parsed tuples are UTC)."""
+    for key in ("published_parsed", "updated_parsed"):
+        # `in` first: a missing updated_parsed would be aliased to published_parsed (with a
+        # DeprecationWarning) by feedparser's FeedParserDict.
+        value = item[key] if key in item else None  # noqa: SIM401
+        if value:
+            try:
+                return datetime.fromtimestamp(calendar.timegm(value), UTC)
+            except (TypeError, ValueError, OverflowError):
+                continue
+    return None
+
+
+async def poll_feed(
+    client: httpx.AsyncClient,
+    feed: FeedConfig,
+    state: FeedState,
+    settings: FetchSettings,
+    *,
+    max_entries: int | None = None,
+) -> FeedPollResult:
+    """Poll one feed. Never raises for feed problems: the outcome is in the result's status.
+
+    `max_entries` defaults to the default of poll.max_entries_per_poll.
+    """
+    headers = {"Accept": ACCEPT}
+    if state.etag:
+        headers["If-None-Match"] = state.etag
+    if state.last_modified:
+        headers["If-Modified-Since"] = state.last_modified
+    try:
+        raw = await download(client, feed.url, settings=settings, headers=headers)
+    except DownloadError as exc:
+        return FeedPollResult(
+            feed.name,
+            FeedStatus.ERROR,
+            http_status=exc.http_status,
+            error=f"{exc.error.value}: {exc.detail}",
+            retry_after_seconds=exc.retry_after_seconds,
+        )
+    result = FeedPollResult(
+        feed.name,
+        FeedStatus.NOT_MODIFIED,
+        http_status=raw.status_code,
+        etag=raw.headers.get("etag") or state.etag,
+        last_modified=raw.headers.get("last-modified") or state.last_modified,
+        body_hash=state.body_hash,
+    )
+    if raw.status_code == 304:
+        return result
+    result.body_hash = hashlib.sha256(raw.body).hexdigest()
+    if result.body_hash == state.body_hash:
+        return result  # the server ignores conditional GET, but nothing changed
+    try:
+        parsed = parse_feed(
+            feed.name,
+            raw.body,
+            content_type=raw.content_type,
+            max_entries=max_entries or PollSettings().max_entries_per_poll,
+            base_url=raw.final_url,
+        )
+    except FeedRefused as exc:
+        result.status, result.error = FeedStatus.ERROR, str(exc)
+        return result
+    result.entries = parsed.entries
+    result.skipped_without_link = parsed.skipped_without_link
+    if parsed.bozo_error is None:
+        result.status = FeedStatus.OK
+    elif parsed.entries:
+        result.status = FeedStatus.PARSE_WARNING
+        result.error = f"malformed feed, entries recovered: {parsed.bozo_error}"
+    else:
+        result.status = FeedStatus.ERROR
+        result.error = f"malformed feed with no recoverable entries: {parsed.bozo_error}"
+    return result
+
+
+async def poll_feeds(
+    feeds_with_state: Sequence[tuple[FeedConfig, FeedState]],
+    settings: FetchSettings,
+    *,
+    max_entries: int | None = None,
+) -> list[FeedPollResult]:
+    """Poll feeds concurrently (within the fetch politeness limits); results in input order."""
+    throttle = Throttle(settings)
+    async with make_client(settings) as client:
+
+        async def one(feed: FeedConfig, state: FeedState) -> FeedPollResult:
+            async with throttle.slot(feed.url):
+                return await poll_feed(client, feed, state, settings, max_entries=max_entries)
+
+        return list(await asyncio.gather(*(one(f, s) for f, s in feeds_with_state)))
+
+
+def poll_feeds_sync(
+    feeds_with_state: Sequence[tuple[FeedConfig, FeedState]],
+    settings: FetchSettings,
+    *,
+    max_entries: int | None = None,
+) -> list[FeedPollResult]:
+    """`poll_feeds` for plain code (CLI, Airflow tasks): runs its own event loop."""
+    return asyncio.run(poll_feeds(feeds_with_state, settings, max_entries=max_entries))
+
+
+def next_poll_at(
+    now: datetime,
+    result: FeedPollResult,
+    consecutive_failures: int,
+    interval_minutes: int,
+    max_backoff_minutes: int,
+) -> datetime:
+    """When to poll a feed next.
+
+    Healthy: one interval from now. Failing (`consecutive_failures` >= 1, counting this poll):
+    interval * 2**failures, capped at max_backoff_minutes (but never below the interval).
+    Never earlier than the server's Retry-After.
+    """
+    minutes = float(interval_minutes)
+    if result.status == FeedStatus.ERROR and consecutive_failures > 0:
+        doubled = interval_minutes * 2 ** min(consecutive_failures, _MAX_BACKOFF_DOUBLINGS)
+        minutes = min(doubled, max(max_backoff_minutes, interval_minutes))
+    delay = timedelta(minutes=minutes)
+    if result.retry_after_seconds is not None:
+        delay = max(delay, timedelta(seconds=result.retry_after_seconds))
+    return now + delay

@@ -1,0 +1,123 @@
+"""Fetch stage: download the pages of discovered articles (and retry failed ones when due)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, and_, or_, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.config import FetchSettings
+from pipeline.fetch.pages import PageRequest, fetch_pages_sync
+from pipeline.records import ArticleStatus, FetchResult, utcnow
+from pipeline.store.db import claim
+from pipeline.store.models import Article, Page
+
+
+def due_for_fetch(now: datetime, article_ids: Sequence[str] | None = None) -> Select[Article]:
+    """Articles never fetched, or whose failed fetch may be retried now."""
+    stmt = select(Article).where(
+        or_(
+            Article.status == ArticleStatus.DISCOVERED.value,
+            and_(
+                Article.status == ArticleStatus.FETCH_FAILED.value,
+                Article.next_attempt_at.is_not(None),
+                Article.next_attempt_at <= now,
+            ),
+        )
+    )
+    if article_ids is not None:
+        stmt = stmt.where(Article.id.in_(list(article_ids)))
+    return stmt.order_by(Article.discovered_at, Article.id)
+
+
+def fetch_pending(
+    sessions: sessionmaker[Session],
+    settings: FetchSettings,
+    *,
+    article_ids: Sequence[str] | None = None,
+    limit: int | None = None,
+    batch_size: int = 16,
+) -> Counter[str]:
+    """Fetch due articles in batches; each batch is claimed, fetched and written in one go.
+
+    On PostgreSQL the batch's rows stay locked (SKIP LOCKED) while they are fetched,
+    so concurrent workers never take the same article; a crash releases the locks.
+    """
+    counts: Counter[str] = Counter()
+    done = 0
+    while limit is None or done < limit:
+        take = batch_size if limit is None else min(batch_size, limit - done)
+        with sessions() as session, session.begin():
+            stmt = claim(session, due_for_fetch(utcnow(), article_ids).limit(take))
+            articles = list(session.scalars(stmt))
+            if not articles:
+                break
+            requests = [
+                PageRequest(
+                    article_id=a.id,
+                    url=a.canonical_url,
+                    etag=a.etag,
+                    last_modified=a.last_modified,
+                    ignore_robots=a.ignore_robots,
+                )
+                for a in articles
+            ]
+            by_id = {a.id: a for a in articles}
+            for request, fetched in fetch_pages_sync(requests, settings):
+                outcome = record_fetch(session, by_id[request.article_id], fetched, settings)
+                counts[outcome] += 1
+        done += len(articles)
+    return counts
+
+
+def record_fetch(
+    session: Session, article: Article, fetched: FetchResult, settings: FetchSettings
+) -> str:
+    """Write one download's outcome onto the article; returns the count key."""
+    now = utcnow()
+    article.fetch_attempts += 1
+    article.http_status = fetched.http_status
+    if fetched.not_modified and session.get(Page, article.id) is not None:
+        article.status = ArticleStatus.FETCHED.value
+        article.status_reason = "not modified since the last fetch"
+        article.fetch_error = None
+        article.next_attempt_at = None
+        return "not_modified"
+    if fetched.ok and fetched.html is not None:
+        page = session.get(Page, article.id)
+        if page is None:
+            session.add(
+                Page(
+                    article_id=article.id,
+                    html=fetched.html,
+                    encoding=fetched.encoding,
+                    fetched_at=now,
+                )
+            )
+        else:
+            page.html, page.encoding, page.fetched_at = fetched.html, fetched.encoding, now
+        article.status = ArticleStatus.FETCHED.value
+        article.status_reason = None
+        article.fetch_error = None
+        article.next_attempt_at = None
+        article.final_url = fetched.final_url
+        article.content_type = fetched.content_type
+        article.etag = fetched.etag
+        article.last_modified = fetched.last_modified
+        article.fetched_at = now
+        return "fetched"
+    error = fetched.error
+    article.status = ArticleStatus.FETCH_FAILED.value
+    article.fetch_error = error.value if error else "unknown"
+    article.status_reason = fetched.error_detail or article.fetch_error
+    article.next_attempt_at = None
+    if error is not None and error.retryable and article.fetch_attempts < settings.max_attempts:
+        delay = settings.retry_backoff_seconds * 2 ** (article.fetch_attempts - 1)
+        if fetched.retry_after_seconds:
+            delay = max(delay, min(fetched.retry_after_seconds, settings.max_retry_after_seconds))
+        article.next_attempt_at = now + timedelta(seconds=delay)
+        return f"fetch_retry_{article.fetch_error}"
+    return f"fetch_failed_{article.fetch_error}"

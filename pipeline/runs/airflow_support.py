@@ -1,0 +1,315 @@
+"""What the Airflow DAGs need besides the stage functions.
+
+- settings under Airflow: newswatch settings, with secrets taken from Airflow
+  Connections (``newswatch_elasticsearch``) when they exist;
+- the DAGs' default task arguments (retries, backoff, timeouts) from ``[airflow]`` settings;
+- batching for the mapped poll and fetch tasks;
+- the run record and the run summary that the last task logs and returns.
+
+Importable without Airflow: Airflow, the store and the stages are imported inside
+the functions that need them, so a DAG file that imports this module at parse time
+pulls in nothing heavier than the settings.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time, timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+from pydantic import SecretStr
+
+from pipeline.config import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from pipeline.index.base import SearchIndex
+    from pipeline.store import Store
+
+OWNER = "newswatch"
+ARTICLES_ASSET_NAME = "newswatch_articles"
+# Custom asset schemes must start with "x-"; this one names the search index's contents.
+ARTICLES_ASSET_URI = "x-newswatch://search-index/articles"
+ELASTIC_CONN_SCHEME = "https"
+
+
+class ConnectionLike(Protocol):
+    """The fields of an Airflow Connection that the settings mapping reads."""
+
+    host: str | None
+    port: int | None
+    schema: str | None
+    login: str | None
+    password: str | None
+
+    @property
+    def extra_dejson(self) -> dict[str, Any]: ...
+
+
+def dag_default_args(settings: Settings, timeout_minutes: float) -> dict[str, Any]:
+    """Retries with exponential backoff and a timeout for every task of a DAG."""
+    conf = settings.airflow
+    return {
+        "owner": OWNER,
+        "retries": conf.retries,
+        "retry_delay": timedelta(seconds=conf.retry_delay_seconds),
+        "retry_exponential_backoff": 2.0,  # the delay doubles with each retry
+        "max_retry_delay": timedelta(seconds=conf.max_retry_delay_seconds),
+        "execution_timeout": timedelta(minutes=timeout_minutes),
+    }
+
+
+def elasticsearch_overrides(conn: ConnectionLike) -> dict[str, Any]:
+    """ElasticsearchSettings fields from a Connection: host (with scheme, or the
+    connection's schema, default https), port, login, password; extra: api_key,
+    ca_certs, verify_certs, index_prefix."""
+    overrides: dict[str, Any] = {}
+    if conn.host:
+        scheme = conn.schema or ELASTIC_CONN_SCHEME
+        url = conn.host if "://" in conn.host else f"{scheme}://{conn.host}"
+        if conn.port:
+            url = f"{url.rstrip('/')}:{conn.port}"
+        overrides["url"] = url
+    if conn.login:
+        overrides["username"] = conn.login
+    if conn.password:
+        overrides["password"] = SecretStr(conn.password)
+    extra = conn.extra_dejson
+    if extra.get("api_key"):
+        overrides["api_key"] = SecretStr(str(extra["api_key"]))
+    for key in ("ca_certs", "verify_certs", "index_prefix"):
+        if key in extra:
+            overrides[key] = extra[key]
+    return overrides
+
+
+def with_connections(
+    settings: Settings, lookup: Callable[[str], ConnectionLike | None]
+) -> Settings:
+    """Settings with the Elasticsearch fields replaced by those of its Connection, if any."""
+    conn = lookup(settings.airflow.elasticsearch_conn_id)
+    if conn is None:
+        return settings
+    merged = settings.index.elasticsearch.model_dump() | elasticsearch_overrides(conn)
+    elastic = type(settings.index.elasticsearch).model_validate(merged)
+    index = settings.index.model_copy(update={"elasticsearch": elastic})
+    return settings.model_copy(update={"index": index})
+
+
+def airflow_connection(conn_id: str) -> ConnectionLike | None:
+    """An Airflow Connection by id, or None when it is not defined. Call inside a task."""
+    from airflow.sdk import Connection
+    from airflow.sdk.exceptions import AirflowNotFoundException
+
+    try:
+        return Connection.get(conn_id)
+    except AirflowNotFoundException:
+        return None
+
+
+def task_settings() -> Settings:
+    """Settings for a running task: newswatch settings plus secrets from Connections."""
+    return with_connections(Settings(), airflow_connection)
+
+
+@contextmanager
+def task_store() -> Iterator[tuple[Settings, Store]]:
+    """Settings and an open store for one task; the store's connections close with it."""
+    from pipeline.store import open_store
+
+    settings = task_settings()
+    store = open_store(settings.resolved_database_url)
+    try:
+        yield settings, store
+    finally:
+        store.dispose()
+
+
+def batches(items: Sequence[str], size: int) -> list[list[str]]:
+    """Consecutive slices of at most `size` items: one per mapped task instance."""
+    return [list(items[start : start + size]) for start in range(0, len(items), size)]
+
+
+def parse_since(value: str | None) -> datetime | None:
+    """The `reprocess_since` param (YYYY-MM-DD) as midnight UTC."""
+    if not value:
+        return None
+    return datetime.combine(date.fromisoformat(value), time.min, tzinfo=UTC)
+
+
+def begin_run(sessions: sessionmaker[Session], external_id: str) -> int:
+    """The store's run record for an Airflow run; a cleared and re-run DAG run reuses it."""
+    from sqlalchemy import select
+
+    from pipeline.store.db import transaction
+    from pipeline.store.models import Run
+
+    with transaction(sessions) as session:
+        run = session.scalar(
+            select(Run).where(Run.trigger == "airflow", Run.external_id == external_id)
+        )
+        if run is None:
+            run = Run(trigger="airflow", external_id=external_id, counts={}, errors=[])
+            session.add(run)
+            session.flush()
+        else:
+            run.state, run.finished_at = "running", None
+        return run.id
+
+
+def due_feed_batches(
+    sessions: sessionmaker[Session], settings: Settings, feeds: Sequence[str] = ()
+) -> list[list[str]]:
+    """The feeds to poll (the named ones, else those due), in batches for the mapped tasks.
+
+    Feed state rows are created here, once, so the mapped poll tasks never race to
+    insert them. Raises ValueError for an unknown feed name.
+    """
+    from pipeline.feeds.stage import due_feeds, sync_feed_rows
+
+    sync_feed_rows(sessions, settings.feeds)
+    names = [f.name for f in due_feeds(sessions, settings, names=list(feeds) or None)]
+    return batches(names, settings.airflow.feeds_per_task)
+
+
+def due_fetch_batches(sessions: sessionmaker[Session], size: int) -> list[list[str]]:
+    """Ids of every article due for download now, in batches for the mapped fetch tasks."""
+    from pipeline.fetch.stage import due_for_fetch
+    from pipeline.records import utcnow
+    from pipeline.store.models import Article
+
+    with sessions() as session:
+        ids = list(session.scalars(due_for_fetch(utcnow()).with_only_columns(Article.id)))
+    return batches(ids, size)
+
+
+def sum_counts(results: Iterable[Mapping[str, int] | None]) -> dict[str, int]:
+    """Counts of a mapped task: the sum over its instances (skipped ones give None)."""
+    total: Counter[str] = Counter()
+    for counts in results:
+        total.update(counts or {})
+    return dict(sorted(total.items()))
+
+
+def fetch_errors_by_feed(sessions: sessionmaker[Session], since: datetime) -> list[dict[str, str]]:
+    """Articles whose download failed since `since`, with their feed and the reason."""
+    from sqlalchemy import select
+
+    from pipeline.store.models import Article
+
+    with sessions() as session:
+        rows = session.execute(
+            select(Article.feed_name, Article.canonical_url, Article.fetch_error)
+            .where(Article.fetch_error.is_not(None), Article.updated_at >= since)
+            .order_by(Article.feed_name, Article.canonical_url)
+        )
+        return [{"feed": feed or "", "url": url, "error": error or ""} for feed, url, error in rows]
+
+
+def finish_run(
+    sessions: sessionmaker[Session],
+    run_id: int,
+    stages: Mapping[str, Mapping[str, int]],
+    poll_errors: Sequence[Mapping[str, str]],
+    failed: Sequence[str],
+) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """Close the run record; returns the run summary (small enough for XCom) and the
+    errors it counts, one per feed problem or failed download, for the log."""
+    from pipeline.runs import runner
+    from pipeline.store.models import Run
+
+    with sessions() as session:
+        started_at = session.get_one(Run, run_id).started_at
+    errors = [
+        {"feed": e.get("feed", ""), "stage": "poll", "error": e.get("error", "")}
+        for e in poll_errors
+    ]
+    errors += [{"stage": "fetch", **e} for e in fetch_errors_by_feed(sessions, started_at)]
+    summary = runner.RunSummary(
+        run_id=run_id,
+        stage_counts={name: dict(counts) for name, counts in stages.items()},
+        status_counts=runner.articles_by_status(sessions),
+        errors=errors,
+        state="failed" if failed else "succeeded",
+    )
+    runner.finish_run(sessions, summary)
+    report = {
+        "run_id": run_id,
+        "state": summary.state,
+        "stages": summary.stage_counts,
+        "articles_by_status": dict(sorted(summary.status_counts.items())),
+        "errors_by_feed": dict(sorted(Counter(e["feed"] for e in errors).items())),
+        "failed_tasks": sorted(failed),
+    }
+    return report, errors
+
+
+def failed_tasks(task_states: Mapping[str, Any]) -> list[str]:
+    """Task instances (task_id or task_id_mapindex) that failed or never ran for it."""
+    return sorted(k for k, state in task_states.items() if state in ("failed", "upstream_failed"))
+
+
+def format_summary(summary: Mapping[str, Any], errors: Sequence[Mapping[str, str]]) -> str:
+    """The run summary as log lines: stage counts, articles per status, errors per feed."""
+    lines = [f"newswatch run {summary['run_id']}: {summary['state']}"]
+    for stage, counts in summary["stages"].items():
+        shown = " ".join(f"{k}={v}" for k, v in sorted(counts.items())) or "nothing to do"
+        lines.append(f"  {stage:<9} {shown}")
+    statuses = " ".join(f"{k}={v}" for k, v in summary["articles_by_status"].items())
+    lines.append(f"  articles  {statuses or 'none'}")
+    if summary["failed_tasks"]:
+        lines.append(f"  failed tasks: {', '.join(summary['failed_tasks'])}")
+    if errors:
+        lines.append("  errors by feed:")
+        for feed, count in summary["errors_by_feed"].items():
+            lines.append(f"    {feed or '(no feed)'}: {count}")
+            for error in errors:
+                if error.get("feed", "") == feed:
+                    where = error.get("url", "feed document")
+                    lines.append(f"      {error['stage']}: {where}: {error['error']}")
+    return "\n".join(lines)
+
+
+def ready_index(settings: Settings) -> SearchIndex:
+    """The configured search backend, created if missing; raises BackendUnavailable."""
+    from pipeline.index.factory import open_index
+
+    backend = open_index(settings)
+    backend.ensure_ready()
+    return backend
+
+
+def feed_health(sessions: sessionmaker[Session], min_failures: int) -> list[dict[str, Any]]:
+    """Feeds whose last `min_failures` polls all failed, for the maintenance report."""
+    from pipeline.feeds.stage import failing_feeds
+
+    return [
+        {
+            "feed": feed.name,
+            "consecutive_failures": feed.consecutive_failures,
+            "last_error": feed.last_error or "",
+            "last_success_at": feed.last_success_at.isoformat() if feed.last_success_at else None,
+            "url": feed.url,
+        }
+        for feed in failing_feeds(sessions, min_failures)
+    ]
+
+
+def index_outbox(sessions: sessionmaker[Session], settings: Settings) -> dict[str, int]:
+    """The index stage, failing when the backend is down so that Airflow retries it.
+
+    The articles stay in the outbox either way; the failure makes the outage visible
+    and brings the retry (with backoff) forward from the next scheduled run.
+    """
+    from pipeline.index.base import BackendUnavailable
+    from pipeline.index.stage import index_pending
+
+    counts = index_pending(sessions, ready_index(settings), settings.index)
+    if counts["backend_unavailable"]:
+        raise BackendUnavailable(
+            f"the search backend went away; {counts['index_deferred']} articles wait in the outbox"
+        )
+    return dict(counts)

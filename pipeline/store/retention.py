@@ -1,0 +1,66 @@
+"""Retention stage: delete articles older than a cut-off from the search index and the store.
+
+Retention is off by default (`retention.enabled`); callers check that setting. An
+article's age is its published date, else the time it was discovered.
+
+Each batch is removed from the index first and from the store second, in one store
+transaction: if the backend is down nothing is deleted and the next run tries again;
+if the store fails after the index delete, the next run deletes the same ids again
+(deleting a missing document is a no-op). Pages, fingerprints, passages, revisions
+and seed relations go with their article (ON DELETE CASCADE); feed entries stay, so a
+feed that still lists an expired story does not bring it back. Story clusters that
+lose members are recomputed, and removed once empty.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.classify.models import StoryCluster
+from pipeline.classify.repository import lock_dedup
+from pipeline.classify.stage import refresh_cluster
+from pipeline.index.base import SearchIndex
+from pipeline.records import utcnow
+from pipeline.store.db import claim
+from pipeline.store.models import Article
+
+
+def delete_expired(
+    sessions: sessionmaker[Session],
+    backend: SearchIndex,
+    keep_days: int,
+    *,
+    now: datetime | None = None,
+    batch_size: int = 500,
+) -> Counter[str]:
+    """Delete every article older than `keep_days`; returns what was removed."""
+    cutoff = (now or utcnow()) - timedelta(days=keep_days)
+    age = func.coalesce(Article.published_at, Article.discovered_at)
+    counts: Counter[str] = Counter()
+    while True:
+        with sessions() as session, session.begin():
+            stmt = select(Article.id).where(age < cutoff).order_by(Article.id).limit(batch_size)
+            ids = list(session.scalars(claim(session, stmt)))
+            if not ids:
+                return counts
+            clusters = session.scalars(
+                select(Article.cluster_id).where(Article.id.in_(ids)).distinct()
+            ).all()
+            backend.delete(ids)
+            counts["index_deleted"] += len(ids)
+            session.execute(delete(Article).where(Article.id.in_(ids)))
+            counts["articles_deleted"] += len(ids)
+            lock_dedup(session)  # cluster bookkeeping is ordered like the classify stage's
+            for cluster_id in sorted(c for c in clusters if c is not None):
+                if session.get(StoryCluster, cluster_id) is None:
+                    continue
+                cluster = refresh_cluster(session, cluster_id)
+                if cluster.size == 0:
+                    session.delete(cluster)
+                    counts["clusters_deleted"] += 1
+                else:
+                    counts["clusters_updated"] += 1

@@ -1,0 +1,48 @@
+"""The `newswatch` command run as a user would: real store, real index, real exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from pipeline.cli.main import EXIT_BAD_INPUT, app
+
+SEED = Path(__file__).resolve().parents[2] / "pipeline" / "data" / "seeds" / "seed_article.txt"
+
+
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    monkeypatch.setenv("NEWSWATCH_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(tmp_path)  # no stray newswatch.toml
+    return CliRunner()
+
+
+def test_classify_json_on_a_fresh_store_knows_the_seed(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["classify", str(SEED), "--json"])
+    assert result.exit_code == 0, result.output
+    record = json.loads(result.stdout.splitlines()[0])
+    assert record["input"] == str(SEED)
+    assert record["relation"] == "duplicate" and record["duplicate_of"] == "seed"
+    assert {"huawei-5g", "hong-kong"} <= set(record["threads"])
+
+
+def test_bad_query_is_one_line_and_exit_code_2(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["search", '"grand strategy'])
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert "unbalanced quote" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_index_status_reports_the_outbox(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["index", "status"])
+    assert result.exit_code == 0, result.output
+    assert "outbox pending" in result.output and "documents" in result.output
+
+
+def test_db_upgrade_reports_the_revision(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    assert "revision 0001" in result.output
