@@ -28,7 +28,8 @@ from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
 from pipeline.config import Settings
-from pipeline.runs.airflow_support import dag_default_args
+from pipeline.runs.airflow_notifier import RunFailureNotifier
+from pipeline.runs.airflow_support import dag_default_args, dagrun_timeout
 
 # Parse time reads only the environment and the TOML file: no database, no network.
 SETTINGS = Settings()
@@ -43,6 +44,8 @@ log = logging.getLogger(__name__)
     catchup=False,
     max_active_runs=1,
     default_args=dag_default_args(SETTINGS, SETTINGS.airflow.maintenance_timeout_minutes),
+    dagrun_timeout=dagrun_timeout(SETTINGS.airflow.maintenance_dagrun_timeout_minutes),
+    on_failure_callback=[RunFailureNotifier()],
     tags=["newswatch", "maintenance"],
     doc_md=__doc__,
     params={

@@ -304,6 +304,81 @@ class AirflowSettings(BaseModel):
         description="Airflow Connection whose host, login, password and extra (api_key, "
         "ca_certs, verify_certs) override index.elasticsearch under Airflow.",
     )
+    database_conn_id: str = Field(
+        "newswatch_db",
+        description="Airflow Connection whose URI (e.g. postgresql+psycopg://user:pass@host/db) "
+        "overrides database_url under Airflow.",
+    )
+    smtp_conn_id: str = Field(
+        "newswatch_smtp",
+        description="Airflow Connection whose host, port, login, password and extra (starttls, "
+        "sender) override alerts.smtp under Airflow.",
+    )
+    webhook_conn_id: str = Field(
+        "newswatch_webhook",
+        description="Airflow Connection whose password overrides alerts.webhook_secret under "
+        "Airflow.",
+    )
+    max_fetch_batches: int = Field(
+        200,
+        ge=1,
+        le=1000,
+        description="Mapped fetch instances planned per ingest run. Airflow refuses to expand "
+        "a task into more than [core] max_map_length (1024) instances, so articles beyond "
+        "max_fetch_batches × articles_per_task wait for the next run (counted as "
+        "fetch_deferred in the summary).",
+    )
+    fetch_pool: str = Field(
+        "newswatch_fetch",
+        description="Airflow pool of the fetch tasks: its slots bound page downloads over "
+        "every run and worker. Create it before the first run (airflow pools set "
+        "newswatch_fetch 4 ...); docker/ does.",
+    )
+    fetch_max_active_per_run: int = Field(
+        4, ge=1, description="Fetch instances of one DAG run that may run at once."
+    )
+    ingest_dagrun_timeout_minutes: float = Field(
+        120.0,
+        gt=0,
+        description="dagrun_timeout of the ingest DAG: a run still going after this is failed "
+        "(and notified), so a stuck run cannot block the next ones (max_active_runs=1).",
+    )
+    maintenance_dagrun_timeout_minutes: float = Field(
+        480.0, gt=0, description="dagrun_timeout of the maintenance DAG."
+    )
+    failure_channels: list[str] = Field(
+        default_factory=list,
+        description="Alert channels (webhook or email, by name, as in alerts.channels or the "
+        "rules file) told when a DAG run fails, with the failed tasks and a link to the run.",
+    )
+    ui_url: str | None = Field(
+        None,
+        description="Base URL of the Airflow UI for links in failure notices; default: "
+        "Airflow's [api] base_url.",
+    )
+
+
+class ObservabilitySettings(BaseModel):
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="'json': one JSON object per log line (for Loki, Elasticsearch or "
+        "CloudWatch); 'text': plain lines for a terminal.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Level of the newswatch loggers."
+    )
+    metrics_textfile: Path | None = Field(
+        None,
+        description="After each stage, write the pipeline metrics in Prometheus text format "
+        "to this file (point node-exporter's textfile collector at its directory). Works from "
+        "any Airflow worker that shares the directory.",
+    )
+    metrics_pushgateway: str | None = Field(
+        None,
+        description="After each stage, push the pipeline metrics to this Prometheus "
+        "Pushgateway (e.g. http://pushgateway:9091), for workers without a shared disk.",
+    )
+    metrics_job: str = Field("newswatch", description="Job label of pushed metrics.")
 
 
 class Settings(BaseSettings):
@@ -330,6 +405,7 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     airflow: AirflowSettings = Field(default_factory=AirflowSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
 
     @field_validator("feeds")
     @classmethod

@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import httpcore
@@ -214,14 +214,22 @@ class _Host:
     next_start: float = 0.0
 
 
-class Throttle:
-    """Bounds requests in flight (overall and per host) and spaces out requests to one host."""
+class HostClock(Protocol):
+    """Spaces out requests to one host across processes (`pipeline.fetch.host_clock`)."""
 
-    def __init__(self, settings: FetchSettings) -> None:
+    async def wait_turn(self, host: str) -> None: ...
+
+
+class Throttle:
+    """Bounds requests in flight (overall and per host) and spaces out requests to one host;
+    with a `HostClock`, also across every process that shares it."""
+
+    def __init__(self, settings: FetchSettings, clock: HostClock | None = None) -> None:
         self._all = asyncio.Semaphore(settings.concurrency)
         self._per_host = settings.per_host_concurrency
         self._gap = settings.per_host_delay_seconds
         self._hosts: dict[str, _Host] = {}
+        self._clock = clock
 
     @asynccontextmanager
     async def slot(self, url: str) -> AsyncIterator[None]:
@@ -234,6 +242,8 @@ class Throttle:
             start = max(now, host.next_start)
             host.next_start = start + self._gap
             await asyncio.sleep(start - now)
+            if self._clock is not None:
+                await self._clock.wait_turn(name)
             async with self._all:
                 yield
 

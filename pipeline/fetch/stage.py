@@ -10,6 +10,7 @@ from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.config import FetchSettings
+from pipeline.fetch.host_clock import StoreHostClock
 from pipeline.fetch.pages import PageRequest, fetch_pages_sync
 from pipeline.records import ArticleStatus, FetchResult, utcnow
 from pipeline.store.db import claim
@@ -45,7 +46,9 @@ def fetch_pending(
 
     On PostgreSQL the batch's rows stay locked (SKIP LOCKED) while they are fetched,
     so concurrent workers never take the same article; a crash releases the locks.
+    The per-host delay holds across workers: start times are reserved in the store.
     """
+    clock = StoreHostClock(sessions, settings.per_host_delay_seconds)
     counts: Counter[str] = Counter()
     done = 0
     while limit is None or done < limit:
@@ -66,7 +69,7 @@ def fetch_pending(
                 for a in articles
             ]
             by_id = {a.id: a for a in articles}
-            for request, fetched in fetch_pages_sync(requests, settings):
+            for request, fetched in fetch_pages_sync(requests, settings, clock):
                 outcome = record_fetch(session, by_id[request.article_id], fetched, settings)
                 counts[outcome] += 1
         done += len(articles)

@@ -9,6 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pipeline.cli.main import EXIT_BAD_INPUT, app
+from pipeline.store.migrate import head_revision
 
 SEED = Path(__file__).resolve().parents[2] / "pipeline" / "data" / "seeds" / "seed_article.txt"
 
@@ -45,4 +46,4 @@ def test_index_status_reports_the_outbox(runner: CliRunner) -> None:
 def test_db_upgrade_reports_the_revision(runner: CliRunner) -> None:
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "revision 0001" in result.output
+    assert f"revision {head_revision()}" in result.output

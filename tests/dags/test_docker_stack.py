@@ -15,7 +15,7 @@ import pytest
 from pydantic import BaseModel
 
 from pipeline.config import Settings
-from pipeline.runs import airflow_support as nw
+from pipeline.runs.airflow_connections import with_connections
 
 yaml = pytest.importorskip("yaml")
 
@@ -176,7 +176,8 @@ def test_the_elasticsearch_connection_gives_the_dags_url_user_and_ca(
         login, password = conn["login"], conn["password"]
         extra_dejson = conn["extra"]
 
-    es = nw.with_connections(Settings(feeds=[]), lambda conn_id: Connection()).index.elasticsearch
+    lookup = {"newswatch_elasticsearch": Connection()}.get
+    es = with_connections(Settings(feeds=[]), lookup).index.elasticsearch
     assert es.url == "https://elasticsearch:9200"
     assert es.username == "newswatch"
     assert es.password is not None
