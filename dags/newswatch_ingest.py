@@ -66,6 +66,7 @@ ARTICLES = Asset(name=ARTICLES_ASSET_NAME, uri=ARTICLES_ASSET_URI)
 # batch fails alone), so the other batches' articles still reach the index. The failed
 # instance fails the run in `summary`.
 AFTER_MAPPED = "all_done"
+DEFERRED_KEY = "deferred"  # plan_fetch's count of due articles left for the next run
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ log = logging.getLogger(__name__)
     max_active_runs=1,
     default_args=dag_default_args(SETTINGS, SETTINGS.airflow.task_timeout_minutes),
     dagrun_timeout=dagrun_timeout(SETTINGS.airflow.ingest_dagrun_timeout_minutes),
-    on_failure_callback=[RunFailureNotifier()],
+    on_failure_callback=[RunFailureNotifier(consequential=("summary",))],
     tags=["newswatch", "ingest"],
     doc_md=__doc__,
     params={
@@ -132,8 +133,8 @@ def newswatch_ingest() -> None:
             result = poll_feeds(store.sessions, settings, names=feed_names)
         return {"counts": dict(result.counts), "errors": result.errors}
 
-    @task(trigger_rule=AFTER_MAPPED, multiple_outputs=True)
-    def plan_fetch() -> dict[str, Any]:
+    @task(trigger_rule=AFTER_MAPPED)
+    def plan_fetch() -> list[list[str]]:
         from pipeline.runs import airflow_support as nw
 
         with nw.task_store() as (settings, store):
@@ -143,7 +144,8 @@ def newswatch_ingest() -> None:
             )
         if deferred:
             log.warning("%d articles due for download wait for the next run", deferred)
-        return {"batches": planned, "deferred": deferred}
+        get_current_context()["ti"].xcom_push(DEFERRED_KEY, deferred)  # for the summary
+        return planned
 
     @task(
         pool=SETTINGS.airflow.fetch_pool,
@@ -199,7 +201,6 @@ def newswatch_ingest() -> None:
     def summary(
         started: dict[str, int] | None,
         polled: list[dict[str, Any]],
-        deferred: int | None,
         fetched: list[dict[str, int]],
         extracted: dict[str, int] | None,
         classified: dict[str, int] | None,
@@ -213,6 +214,7 @@ def newswatch_ingest() -> None:
             dag_id=context["dag"].dag_id, run_ids=[context["run_id"]]
         )
         failed = nw.failed_tasks(states.get(context["run_id"], {}))
+        deferred = context["ti"].xcom_pull(task_ids="plan_fetch", key=DEFERRED_KEY)
         if started is None:
             raise AirflowFailException(f"the run never started; failed: {', '.join(failed)}")
         stages = {
@@ -239,9 +241,9 @@ def newswatch_ingest() -> None:
     feed_batches = plan_polls()
     started >> feed_batches
     polled = poll_feeds.expand(feed_names=feed_batches)
-    fetch_plan = plan_fetch()
-    polled >> fetch_plan
-    fetched = fetch_pages.expand(article_ids=fetch_plan["batches"])
+    fetch_batches = plan_fetch()
+    polled >> fetch_batches
+    fetched = fetch_pages.expand(article_ids=fetch_batches)
     extracted = extract()
     fetched >> extracted
     classified = classify()
@@ -251,9 +253,7 @@ def newswatch_ingest() -> None:
     alerted = alerts()
     classified >> alerted  # alerts need classified articles, not the search backend
     published = publish(indexed)
-    summarised = summary(
-        started, polled, fetch_plan["deferred"], fetched, extracted, classified, indexed, alerted
-    )
+    summarised = summary(started, polled, fetched, extracted, classified, indexed, alerted)
     published >> summarised
 
 
