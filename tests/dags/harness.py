@@ -60,6 +60,8 @@ def inspect() -> dict[str, Any]:
             "doc_md": bool(dag.doc_md),
             "params": {name: dag.params.get_param(name).resolve() for name in dag.params},
             "tasks": {task.task_id: _describe(task) for task in dag.tasks},
+            "dagrun_timeout": dag.dagrun_timeout.total_seconds() if dag.dagrun_timeout else None,
+            "on_failure_callback": [type(c).__name__ for c in dag.on_failure_callback or []],
         }
     heavy = sorted(m for m in sys.modules if m.startswith(HEAVY_MODULES))
     return {"import_errors": bag.import_errors, "dags": dags, "heavy_modules": heavy}
@@ -75,6 +77,8 @@ def _describe(task: Any) -> dict[str, Any]:
         "retry_exponential_backoff": task.retry_exponential_backoff,
         "execution_timeout": timeout.total_seconds() if timeout else None,
         "outlets": [getattr(outlet, "uri", str(outlet)) for outlet in task.outlets],
+        "pool": task.pool,
+        "max_active_tis_per_dagrun": task.max_active_tis_per_dagrun,
     }
 
 
