@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from benchmarks.dedup_eval.load import (  # noqa: E402
+from benchmarks.dedup_eval.load import (
     COPY_OF_SEED,
     KNOWN_KEYS,
     LANGUAGES,
