@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -142,8 +143,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=RESULTS, help="report file (Markdown)")
     parser.add_argument("--label", default="current classifier", help="report title suffix")
     args = parser.parse_args()
-    command = ".venv/bin/python benchmarks/bench_relations.py " + " ".join(sys.argv[1:])
-    text = report(command.strip(), args.label)
+    command = shlex.join([".venv/bin/python", "benchmarks/bench_relations.py", *sys.argv[1:]])
+    text = report(command, args.label)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text + "\n", encoding="utf-8")
     print(text)
