@@ -1,4 +1,4 @@
-"""Search arguments and cursors, checked and encoded the same way by both backends.
+"""Search arguments, cursors and hits, checked, encoded and built the same way by both backends.
 
 A cursor is the sort key of the last hit shown (``[key, article_id]``) plus a fingerprint
 of the query it came from, as URL-safe base64 JSON. It is user input: decoding it raises
@@ -12,10 +12,11 @@ import binascii
 import hashlib
 import json
 import math
+from collections.abc import Iterable, Mapping
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pipeline.index.base import SearchError, SearchQuery
+from pipeline.index.base import SearchError, SearchHit, SearchQuery
 from pipeline.records import as_utc
 
 Sort = Literal["relevance", "date"]
@@ -47,6 +48,39 @@ def date_bounds(query: SearchQuery) -> tuple[datetime | None, datetime | None]:
     if since is not None and until is not None and since > until:
         raise SearchError("'since' is after 'until'")
     return since, until
+
+
+def also_published_by(own_outlet: str, outlets: Iterable[str]) -> list[str]:
+    """The other outlets of a story, once each, sorted case-insensitively."""
+    own = own_outlet.casefold()
+    return sorted({o for o in outlets if o.casefold() != own}, key=str.casefold)
+
+
+def search_hit(
+    fields: Mapping[str, Any],
+    *,
+    published_at: datetime | None,
+    snippet: str,
+    score: float,
+    threads: list[str],
+    also: list[str],
+) -> SearchHit:
+    """A hit from a stored document's fields; the backend decodes the ones it stores its way."""
+    return SearchHit(
+        article_id=fields["article_id"],
+        title=fields["title"],
+        url=fields["canonical_url"],
+        outlet=fields["outlet"],
+        domain=fields["domain"],
+        published_at=published_at,
+        snippet=snippet,
+        score=score,
+        cluster_id=fields.get("cluster_id"),
+        also_published_by=also,
+        threads=threads,
+        relation=fields.get("relation"),
+        language=fields.get("language"),
+    )
 
 
 def fingerprint(query: SearchQuery, sort: Sort) -> str:

@@ -27,7 +27,14 @@ from pipeline.index.elastic.client import (
 )
 from pipeline.index.elastic.documents import action
 from pipeline.index.elastic.maintenance import Generations
-from pipeline.index.elastic.pages import collapsed, day, hit, other_outlets, uncollapsed
+from pipeline.index.elastic.pages import (
+    PageRequest,
+    collapsed,
+    day,
+    hit,
+    other_outlets,
+    uncollapsed,
+)
 from pipeline.index.elastic.render import (
     HIT_FIELDS,
     TEXT_FIELDS,
@@ -184,12 +191,18 @@ class ElasticIndex:
             # scores are floats (an integral one may come back as an int), dates epoch ms
             key_types: tuple[type, ...] = (float, int) if sort == "relevance" else (int,)
             after = list(decode_cursor(query.cursor, query_fingerprint, key_types))
-        es_query, es_sort = bool_query(node, query), sort_clause(sort)
+        request = PageRequest(
+            self.client,
+            self.read_alias,
+            node,
+            bool_query(node, query),
+            sort_clause(sort),
+            after,
+            query.limit,
+        )
         page = collapsed if query.collapse else uncollapsed
         with backend_errors(self.settings.url), rejections_as_search_errors():
-            shown, total, more = page(
-                self.client, self.read_alias, node, es_query, es_sort, after, query.limit
-            )
+            shown, total, more = page(request)
         next_cursor = None
         if more:
             key, article_id = shown[-1][0]["sort"]

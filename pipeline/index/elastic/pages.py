@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from itertools import islice
 from typing import Any
@@ -19,7 +20,7 @@ from elasticsearch import Elasticsearch
 
 from pipeline.index.base import SearchError, SearchHit
 from pipeline.index.elastic.render import HIT_FIELDS, collapse, highlight
-from pipeline.index.paging import MAX_LIMIT
+from pipeline.index.paging import MAX_LIMIT, also_published_by, search_hit
 from pipeline.index.query import Node
 from pipeline.records import as_utc
 
@@ -82,39 +83,38 @@ class Scan:
             yield from batch
 
 
-def uncollapsed(
-    client: Elasticsearch,
-    index: str,
-    node: Node | None,
-    es_query: dict[str, Any],
-    es_sort: list[dict[str, Any]],
-    after: list[Any] | None,
-    limit: int,
-) -> tuple[Shown, int, bool]:
+@dataclass(frozen=True)
+class PageRequest:
+    """One page to fetch: the query (its parse tree and DSL), sort, cursor and size."""
+
+    client: Elasticsearch
+    index: str
+    node: Node | None
+    query: dict[str, Any]
+    sort: list[dict[str, Any]]
+    after: list[Any] | None
+    limit: int
+
+    def scan(self, batch: int) -> Scan:
+        return Scan(self.client, self.index, self.query, self.sort, self.after, batch=batch)
+
+
+def uncollapsed(page: PageRequest) -> tuple[Shown, int, bool]:
     """One page of every matching copy; the hits, the total, and whether more follow."""
-    scan = Scan(client, index, es_query, es_sort, after, batch=limit + 1)
-    fields = {"source_includes": HIT_FIELDS, "highlight": highlight(node)}
-    hits = list(islice(scan.hits(track_scores=node is not None, **fields), limit + 1))
+    scan, limit = page.scan(page.limit + 1), page.limit
+    fields = {"source_includes": HIT_FIELDS, "highlight": highlight(page.node)}
+    hits = list(islice(scan.hits(track_scores=page.node is not None, **fields), limit + 1))
     return [(h, []) for h in hits[:limit]], scan.total, len(hits) > limit
 
 
-def collapsed(
-    client: Elasticsearch,
-    index: str,
-    node: Node | None,
-    es_query: dict[str, Any],
-    es_sort: list[dict[str, Any]],
-    after: list[Any] | None,
-    limit: int,
-) -> tuple[Shown, int, bool]:
+def collapsed(page: PageRequest) -> tuple[Shown, int, bool]:
     """One hit per story, at the rank of the story's best member (see module docstring)."""
-    batch = min(max(4 * (limit + 1), 100), MAX_LIMIT)
-    scan = Scan(client, index, es_query, es_sort, after, batch=batch)
+    scan, limit = page.scan(min(max(4 * (page.limit + 1), 100), MAX_LIMIT)), page.limit
     shown: Shown = []
     placed: set[str] = set()  # stories already decided on, in this page
     for raw in scan.batches(source_includes=["story_id"]):
         stories = [s for s in dict.fromkeys(story(h) for h in raw) if s not in placed]
-        leaders = _leaders(client, index, node, es_query, es_sort, stories) if stories else {}
+        leaders = _leaders(page, stories) if stories else {}
         for h in raw:
             if story(h) in placed:
                 continue  # a lower-ranked copy of a story already placed
@@ -129,26 +129,19 @@ def collapsed(
     return shown, scan.total, False
 
 
-def _leaders(
-    client: Elasticsearch,
-    index: str,
-    node: Node | None,
-    es_query: dict[str, Any],
-    es_sort: list[dict[str, Any]],
-    stories: list[str],
-) -> dict[str, dict[str, Any]]:
+def _leaders(page: PageRequest, stories: list[str]) -> dict[str, dict[str, Any]]:
     """The best-ranked matching member of each story, with highlight and other outlets."""
-    clauses = dict(es_query["bool"])
+    clauses = dict(page.query["bool"])
     clauses["filter"] = [*clauses["filter"], {"terms": {"story_id": stories}}]
-    response = client.search(
-        index=index,
+    response = page.client.search(
+        index=page.index,
         query={"bool": clauses},
-        sort=es_sort,
+        sort=page.sort,
         size=len(stories),
-        track_scores=node is not None,  # without words every score is 0.0, as in FTS5
+        track_scores=page.node is not None,  # without words every score is 0.0, as in FTS5
         source_includes=HIT_FIELDS,
-        collapse=collapse(es_sort),
-        highlight=highlight(node),
+        collapse=collapse(page.sort),
+        highlight=highlight(page.node),
     )
     return {story(h): h for h in response["hits"]["hits"]}
 
@@ -181,33 +174,24 @@ def story(raw: dict[str, Any]) -> str:
     return str(raw["_source"]["story_id"])
 
 
-def hit(raw: dict[str, Any], also_published_by: list[str]) -> SearchHit:
+def hit(raw: dict[str, Any], also: list[str]) -> SearchHit:
     source = raw["_source"]
     snippets = raw.get("highlight", {}).get("text", [])
     published = source.get("published_at")
-    return SearchHit(
-        article_id=source["article_id"],
-        title=source["title"],
-        url=source["canonical_url"],
-        outlet=source["outlet"],
-        domain=source["domain"],
+    return search_hit(
+        source,
         published_at=as_utc(datetime.fromisoformat(published)) if published else None,
         snippet=snippets[0] if snippets else "",
         score=float(raw.get("_score") or 0.0),
-        cluster_id=source.get("cluster_id"),
-        also_published_by=also_published_by,
         threads=list(source.get("threads") or []),
-        relation=source.get("relation"),
-        language=source.get("language"),
+        also=also,
     )
 
 
 def other_outlets(raw: dict[str, Any]) -> list[str]:
     """Outlets of the story's other matching members, sorted case-insensitively."""
-    own = raw["_source"]["outlet"].casefold()
     copies = raw.get("inner_hits", {}).get("copies", {}).get("hits", {}).get("hits", [])
-    outlets = {c["_source"]["outlet"] for c in copies}
-    return sorted((o for o in outlets if o.casefold() != own), key=str.casefold)
+    return also_published_by(raw["_source"]["outlet"], (c["_source"]["outlet"] for c in copies))
 
 
 def day(epoch_ms: int) -> date:

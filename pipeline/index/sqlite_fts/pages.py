@@ -9,6 +9,7 @@ import sqlite3
 from typing import Any
 
 from pipeline.index.base import SearchHit
+from pipeline.index.paging import also_published_by, search_hit
 from pipeline.index.sqlite_fts.documents import parse_timestamp
 from pipeline.index.sqlite_fts.render import Plan, matched_sql
 from pipeline.index.sqlite_fts.schema import Tables, marks
@@ -107,22 +108,11 @@ def _other_outlets(
 
 
 def _hit(record: dict[str, Any], snippet: str, others: dict[str, list[str]]) -> SearchHit:
-    own = record["outlet"].casefold()
-    also = sorted(
-        {o for o in others.get(record["cluster_id"], []) if o.casefold() != own}, key=str.casefold
-    )
-    return SearchHit(
-        article_id=record["article_id"],
-        title=record["title"],
-        url=record["canonical_url"],
-        outlet=record["outlet"],
-        domain=record["domain"],
+    return search_hit(
+        record,
         published_at=parse_timestamp(record["published_at"]),
         snippet=snippet,
         score=float(record["score"]),
-        cluster_id=record["cluster_id"],
-        also_published_by=also,
         threads=list(json.loads(record["threads"])),
-        relation=record["relation"],
-        language=record["language"],
+        also=also_published_by(record["outlet"], others.get(record["cluster_id"], [])),
     )
