@@ -43,9 +43,6 @@ _UPSERT = (
 )
 
 
-# -- documents -----------------------------------------------------------------------------
-
-
 def truncate_text(text: str, limit: int) -> str:
     """Cut text to at most `limit` characters, at the last word boundary before the cut."""
     if len(text) <= limit:

@@ -35,9 +35,6 @@ class Plan:
     collapse: bool
 
 
-# -- query rendering -------------------------------------------------------------------------
-
-
 def quote(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 

@@ -73,9 +73,6 @@ class Tables:
         return f"fts_v{self.version}"
 
 
-# -- schema and generations ----------------------------------------------------------------
-
-
 def meta(conn: sqlite3.Connection, key: str) -> int | None:
     row = conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
     return None if row is None else int(row[0])
