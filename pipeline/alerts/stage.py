@@ -36,6 +36,7 @@ from pipeline.alerts.models import (
 from pipeline.alerts.rules import Rule, RuleBook, load_rules
 from pipeline.alerts.storage import insert_new
 from pipeline.config import Settings
+from pipeline.observe.logs import BatchLog
 from pipeline.records import ArticleStatus, as_utc, utcnow
 from pipeline.store.db import transaction
 from pipeline.store.models import Article
@@ -49,8 +50,10 @@ def run_alerts(
 ) -> Counter[str]:
     """The pipeline's alerts stage: raise, then deliver."""
     book = load_rules(settings.alerts)
+    batch = BatchLog("alerts", {}, sessions)
     counts = raise_alerts(sessions, settings, now=now, book=book)
     counts.update(deliver_pending(sessions, settings, now=now, book=book))
+    batch.done(counts, counts["articles_scanned"])
     return counts
 
 

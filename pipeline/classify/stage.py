@@ -46,6 +46,7 @@ from pipeline.classify.repository import (
 from pipeline.classify.seeds import load_seeds
 from pipeline.classify.threads import ThreadBook, load_thread_book
 from pipeline.config import DedupSettings, Settings
+from pipeline.observe.logs import BatchLog
 from pipeline.records import ArticleStatus, IndexState, Relation, utcnow
 from pipeline.store.db import claim, insert_ignoring_conflicts
 from pipeline.store.models import Article
@@ -74,6 +75,7 @@ def classify_pending(
     book = load_thread_book(settings.dedup.threads_file)
     profiles = [profile_seed(s, settings.dedup, book) for s in load_seeds(settings)]
     index: NearDuplicateIndex | None = None
+    batch = BatchLog("classify", counts, session_factory)
     while True:
         with session_factory() as session, session.begin():
             articles = _claim_batch(session, settings.dedup.batch_size, article_ids)
@@ -91,6 +93,8 @@ def classify_pending(
                 touched.add(_classify_one(session, work, index, settings.dedup, counts))
             for cluster_id in sorted(touched):
                 refresh_cluster(session, cluster_id)
+        batch.done(counts, len(articles))
+        batch = batch.next(counts)
 
 
 @dataclass(frozen=True)

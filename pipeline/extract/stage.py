@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.config import ExtractSettings
 from pipeline.extract.extractor import NoContent, extract
+from pipeline.observe.logs import BatchLog
 from pipeline.records import ArticleStatus, utcnow
 from pipeline.store.db import claim
 from pipeline.store.models import Article, Page
@@ -25,6 +26,7 @@ def extract_pending(
 ) -> Counter[str]:
     """Extract every fetched article (optionally only the given ids). Idempotent."""
     counts: Counter[str] = Counter()
+    batch = BatchLog("extract", counts, sessions)
     while True:
         with sessions() as session, session.begin():
             stmt = select(Article).where(Article.status == ArticleStatus.FETCHED.value)
@@ -38,6 +40,8 @@ def extract_pending(
                 return counts
             for article in articles:
                 counts[record_extraction(session, article, settings)] += 1
+        batch.done(counts, len(articles))
+        batch = batch.next(counts)
 
 
 def record_extraction(session: Session, article: Article, settings: ExtractSettings) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.config import FeedConfig, Settings
 from pipeline.feeds.documents import FeedState, next_poll_at, poll_feeds_sync
+from pipeline.observe.logs import BatchLog
 from pipeline.records import ArticleStatus, FeedPollResult, FeedStatus, utcnow
 from pipeline.store.db import insert_ignoring_conflicts, transaction
 from pipeline.store.models import Article, Feed, FeedEntryRow
@@ -84,8 +85,10 @@ def poll_feeds(
         (f, FeedState(rows[f.name].etag, rows[f.name].last_modified, rows[f.name].body_hash))
         for f in feeds
     ]
+    batch = BatchLog("poll", result.counts, sessions)
     for feed, poll in zip(feeds, poll_feeds_sync(states, settings.fetch), strict=True):
         _record_poll(sessions, settings, feed, poll, result)
+    batch.done(result.counts, len(feeds))
     return result
 
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipeline.config import FetchSettings
 from pipeline.fetch.host_clock import StoreHostClock
 from pipeline.fetch.pages import PageRequest, fetch_pages_sync
+from pipeline.observe.logs import BatchLog
 from pipeline.records import ArticleStatus, FetchResult, utcnow
 from pipeline.store.db import claim
 from pipeline.store.models import Article, Page
@@ -51,6 +52,7 @@ def fetch_pending(
     clock = StoreHostClock(sessions, settings.per_host_delay_seconds)
     counts: Counter[str] = Counter()
     done = 0
+    batch = BatchLog("fetch", counts, sessions)
     while limit is None or done < limit:
         take = batch_size if limit is None else min(batch_size, limit - done)
         with sessions() as session, session.begin():
@@ -72,6 +74,8 @@ def fetch_pending(
             for request, fetched in fetch_pages_sync(requests, settings, clock):
                 outcome = record_fetch(session, by_id[request.article_id], fetched, settings)
                 counts[outcome] += 1
+        batch.done(counts, len(articles))
+        batch = batch.next(counts)
         done += len(articles)
     return counts
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.config import IndexSettings
 from pipeline.index.base import BackendUnavailable, SearchIndex
+from pipeline.observe.logs import BatchLog
 from pipeline.records import ArticleStatus, IndexDocument, IndexState, utcnow
 from pipeline.store.db import claim, transaction
 from pipeline.store.models import Article
@@ -50,6 +51,7 @@ def index_pending(
 ) -> Counter[str]:
     """Send pending articles to the backend in batches until none is due."""
     counts: Counter[str] = Counter()
+    batch = BatchLog("index", counts, sessions)
     while True:
         with sessions() as session, session.begin():
             now = utcnow()
@@ -71,6 +73,7 @@ def index_pending(
                     _defer(article, f"backend unavailable: {exc}", settings, now)
                 counts["index_deferred"] += len(articles)
                 counts["backend_unavailable"] += 1
+                batch.done(counts, len(articles))
                 return counts  # the rest waits for the next run; do not hammer a down backend
             for article, outcome in zip(articles, outcomes, strict=True):
                 if outcome.ok:
@@ -83,6 +86,8 @@ def index_pending(
                 else:
                     _defer(article, outcome.error or "rejected", settings, now)
                     counts[f"index_{article.index_state}"] += 1
+        batch.done(counts, len(articles))
+        batch = batch.next(counts)
 
 
 def _defer(article: Article, reason: str, settings: IndexSettings, now: datetime) -> None:

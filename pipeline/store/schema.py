@@ -3,4 +3,5 @@
 import pipeline.alerts.models
 import pipeline.classify.models
 import pipeline.fetch.host_clock
+import pipeline.observe.timings
 import pipeline.store.models  # noqa: F401
