@@ -365,7 +365,9 @@ class ObservabilitySettings(BaseModel):
         "CloudWatch); 'text': plain lines for a terminal.",
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
-        "INFO", description="Level of the newswatch loggers."
+        "INFO",
+        description="Level of the newswatch loggers in JSON mode (INFO shows one line per "
+        "stage batch).",
     )
     metrics_textfile: Path | None = Field(
         None,

@@ -35,6 +35,8 @@ from pipeline.cli.output import (
 from pipeline.config import Settings
 from pipeline.index.base import BackendUnavailable, SearchError, SearchQuery
 from pipeline.index.factory import open_index
+from pipeline.observe.logs import configure_logging
+from pipeline.observe.metrics import export_metrics
 from pipeline.runs.runner import STAGES, RunSummary, run_pipeline
 from pipeline.store import Store, open_store
 from pipeline.store.migrate import current_revision, upgrade
@@ -102,7 +104,9 @@ def main(
 
 
 def load() -> Settings:
-    return Settings()
+    settings = Settings()
+    configure_logging(settings.observability)
+    return settings
 
 
 def connect(settings: Settings) -> Store:
@@ -139,7 +143,9 @@ def run(
     settings = load()
     if not settings.feeds:
         raise CliError("no feeds configured (add [[feeds]] to newswatch.toml)", EXIT_BAD_INPUT)
-    summary = run_with_progress(connect(settings), settings, feed_names=feed)
+    store = connect(settings)
+    summary = run_with_progress(store, settings, feed_names=feed)
+    export_metrics(store.sessions, settings.observability)
     print_run_summary(summary)
 
 

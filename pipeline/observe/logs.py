@@ -45,16 +45,16 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(settings: ObservabilitySettings) -> None:
-    """Log newswatch records to stderr, as text or JSON (CLI and `serve`; Airflow keeps
-    its own handlers, and the JSON fields still reach its task logs as the message)."""
-    handler = logging.StreamHandler()
-    if settings.log_format == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    """With log_format "json", newswatch's records go to stderr as JSON lines at log_level
+    (the CLI and `serve`). Text is Python's default and is left alone; under Airflow its
+    own handlers write the task logs, and each stage line still carries its fields."""
+    if settings.log_format != "json":
+        return
     logger = logging.getLogger("newswatch")
-    logger.handlers = [handler]
     logger.setLevel(settings.log_level)
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonFormatter())
+    logger.handlers = [handler]
     logger.propagate = False
 
 

@@ -62,10 +62,13 @@ def task_store() -> Iterator[tuple[Settings, Store]]:
     """Settings and an open store for one task; the store's connections close with it."""
     from pipeline.store import open_store
 
+    from pipeline.observe.metrics import export_metrics
+
     settings = task_settings()
     store = open_store(settings.resolved_database_url)
     try:
         yield settings, store
+        export_metrics(store.sessions, settings.observability)  # textfile / Pushgateway
     finally:
         store.dispose()
 
