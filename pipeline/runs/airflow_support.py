@@ -60,9 +60,8 @@ def task_settings() -> Settings:
 @contextmanager
 def task_store() -> Iterator[tuple[Settings, Store]]:
     """Settings and an open store for one task; the store's connections close with it."""
-    from pipeline.store import open_store
-
     from pipeline.observe.metrics import export_metrics
+    from pipeline.store import open_store
 
     settings = task_settings()
     store = open_store(settings.resolved_database_url)
