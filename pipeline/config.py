@@ -178,6 +178,18 @@ class ElasticsearchSettings(BaseModel):
         "newswatch-articles", description="Versioned indices are PREFIX-vN behind aliases."
     )
     bulk_chunk_size: int = Field(500, ge=1, description="Documents per bulk request.")
+    bulk_max_bytes: int = Field(
+        10_000_000,
+        ge=100_000,
+        description="Bytes per bulk request (besides bulk_chunk_size): long articles must not "
+        "make a request the cluster refuses (http.max_content_length, 100 MB by default) or "
+        "that fills its indexing memory.",
+    )
+    server_major: Literal[8, 9] = Field(
+        9,
+        description="Major version of the Elasticsearch servers: 9, or 8, for which the "
+        "client (version 9) sends compatible-with=8 media types that 8.x servers accept.",
+    )
 
     @model_validator(mode="before")
     @classmethod
