@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException
 from pipeline.alerts.rules import RuleFileError
 from pipeline.api.templating import render
 from pipeline.classify.seeds import SeedError
-from pipeline.index.base import BackendUnavailable, SearchError
+from pipeline.index.base import BackendConfigError, BackendUnavailable, SearchError
 
 _CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 503: "unavailable"}
 _JSON_PREFIXES = ("/api/", "/alerts/", "/healthz", "/readyz", "/openapi")
@@ -46,6 +46,10 @@ def add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         return error_response(request, exc.status_code, str(exc.detail), exc.headers)
+
+    @app.exception_handler(BackendConfigError)
+    async def search_misconfigured(request: Request, exc: BackendConfigError) -> Response:
+        return error_response(request, 503, f"the search backend refused newswatch: {exc}")
 
     @app.exception_handler(BackendUnavailable)
     async def search_down(request: Request, exc: BackendUnavailable) -> Response:

@@ -177,6 +177,16 @@ def rebuild_index(sessions: sessionmaker[Session], backend: SearchIndex) -> Coun
     return counts
 
 
+def setup_index(backend: SearchIndex) -> None:
+    """The backend's one-off set-up: template and aliases on Elasticsearch (`setup`), the
+    schema on SQLite (its `ensure_ready`)."""
+    setup = getattr(backend, "setup", None)
+    if callable(setup):
+        setup()
+    else:
+        backend.ensure_ready()
+
+
 def outbox_counts(sessions: sessionmaker[Session]) -> dict[str, int]:
     """Articles per index state (not yet classified ones are left out)."""
     with sessions() as session:

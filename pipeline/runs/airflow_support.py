@@ -232,12 +232,27 @@ def format_summary(summary: Mapping[str, Any], errors: Sequence[Mapping[str, str
 
 
 def ready_index(settings: Settings) -> SearchIndex:
-    """The configured search backend, created if missing; raises BackendUnavailable."""
+    """The configured search backend, created if missing; raises BackendUnavailable, and
+    fails the task without retries when the backend refuses the credentials (401/403)."""
     from pipeline.index.factory import open_index
 
     backend = open_index(settings)
-    backend.ensure_ready()
+    with no_retry_on_config_errors():
+        backend.ensure_ready()
     return backend
+
+
+@contextmanager
+def no_retry_on_config_errors() -> Iterator[None]:
+    """A refused credential or privilege fails the task at once: retrying cannot fix it."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from pipeline.index.base import BackendConfigError
+
+    try:
+        yield
+    except BackendConfigError as exc:
+        raise AirflowFailException(str(exc)) from exc
 
 
 def feed_health(sessions: sessionmaker[Session], min_failures: int) -> list[dict[str, Any]]:
@@ -265,7 +280,9 @@ def index_outbox(sessions: sessionmaker[Session], settings: Settings) -> dict[st
     from pipeline.index.base import BackendUnavailable
     from pipeline.index.stage import index_pending
 
-    counts = index_pending(sessions, ready_index(settings), settings.index)
+    backend = ready_index(settings)
+    with no_retry_on_config_errors():
+        counts = index_pending(sessions, backend, settings.index)
     if counts["backend_unavailable"]:
         raise BackendUnavailable(
             f"the search backend went away; {counts['index_deferred']} articles wait in the outbox"

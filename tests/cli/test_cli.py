@@ -47,3 +47,9 @@ def test_db_upgrade_reports_the_revision(runner: CliRunner) -> None:
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
     assert f"revision {head_revision()}" in result.output
+
+
+def test_index_setup_prepares_the_backend(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["index", "setup"])
+    assert result.exit_code == 0, result.output
+    assert "index is set up" in result.output and "documents" in result.output

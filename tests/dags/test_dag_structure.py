@@ -98,9 +98,15 @@ def test_every_task_retries_with_backoff_and_has_a_timeout(dagbag: dict[str, Any
 
 def test_maintenance_rebuilds_only_on_request_and_after_retention(dagbag: dict[str, Any]) -> None:
     maintenance = dagbag["dags"]["newswatch_maintenance"]
-    assert maintenance["params"] == {"failing_polls": 3, "rebuild_index": False}
+    assert maintenance["params"] == {
+        "failing_polls": 3,
+        "setup_index": False,
+        "rebuild_index": False,
+    }
     assert maintenance["catchup"] is False
     tasks = maintenance["tasks"]
-    assert set(tasks) == {"feed_health", "retention", "rebuild_index"}
+    assert set(tasks) == {"feed_health", "setup_index", "retention", "rebuild_index"}
+    assert tasks["retention"]["upstream"] == ["setup_index"]
+    assert tasks["retention"]["trigger_rule"] == "none_failed"  # runs when setup is skipped
     assert tasks["rebuild_index"]["upstream"] == ["retention"]
     assert tasks["rebuild_index"]["trigger_rule"] == "none_failed"  # runs when retention is off

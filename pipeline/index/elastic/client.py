@@ -45,7 +45,7 @@ class CompatibleWithNode(BaseNode):
                     headers[name] = value.replace(
                         f"compatible-with={CLIENT_MAJOR}", f"compatible-with={self.server_major}"
                     )
-        return super().perform_request(  # type: ignore[safe-super]
+        return super().perform_request(
             method, target, body=body, headers=headers, request_timeout=request_timeout
         )
 
