@@ -97,12 +97,7 @@ def test_ingest_runs_end_to_end_and_a_second_run_adds_nothing(
     assert all(state == "success" for states_ in tasks.values() for state in states_)
 
     state = store_state(store_url)
-    for article, wanted in expected_status(newsroom).items():
-        status, fetch_error = state["articles"][article][:2]
-        if wanted in ("indexed", "no_content"):
-            assert status == wanted, (article, status)
-        else:
-            assert (status, fetch_error) == ("fetch_failed", wanted), (article, status)
+    assert_final_statuses(state, newsroom)
     indexed = state["by_status"][ArticleStatus.INDEXED.value]
     assert indexed > 20
     assert indexed_count(tmp_path) == indexed
@@ -128,6 +123,16 @@ def test_ingest_runs_end_to_end_and_a_second_run_adds_nothing(
     assert state["pages_done"]
     for url in state["pages_done"]:
         assert requests[url] == 1, url
+
+
+def assert_final_statuses(state: dict[str, Any], newsroom: NewsroomServer) -> None:
+    """Every sample article reached the status (and fetch error) it must end in."""
+    for article, wanted in expected_status(newsroom).items():
+        status, fetch_error = state["articles"][article][:2]
+        if wanted in ("indexed", "no_content"):
+            assert status == wanted, (article, status)
+        else:
+            assert (status, fetch_error) == ("fetch_failed", wanted), (article, status)
 
 
 def closed_port() -> int:
@@ -264,11 +269,6 @@ def test_a_failed_fetch_batch_fails_alone_the_rest_reaches_the_index_and_ops_are
     state = store_state(store_url)
     for article in failed_batch:
         assert state["articles"][article][0] != "discovered", article
-    for article, wanted in expected_status(newsroom).items():
-        status, fetch_error = state["articles"][article][:2]
-        if wanted in ("indexed", "no_content"):
-            assert status == wanted, (article, status)
-        else:
-            assert (status, fetch_error) == ("fetch_failed", wanted), (article, status)
+    assert_final_statuses(state, newsroom)
     assert later[-1]["xcom"]["summary"]["stages"]["fetch"].get("fetch_deferred", 0) == 0
     assert state["by_status"]["indexed"] == indexed_count(tmp_path)
