@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from rich.console import Console
@@ -157,3 +158,10 @@ def print_index_status(backend: str, counts: dict[str, int], health: dict[str, o
     for key, value in health.items():
         table.add_row(key, str(value))
     console.print(table)
+
+
+def json_default(value: object) -> object:
+    """For json.dumps: date-times as ISO 8601."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

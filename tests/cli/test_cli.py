@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli.main import EXIT_BAD_INPUT, app
+from pipeline.cli.errors import EXIT_BAD_INPUT
+from pipeline.cli.main import app
 
 SEED = Path(__file__).resolve().parents[2] / "pipeline" / "data" / "seeds" / "seed_article.txt"
 
