@@ -40,7 +40,8 @@ class RawResponse:
 
     @property
     def content_type(self) -> str | None:
-        return self.headers.get("content-type")
+        value: str | None = self.headers.get("content-type")
+        return value
 
 
 def make_client(
