@@ -22,6 +22,7 @@ from pipeline.alerts.stage import send_digests
 from pipeline.cli.context import connect, load
 from pipeline.cli.errors import EXIT_FAILED, clean_errors
 from pipeline.cli.output import console, escape_markup
+from pipeline.cli.output import table as plain_table
 from pipeline.config import Settings
 from pipeline.extract.extractor import NoContent, extract
 from pipeline.records import utcnow
@@ -101,9 +102,7 @@ def test_rule(
     console.print(f"{verdict} rule {rule.name!r}: {escape_markup(result.reason)}")
     hits = [*result.mentions, *([result.excluded_by] if result.excluded_by else [])]
     if hits:
-        table = Table()
-        for column in ("field", "offset", "term", "snippet"):
-            table.add_column(column)
+        table = plain_table(None, "field", "offset", "term", "snippet")
         for hit in hits:
             start, end = hit.highlight
             s = hit.snippet
@@ -146,9 +145,9 @@ def status() -> None:
     if not open_rows:
         console.print("Nothing waiting: every delivery has been sent.")
         return
-    detail = Table(title="Not yet delivered")
-    for column in ("state", "delivery", "attempts", "next attempt", "last error"):
-        detail.add_column(column)
+    detail = plain_table(
+        "Not yet delivered", *("state", "delivery", "attempts", "next attempt", "last error")
+    )
     for row in open_rows:
         detail.add_row(
             row.state,

@@ -14,13 +14,6 @@ from tests.alerts.support import free_port
 COMMANDS = [["feeds"], ["index", "status"], ["alerts", "list"], ["alerts", "status"]]
 
 
-@pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("NEWSWATCH_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.chdir(tmp_path)  # no stray newswatch.toml
-    return CliRunner()
-
-
 def one_error_line(stderr: str) -> str:
     lines = stderr.splitlines()
     assert len(lines) == 1, stderr

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -32,10 +31,9 @@ def _doc(article_id: str, published: datetime, relation: str) -> IndexDocument:
     )
 
 
-@pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("NEWSWATCH_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.chdir(tmp_path)  # no stray newswatch.toml
+@pytest.fixture(autouse=True)
+def indexed(runner: CliRunner) -> None:
+    """Three articles around midnight UTC at the end of 2020-07-01, in the default index."""
     backend = open_index(Settings())
     backend.ensure_ready()
     outcomes = backend.index(
@@ -46,7 +44,6 @@ def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
         ]
     )
     assert all(o.ok for o in outcomes)
-    return CliRunner()
 
 
 def found(runner: CliRunner, *args: str) -> set[str]:
