@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pipeline.text.tokens import plain_words, term_tokens
+from pipeline.text.tokens import plain_words, raw_spans, term_words
 
 
 class TermError(ValueError):
@@ -52,20 +52,29 @@ class TextTerms:
     """A text's words, indexed for finding and counting terms quickly."""
 
     def __init__(self, text: str) -> None:
-        self.tokens = term_tokens(text)
-        self.words = [t.word for t in self.tokens]
+        self.text = text
+        self.words, self._origin = term_words(text)
+        self._spans: list[tuple[int, int]] | None = None  # computed when first asked for
         self._positions: dict[str, list[int]] = defaultdict(list)
         for i, word in enumerate(self.words):
             self._positions[word].append(i)
-        self._vocabulary = sorted(self._positions)  # for prefix lookups by bisection
+        self._vocabulary: list[str] | None = None  # sorted, for prefix lookups; when needed
         self._counts: dict[Term, int] = {}
 
     def __len__(self) -> int:
         return len(self.words)
 
     def span(self, match: TermMatch) -> tuple[int, int]:
-        """Character offsets of a match in the text."""
-        return self.tokens[match.first].start, self.tokens[match.end - 1].end
+        """Character offsets of a match in the text (without a final possessive 's)."""
+        if self._spans is None:
+            self._spans = raw_spans(self.text)
+        first, last = match.first, match.end - 1
+        if self._origin is not None:
+            first, last = self._origin[first], self._origin[last]
+        start, end = self._spans[first][0], self._spans[last][1]
+        if self.text[end - 2 : end - 1] in ("'", "’", "‘") and self.text[end - 1] in "sS":
+            end -= 2
+        return start, end
 
     def starts(self, term: Term) -> list[int]:
         """Positions where the term occurs (occurrences may overlap)."""
@@ -110,6 +119,8 @@ class TextTerms:
         )
 
     def _with_prefix(self, prefix: str) -> list[str]:
+        if self._vocabulary is None:
+            self._vocabulary = sorted(self._positions)
         found = []
         for word in self._vocabulary[bisect_left(self._vocabulary, prefix) :]:
             if not word.startswith(prefix):
