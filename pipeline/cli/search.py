@@ -12,7 +12,8 @@ from pipeline.cli.context import load
 from pipeline.cli.errors import clean_errors
 from pipeline.cli.output import json_default, print_search_page
 from pipeline.index.factory import open_index
-from pipeline.search.params import MAX_LIMIT, search_query
+from pipeline.index.paging import MAX_LIMIT
+from pipeline.search.params import search_query
 
 
 @clean_errors

@@ -9,16 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
-from typing import Literal
 
 from pipeline.index.base import SearchError, SearchQuery
+from pipeline.index.paging import MAX_LIMIT
 from pipeline.records import Relation
 
 RELATIONS = tuple(r.value for r in Relation)
 SORTS = ("relevance", "date")
-MAX_LIMIT = 1000  # the most either backend returns in one page
-
-Sort = Literal["relevance", "date"]
 
 
 def search_query(
