@@ -16,14 +16,8 @@ import charset_normalizer
 import httpx
 
 from pipeline.config import FetchSettings
-from pipeline.fetch.http import (
-    DownloadError,
-    HostClock,
-    RawResponse,
-    Throttle,
-    download,
-    make_client,
-)
+from pipeline.fetch.errors import DownloadError
+from pipeline.fetch.http import HostClock, RawResponse, Throttle, download, make_client
 from pipeline.fetch.robots import Robots
 from pipeline.records import FetchError, FetchResult
 
