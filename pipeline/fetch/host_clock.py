@@ -41,18 +41,18 @@ class StoreHostClock:
     def reserve(self, host: str) -> datetime:
         """The start time reserved for one request to `host` (now, or later if it is busy)."""
         host = host.lower()[:255]
-        with transaction(self._sessions) as session:
-            insert_ignoring_conflicts(
-                session,
-                HostSlot.__table__,  # type: ignore[arg-type]
-                [{"host": host, "next_allowed_at": utcnow() - self._gap}],
-                ["host"],
-            )
         for _ in range(self.MAX_TRIES):
             with transaction(self._sessions) as session:
                 seen = session.scalar(select(HostSlot.next_allowed_at).where(HostSlot.host == host))
-                now = utcnow()
-                start = max(now, seen) if seen is not None else now
+                if seen is None:  # the host's first request anywhere: add its row, then swap
+                    insert_ignoring_conflicts(
+                        session,
+                        HostSlot.__table__,  # type: ignore[arg-type]
+                        [{"host": host, "next_allowed_at": utcnow() - self._gap}],
+                        ["host"],
+                    )
+                    continue
+                start = max(utcnow(), seen)
                 swapped = session.execute(
                     update(HostSlot)
                     .where(HostSlot.host == host, HostSlot.next_allowed_at == seen)
