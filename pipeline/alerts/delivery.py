@@ -34,11 +34,12 @@ from pipeline.alerts.models import (
 )
 from pipeline.alerts.notifiers import DeliveryFailed, atom, email, log, webhook
 from pipeline.alerts.rules import DeliveryMode, Rule, RuleBook
-from pipeline.store.inserts import insert_new
 from pipeline.backoff import exponential_backoff
 from pipeline.config import Settings
 from pipeline.records import as_utc
+from pipeline.store.batches import StageCounts
 from pipeline.store.db import transaction
+from pipeline.store.inserts import insert_new
 
 LEASE = timedelta(minutes=10)  # longer than any send; a crashed sender's delivery is due again
 MAX_BACKOFF = timedelta(hours=6)

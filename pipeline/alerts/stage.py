@@ -16,7 +16,6 @@ and delivery guarantees.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,11 +33,11 @@ from pipeline.alerts.models import (
     DeliveryKind,
 )
 from pipeline.alerts.rules import Rule, RuleBook, load_rules
-from pipeline.store.inserts import insert_new
 from pipeline.config import Settings
 from pipeline.records import ArticleStatus, as_utc, utcnow
 from pipeline.store.batches import StageCounts, drain
 from pipeline.store.db import transaction
+from pipeline.store.inserts import insert_new
 from pipeline.store.models import Article
 
 _DONE = (ArticleStatus.CLASSIFIED, ArticleStatus.INDEXED)
@@ -76,9 +75,7 @@ def raise_alerts(
             _mark_scanned(session, article, now)
 
     # lock_of: concurrent runs take disjoint batches; the scan side of the join may be NULL.
-    return drain(
-        sessions, _due, work, batch_size=settings.alerts.batch_size, lock_of=Article
-    )
+    return drain(sessions, _due, work, batch_size=settings.alerts.batch_size, lock_of=Article)
 
 
 def deliver_pending(
@@ -133,7 +130,7 @@ def register_rules(
         return {name: as_utc(seen) or now for name, seen in rows}
 
 
-def _due() -> Select[tuple[Article]]:
+def _due() -> Select[Article]:
     return (
         select(Article)
         .outerjoin(AlertScan, AlertScan.article_id == Article.id)

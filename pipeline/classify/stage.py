@@ -90,9 +90,7 @@ def classify_pending(
         for cluster_id in sorted(touched):
             refresh_cluster(session, cluster_id)
 
-    return drain(
-        sessions, lambda: _due(article_ids), work, batch_size=settings.dedup.batch_size
-    )
+    return drain(sessions, lambda: _due(article_ids), work, batch_size=settings.dedup.batch_size)
 
 
 @dataclass(frozen=True)
@@ -109,7 +107,7 @@ def _prepare(
     return _Work(article, analysis, [relate(analysis, p, settings) for p in profiles])
 
 
-def _due(article_ids: Sequence[str] | None) -> Select[tuple[Article]]:
+def _due(article_ids: Sequence[str] | None) -> Select[Article]:
     stmt = select(Article).where(Article.status == ArticleStatus.EXTRACTED)
     if article_ids is not None:
         stmt = stmt.where(Article.id.in_(list(article_ids)))

@@ -23,7 +23,7 @@ def extract_pending(
 ) -> StageCounts:
     """Extract every fetched article (optionally only the given ids). Idempotent."""
 
-    def due() -> Select[tuple[Article]]:
+    def due() -> Select[Article]:
         stmt = select(Article).where(Article.status == ArticleStatus.FETCHED)
         if article_ids is not None:
             stmt = stmt.where(Article.id.in_(list(article_ids)))

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.backoff import exponential_backoff
 from pipeline.config import FetchSettings
 from pipeline.fetch.pages import PageRequest, fetch_pages_sync
 from pipeline.records import ArticleStatus, FetchResult, utcnow
-from pipeline.backoff import exponential_backoff
 from pipeline.store.batches import StageCounts, drain
 from pipeline.store.models import Article, Page
 

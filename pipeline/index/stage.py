@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.backoff import exponential_backoff
 from pipeline.config import IndexSettings
 from pipeline.index.base import BackendUnavailable, SearchIndex
 from pipeline.records import ArticleStatus, IndexDocument, IndexState, utcnow
-from pipeline.backoff import exponential_backoff
 from pipeline.store.batches import StageCounts, drain
 from pipeline.store.db import transaction
 from pipeline.store.models import Article
@@ -52,7 +52,7 @@ def index_pending(
 ) -> StageCounts:
     """Send pending articles to the backend in batches until none is due."""
 
-    def due() -> Select[tuple[Article]]:
+    def due() -> Select[Article]:
         stmt = select(Article).where(
             Article.index_state == IndexState.PENDING,
             or_(
@@ -115,9 +115,7 @@ def requeue(
         stmt = stmt.where(Article.index_state == IndexState.FAILED)
     if since is not None:
         stmt = stmt.where(Article.published_at >= since)
-    stmt = stmt.values(
-        index_state=IndexState.PENDING, index_attempts=0, index_next_attempt_at=None
-    )
+    stmt = stmt.values(index_state=IndexState.PENDING, index_attempts=0, index_next_attempt_at=None)
     with transaction(sessions) as session:
         return session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]
 

@@ -39,9 +39,7 @@ class RunSummary:
         }
 
 
-def open_run(
-    sessions: sessionmaker[Session], trigger: str, external_id: str | None = None
-) -> int:
+def open_run(sessions: sessionmaker[Session], trigger: str, external_id: str | None = None) -> int:
     """Record a run as running; returns its id.
 
     A run with an external id (an Airflow run id) that is already recorded for this

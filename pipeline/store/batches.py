@@ -38,7 +38,7 @@ def claim(session: Session, stmt: Select[Any], *, of: Any = None) -> Select[Any]
 
 def drain(
     sessions: sessionmaker[Session],
-    due: Callable[[], Select[tuple[T]]],
+    due: Callable[[], Select[T]],
     work: BatchWork[T],
     *,
     batch_size: int,

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy.orm import Session
+
 from pipeline.alerts.models import AlertRuleState
 from pipeline.records import utcnow
 from pipeline.store import Store
@@ -19,15 +21,17 @@ def rule_rows(*names: str) -> list[dict[str, Any]]:
     return [{"name": name, "first_seen_at": utcnow()} for name in names]
 
 
+def insert_rules(session: Session, *names: str) -> list[str]:
+    return insert_new(session, AlertRuleState, rule_rows(*names), ["name"], AlertRuleState.name)
+
+
 def test_returns_only_the_rows_it_inserted(store: Store) -> None:
     with transaction(store.sessions) as session:
-        first = insert_new(session, AlertRuleState, rule_rows("a", "b"), ["name"], AlertRuleState.name)
+        first = insert_rules(session, "a", "b")
     with transaction(store.sessions) as session:
-        again = insert_new(
-            session, AlertRuleState, rule_rows("b", "c", "a", "d"), ["name"], AlertRuleState.name
-        )
+        again = insert_rules(session, "b", "c", "a", "d")
     with transaction(store.sessions) as session:
-        none_new = insert_new(session, AlertRuleState, rule_rows("c"), ["name"], AlertRuleState.name)
+        none_new = insert_rules(session, "c")
     assert sorted(first) == ["a", "b"]
     assert sorted(again) == ["c", "d"]
     assert none_new == []
@@ -37,10 +41,10 @@ def test_returns_only_the_rows_it_inserted(store: Store) -> None:
 
 def test_an_existing_row_is_left_as_it_was(store: Store) -> None:
     with transaction(store.sessions) as session:
-        insert_new(session, AlertRuleState, rule_rows("a"), ["name"], AlertRuleState.name)
+        insert_rules(session, "a")
         kept = session.get_one(AlertRuleState, "a").first_seen_at
     with transaction(store.sessions) as session:
-        insert_new(session, AlertRuleState, rule_rows("a"), ["name"], AlertRuleState.name)
+        insert_rules(session, "a")
     with store.sessions() as session:
         assert session.get_one(AlertRuleState, "a").first_seen_at == kept
 
