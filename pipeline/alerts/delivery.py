@@ -38,7 +38,7 @@ from pipeline.backoff import exponential_backoff
 from pipeline.config import Settings
 from pipeline.records import as_utc
 from pipeline.store.batches import StageCounts
-from pipeline.store.db import transaction
+from pipeline.store.db import rows_matched, transaction
 from pipeline.store.inserts import insert_new
 
 LEASE = timedelta(minutes=10)  # longer than any send; a crashed sender's delivery is due again
@@ -190,16 +190,17 @@ def send_due(
 def _lease(
     session: Session, delivery_id: int, settings: Settings, book: RuleBook, now: datetime
 ) -> _Prepared | None:
-    claimed = session.execute(
+    claimed = rows_matched(
+        session,
         update(AlertDelivery)
         .where(
             AlertDelivery.id == delivery_id,
             AlertDelivery.state == DeliveryState.PENDING,
             AlertDelivery.next_attempt_at <= now,
         )
-        .values(next_attempt_at=now + LEASE, attempts=AlertDelivery.attempts + 1)
+        .values(next_attempt_at=now + LEASE, attempts=AlertDelivery.attempts + 1),
     )
-    if not claimed.rowcount:  # type: ignore[attr-defined]
+    if not claimed:
         return None
     delivery = session.get_one(AlertDelivery, delivery_id)
     rule = book.rule(delivery.rule_name)
@@ -273,4 +274,4 @@ def retry_failed(sessions: sessionmaker[Session], now: datetime, rule: str | Non
         stmt = stmt.where(AlertDelivery.rule_name == rule)
     stmt = stmt.values(state=DeliveryState.PENDING, attempts=0, next_attempt_at=now)
     with transaction(sessions) as session:
-        return session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]
+        return rows_matched(session, stmt)

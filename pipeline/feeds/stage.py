@@ -62,7 +62,7 @@ def due_feeds(
     return [
         f
         for f in settings.feeds
-        if f.enabled and (next_at.get(f.name) is None or next_at[f.name] <= now)  # type: ignore[operator]
+        if f.enabled and ((when := next_at.get(f.name)) is None or when <= now)
     ]
 
 

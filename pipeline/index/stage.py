@@ -19,7 +19,7 @@ from pipeline.config import IndexSettings
 from pipeline.index.base import BackendUnavailable, SearchIndex
 from pipeline.records import ArticleStatus, IndexDocument, IndexState, utcnow
 from pipeline.store.batches import StageCounts, drain
-from pipeline.store.db import transaction
+from pipeline.store.db import rows_matched, transaction
 from pipeline.store.models import Article
 
 
@@ -117,7 +117,7 @@ def requeue(
         stmt = stmt.where(Article.published_at >= since)
     stmt = stmt.values(index_state=IndexState.PENDING, index_attempts=0, index_next_attempt_at=None)
     with transaction(sessions) as session:
-        return session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]
+        return rows_matched(session, stmt)
 
 
 _INDEXABLE = (ArticleStatus.CLASSIFIED, ArticleStatus.INDEXED)
@@ -169,9 +169,7 @@ def rebuild_index(sessions: sessionmaker[Session], backend: SearchIndex) -> Stag
                 )
                 .values(**values)
             )
-            counts["marked_indexed" if complete else "requeued"] += (
-                session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]
-            )
+            counts["marked_indexed" if complete else "requeued"] += rows_matched(session, stmt)
     return counts
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
+from sqlalchemy import Delete, Engine, Update, create_engine, event
+from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -46,3 +46,10 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """A session whose work is committed on success and rolled back on error."""
     with factory() as session, session.begin():
         yield session
+
+
+def rows_matched(session: Session, stmt: Update | Delete) -> int:
+    """How many rows an UPDATE or DELETE matched (both drivers report these exactly; an
+    INSERT … ON CONFLICT is another matter, see pipeline/store/inserts.py)."""
+    result = cast(CursorResult[Any], session.execute(stmt))
+    return max(result.rowcount, 0)
