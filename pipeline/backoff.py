@@ -12,5 +12,5 @@ def exponential_backoff(base: float, doublings: int, cap: float | None = None) -
     The unit is the caller's: seconds for fetch, index and alert retries, minutes for
     feed polls. The n-th attempt after a first failure waits base * 2**(n - 1).
     """
-    delay = base * 2 ** min(max(doublings, 0), _MAX_DOUBLINGS)
+    delay = base * float(2 ** min(max(doublings, 0), _MAX_DOUBLINGS))
     return delay if cap is None else min(delay, cap)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any, TypeAlias, TypeVar
 
 from sqlalchemy import Select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 # What every stage returns: how many records ended up where ("fetched", "no_content", ...).
 StageCounts: TypeAlias = Counter[str]
@@ -24,7 +24,9 @@ T = TypeVar("T")
 BatchWork: TypeAlias = Callable[[Session, list[T], StageCounts], bool | None]
 
 
-def claim(session: Session, stmt: Select[Any], *, of: Any = None) -> Select[Any]:
+def claim(
+    session: Session, stmt: Select[Any], *, of: type[DeclarativeBase] | None = None
+) -> Select[Any]:
     """Lock the selected rows for this transaction so concurrent workers skip them.
 
     PostgreSQL gets FOR UPDATE SKIP LOCKED (`of` names the table to lock when the
@@ -42,7 +44,7 @@ def drain(
     work: BatchWork[T],
     *,
     batch_size: int,
-    lock_of: Any = None,
+    lock_of: type[DeclarativeBase] | None = None,
 ) -> StageCounts:
     """Claim up to `batch_size` of the rows `due()` selects, work on them and commit;
     repeat until none is due. Returns the counts `work` kept.
