@@ -180,7 +180,8 @@ def send_due(
         except DeliveryFailed as exc:
             down.add(channel)
             state = _record(sessions, delivery_id, settings, now, str(exc))
-            counts["deliveries_failed" if state == "failed" else "deliveries_retry_later"] += 1
+            failed = state is DeliveryState.FAILED
+            counts["deliveries_failed" if failed else "deliveries_retry_later"] += 1
         else:
             _record(sessions, delivery_id, settings, now, None)
             counts["deliveries_sent"] += 1
@@ -244,7 +245,7 @@ def _record(
     settings: Settings,
     now: datetime,
     error: str | None,
-) -> str:
+) -> DeliveryState:
     with transaction(sessions) as session:
         delivery = session.get_one(AlertDelivery, delivery_id)
         if error is None:
