@@ -10,7 +10,8 @@ from pipeline.cli.output import console
 from pipeline.config import Settings
 from pipeline.index.factory import open_index
 from pipeline.observe.logs import configure_logging
-from pipeline.runs.runner import STAGES, RunSummary, run_pipeline
+from pipeline.runs.record import RunSummary
+from pipeline.runs.runner import STAGES, run_pipeline
 from pipeline.store import Store, open_store
 
 

@@ -16,7 +16,8 @@ from sqlalchemy import String, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from pipeline.records import utcnow
-from pipeline.store.db import insert_ignoring_conflicts, transaction
+from pipeline.store.db import transaction
+from pipeline.store.inserts import insert_new
 from pipeline.store.models import Base
 
 
@@ -45,11 +46,12 @@ class StoreHostClock:
             with transaction(self._sessions) as session:
                 seen = session.scalar(select(HostSlot.next_allowed_at).where(HostSlot.host == host))
                 if seen is None:  # the host's first request anywhere: add its row, then swap
-                    insert_ignoring_conflicts(
+                    insert_new(
                         session,
-                        HostSlot.__table__,  # type: ignore[arg-type]
+                        HostSlot,
                         [{"host": host, "next_allowed_at": utcnow() - self._gap}],
                         ["host"],
+                        HostSlot.host,
                     )
                     continue
                 start = max(utcnow(), seen)

@@ -9,7 +9,8 @@ from sqlalchemy import Float, Integer, String, update
 from sqlalchemy.orm import Mapped, Session, mapped_column, sessionmaker
 
 from pipeline.records import utcnow
-from pipeline.store.db import insert_ignoring_conflicts, transaction
+from pipeline.store.db import transaction
+from pipeline.store.inserts import insert_new
 from pipeline.store.models import Base
 
 
@@ -30,11 +31,12 @@ def record_timing(sessions: sessionmaker[Session], stage: str, items: int, secon
     """Add one batch to the stage's totals (one atomic UPDATE: concurrent workers add up)."""
     now = utcnow()
     with transaction(sessions) as session:
-        insert_ignoring_conflicts(
+        insert_new(
             session,
-            StageTiming.__table__,  # type: ignore[arg-type]
+            StageTiming,
             [{"stage": stage, "batches": 0, "items": 0, "seconds": 0.0, "last_seconds": 0.0}],
             ["stage"],
+            StageTiming.stage,
         )
         session.execute(
             update(StageTiming)

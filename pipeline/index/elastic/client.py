@@ -10,7 +10,7 @@ from elastic_transport import BaseNode, HttpHeaders, Urllib3HttpNode
 from elastic_transport._node import NodeApiResponse  # not re-exported at the top level
 from elastic_transport.client_utils import DEFAULT, DefaultType
 from elasticsearch import ApiError, BadRequestError, Elasticsearch, TransportError
-from elasticsearch import __versionstr__ as client_version
+from elasticsearch._version import __versionstr__ as client_version
 from elasticsearch.helpers import streaming_bulk
 
 from pipeline.config import ElasticsearchSettings
