@@ -15,7 +15,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.table import Table
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError
 
 from pipeline.alerts.delivery import retry_failed
 from pipeline.alerts.matching import match_rule
@@ -28,6 +28,7 @@ from pipeline.config import Settings
 from pipeline.extract.extractor import NoContent, extract
 from pipeline.records import utcnow
 from pipeline.store import Store, open_store
+from pipeline.store.errors import unusable_store_message
 
 EXIT_FAILED, EXIT_BAD_INPUT, EXIT_UNAVAILABLE = 1, 2, 3
 
@@ -43,10 +44,11 @@ def _clean_errors(func: F) -> F:
             return func(*args, **kwargs)
         except (RuleFileError, ValueError, FileNotFoundError) as exc:
             _fail(str(exc), EXIT_BAD_INPUT)
-        except OperationalError as exc:
-            _fail(
-                f"database unavailable: {str(exc.orig).strip().splitlines()[0]}", EXIT_UNAVAILABLE
-            )
+        except DatabaseError as exc:
+            message = unusable_store_message(exc)
+            if message is None:
+                raise
+            _fail(message, EXIT_UNAVAILABLE)
 
     return wrapper  # type: ignore[return-value]
 

@@ -19,7 +19,7 @@ import typer
 from pydantic import ValidationError
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError
 
 from pipeline.cli.alerts import alerts_app
 from pipeline.cli.output import (
@@ -37,6 +37,7 @@ from pipeline.index.base import BackendUnavailable, SearchError, SearchQuery
 from pipeline.index.factory import open_index
 from pipeline.runs.runner import STAGES, RunSummary, run_pipeline
 from pipeline.store import Store, open_store
+from pipeline.store.errors import unusable_store_message
 from pipeline.store.migrate import current_revision, upgrade
 from pipeline.store.models import Feed
 
@@ -77,8 +78,11 @@ def clean_errors(func: F) -> F:
             fail(str(exc), EXIT_BAD_INPUT)
         except BackendUnavailable as exc:
             fail(f"search backend unavailable: {exc}", EXIT_UNAVAILABLE)
-        except OperationalError as exc:
-            fail(f"database unavailable: {str(exc.orig).strip().splitlines()[0]}", EXIT_UNAVAILABLE)
+        except DatabaseError as exc:
+            message = unusable_store_message(exc)
+            if message is None:
+                raise
+            fail(message, EXIT_UNAVAILABLE)
 
     return wrapper  # type: ignore[return-value]
 
@@ -311,8 +315,8 @@ def classify(
     if as_json:
         for result in results:
             print(json.dumps(result, ensure_ascii=False, default=_json_default))
-        return
-    print_classification(results)
+    else:
+        print_classification(results)
     if any("error" in result for result in results):
         raise typer.Exit(EXIT_FAILED)
 
@@ -341,8 +345,7 @@ def index_rebuild() -> None:
     from pipeline.index.stage import rebuild_index
 
     settings = load()
-    backend = open_index(settings)
-    backend.ensure_ready()
+    backend = open_index(settings)  # rebuild readies it, moving a damaged SQLite index aside
     counts = rebuild_index(connect(settings).sessions, backend)
     console.print(f"rebuilt the {backend.name} index: {dict(counts)}")
 

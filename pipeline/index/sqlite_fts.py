@@ -47,6 +47,7 @@ import binascii
 import hashlib
 import html
 import json
+import logging
 import math
 import re
 import sqlite3
@@ -68,7 +69,10 @@ from pipeline.index.base import (
     TimelineBucket,
 )
 from pipeline.index.query import And, Node, Not, Or, Phrase, Term, parse_query
-from pipeline.records import IndexDocument, as_utc
+from pipeline.records import IndexDocument, as_utc, utcnow
+from pipeline.store.errors import ensure_directory
+
+log = logging.getLogger(__name__)
 
 TOKENIZER = "porter unicode61 remove_diacritics 2"
 TITLE_WEIGHT = 3.0
@@ -204,8 +208,8 @@ class SqliteFtsIndex:
     # -- lifecycle -------------------------------------------------------------------
 
     def ensure_ready(self) -> None:
+        ensure_directory(self.path.parent)
         with _translate_errors(self.path):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = self._connect()
             try:
                 conn.execute("PRAGMA journal_mode=WAL")  # persistent: readers never block writers
@@ -278,7 +282,10 @@ class SqliteFtsIndex:
                     )
 
     def rebuild(self, docs: Iterable[IndexDocument]) -> int:
+        """A fresh generation from `docs`; a damaged file is first moved aside (kept, not
+        deleted), because the index can always be rebuilt from the store."""
         with _translate_errors(self.path):
+            self._set_aside_if_damaged()
             with self._transaction(write=True) as conn:
                 active = _require_active(conn)
                 stale = _meta(conn, "building")
@@ -376,6 +383,29 @@ class SqliteFtsIndex:
             plan = _Plan(_render(node), filters, "relevance", collapse=True)
             hits, _, _ = _page(conn, tables, plan, limit, None)
         return hits
+
+    def _set_aside_if_damaged(self) -> None:
+        if not self.path.is_file():
+            return
+        try:
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
+            try:
+                healthy = conn.execute("PRAGMA quick_check").fetchone() == ("ok",)
+            finally:
+                conn.close()
+        except sqlite3.OperationalError:
+            raise  # locked or unreadable: not evidence of damage
+        except sqlite3.DatabaseError:
+            healthy = False  # "file is not a database", "database disk image is malformed"
+        if healthy:
+            return
+        stamp = utcnow().strftime("%Y%m%dT%H%M%SZ")
+        for suffix in ("", "-wal", "-shm"):
+            part = self.path.with_name(self.path.name + suffix)
+            if part.exists():
+                part.rename(part.with_name(f"{part.name}.damaged-{stamp}"))
+        log.warning("search index %s was damaged; moved aside as *.damaged-%s", self.path, stamp)
+        self._ready = False
 
     # -- connections ---------------------------------------------------------------------
 
