@@ -1,6 +1,6 @@
 """The Elasticsearch backend of the search index.
 
-Layout (the mapping lives in ``schemas/elasticsearch/index-template.json``):
+Layout (the mapping lives in ``pipeline/schemas/elasticsearch/index-template.json``):
 
 - versioned indices ``PREFIX-v1``, ``PREFIX-v2``, … created through an index template;
 - searchers read through the alias ``PREFIX``, writers write through ``PREFIX-write``;
@@ -53,13 +53,12 @@ from pipeline.index.base import (
     TimelineBucket,
 )
 from pipeline.index.query import And, Node, Not, Or, Phrase, Term, parse_query, positive_terms
+from pipeline import schemas
 from pipeline.records import IndexDocument, as_utc
 
 log = logging.getLogger(__name__)
 
-TEMPLATE_PATH = (
-    Path(__file__).resolve().parents[2] / "schemas" / "elasticsearch" / "index-template.json"
-)
+TEMPLATE = "elasticsearch/index-template.json"  # in pipeline/schemas/
 TEXT_FIELDS = ("title", "text")
 TITLE_BOOST = 3.0  # as FTS5's TITLE_WEIGHT: a headline word says more than a body word
 MAX_LIMIT = 1000
@@ -107,9 +106,7 @@ def make_es_client(
 
 @lru_cache(maxsize=1)
 def _template_file() -> dict[str, Any]:
-    with TEMPLATE_PATH.open(encoding="utf-8") as f:
-        template: dict[str, Any] = json.load(f)
-    return template
+    return schemas.load(TEMPLATE)
 
 
 def index_template(prefix: str) -> dict[str, Any]:
