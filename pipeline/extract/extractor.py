@@ -173,7 +173,11 @@ def publication_date(
     The note says why a date that was found was not used, for the article's date evidence.
     """
     notes = []
-    for value, source in ((page_date, DateSource.PAGE), (as_utc(feed_published_at), DateSource.FEED)):
+    try:
+        feed_date = as_utc(feed_published_at)
+    except OverflowError:  # year 1 or 9999 with an offset: not a date we could use anyway
+        feed_date, notes = None, ["feed date rejected: out of range"]
+    for value, source in ((page_date, DateSource.PAGE), (feed_date, DateSource.FEED)):
         if value is None:
             continue
         reason = implausible_reason(value, now)
@@ -189,7 +193,7 @@ def _parse_page_date(value: str | None) -> datetime | None:
         return None
     try:
         return as_utc(datetime.fromisoformat(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 shifted out of range
         return None
 
 

@@ -15,11 +15,12 @@ import feedparser
 import httpx
 
 from pipeline.config import FeedConfig, FetchSettings, PollSettings
-from pipeline.fetch.http import DownloadError, Throttle, download, make_client
 from pipeline.feeds.items import FeedItem, FeedRefused, ParsedFeed, entries_from
 from pipeline.feeds.jsonfeed import looks_like_json_feed, parse_json_feed
+from pipeline.fetch.http import DownloadError, Throttle, download, make_client
 from pipeline.fetch.pages import looks_like_html
-from pipeline.records import FeedEntry, FeedPollResult, FeedStatus
+from pipeline.fetch.robots import Robots
+from pipeline.records import FeedPollResult, FeedStatus
 
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/feed+json, "
@@ -75,7 +76,7 @@ def parse_feed(
         parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
     except Exception as exc:  # hostile input must not take down a poll of many feeds
         raise FeedRefused(f"feedparser failed on the document: {exc!r}") from exc
-    if not parsed.version and not parsed.entries:
+    if not parsed.get("version") and not parsed.get("entries"):
         if looks_like_html(body):
             raise FeedRefused(
                 f"not a feed: got an HTML page (Content-Type {content_type or 'missing'})"
@@ -129,18 +130,23 @@ async def poll_feed(
     settings: FetchSettings,
     *,
     max_entries: int | None = None,
+    robots: Robots | None = None,
 ) -> FeedPollResult:
     """Poll one feed. Never raises for feed problems: the outcome is in the result's status.
 
-    `max_entries` defaults to the default of poll.max_entries_per_poll.
+    `max_entries` defaults to the default of poll.max_entries_per_poll. With `robots`, the
+    feed's URL must be allowed by its site's robots.txt (unless the feed ignores robots).
     """
+    check = None
+    if robots is not None and settings.respect_robots and not feed.ignore_robots:
+        check = robots.require_allowed
     headers = {"Accept": ACCEPT}
     if state.etag:
         headers["If-None-Match"] = state.etag
     if state.last_modified:
         headers["If-Modified-Since"] = state.last_modified
     try:
-        raw = await download(client, feed.url, settings=settings, headers=headers)
+        raw = await download(client, feed.url, settings=settings, headers=headers, check_url=check)
     except DownloadError as exc:
         return FeedPollResult(
             feed.name,
@@ -197,10 +203,15 @@ async def poll_feeds(
     """Poll feeds concurrently (within the fetch politeness limits); results in input order."""
     throttle = Throttle(settings)
     async with make_client(settings) as client:
+        robots = Robots(client, settings, throttle)
 
         async def one(feed: FeedConfig, state: FeedState) -> FeedPollResult:
+            if settings.respect_robots and not feed.ignore_robots:
+                await robots.prepare(feed.url)  # its Crawl-delay applies from the first poll
             async with throttle.slot(feed.url):
-                return await poll_feed(client, feed, state, settings, max_entries=max_entries)
+                return await poll_feed(
+                    client, feed, state, settings, max_entries=max_entries, robots=robots
+                )
 
         return list(await asyncio.gather(*(one(f, s) for f, s in feeds_with_state)))
 

@@ -35,13 +35,13 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from itertools import islice
-from pathlib import Path
 from typing import Any, Literal
 
 from elastic_transport import BaseNode
 from elasticsearch import ApiError, BadRequestError, Elasticsearch, NotFoundError, TransportError
 from elasticsearch.helpers import streaming_bulk
 
+from pipeline import schemas
 from pipeline.config import ElasticsearchSettings
 from pipeline.index.base import (
     BackendUnavailable,
@@ -53,7 +53,6 @@ from pipeline.index.base import (
     TimelineBucket,
 )
 from pipeline.index.query import And, Node, Not, Or, Phrase, Term, parse_query, positive_terms
-from pipeline import schemas
 from pipeline.records import IndexDocument, as_utc
 
 log = logging.getLogger(__name__)
