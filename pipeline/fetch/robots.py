@@ -12,6 +12,7 @@ the site, or a feed and its pages, are requested at once) and kept for the lifet
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -83,10 +84,8 @@ class Robots:
         Crawl-delay spaces out the very first requests to the host. Errors surface later,
         from `require_allowed`."""
         parts = urlsplit(url)
-        try:
+        with contextlib.suppress(DownloadError):
             await self._rules_for(f"{parts.scheme}://{parts.netloc}".lower())
-        except DownloadError:
-            pass
 
     async def _rules_for(self, origin: str) -> _Rules:
         async with self._locks.setdefault(origin, asyncio.Lock()):

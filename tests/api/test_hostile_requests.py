@@ -48,7 +48,13 @@ def test_a_damaged_store_is_503_everywhere_with_the_file_named(tmp_path: Path) -
         for suffix in ("-wal", "-shm"):
             store.with_name(store.name + suffix).unlink(missing_ok=True)
         store.write_bytes(GARBAGE)
-        for path in ["/api/articles/0000", "/api/threads", "/", "/followups", "/alerts/huawei.atom"]:
+        for path in [
+            "/api/articles/0000",
+            "/api/threads",
+            "/",
+            "/followups",
+            "/alerts/huawei.atom",
+        ]:
             response = live.get(path)
             assert response.status_code == 503, (path, response.status_code, response.text[:300])
             assert str(store) in response.text and "damaged" in response.text, path
