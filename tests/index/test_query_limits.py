@@ -11,10 +11,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.index.base import SearchError, SearchQuery
-from pipeline.index.elastic import _render as render_elastic
+from pipeline.index.elastic.render import render as render_elastic
 from pipeline.index.query import MAX_DEPTH, MAX_QUERY_CHARS, Node, parse_query
 from pipeline.index.sqlite_fts import SqliteFtsIndex
-from pipeline.index.sqlite_fts import _render as render_fts
+from pipeline.index.sqlite_fts.render import render as render_fts
 
 
 @pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 300, 400])
