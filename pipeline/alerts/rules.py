@@ -18,6 +18,7 @@ from jsonschema.exceptions import ValidationError
 
 from pipeline import schemas
 from pipeline.config import AlertSettings
+from pipeline.text.terms import TermError, parse_term
 
 DEFAULT_RULES_FILE = Path(__file__).resolve().parents[1] / "data" / "alert_rules.json"
 SCHEMA = "alert-rules.schema.json"  # in pipeline/schemas/
@@ -114,6 +115,12 @@ def parse_rules(
         if rule.name in seen:
             raise RuleFileError(f"alert rules file {source}: rule {rule.name!r}: name repeated")
         seen.add(rule.name)
+        for term in (*rule.terms, *rule.exclude):
+            try:
+                parse_term(term)
+            except TermError as exc:
+                where = f"alert rules file {source}: rule {rule.name!r}"
+                raise RuleFileError(f"{where}: {exc}") from None
         for channel in rule.channels:
             if channel not in channels:
                 raise RuleFileError(

@@ -17,7 +17,8 @@ import httpx
 from pipeline.config import FeedConfig, FetchSettings, PollSettings
 from pipeline.feeds.items import FeedItem, FeedRefused, ParsedFeed, entries_from
 from pipeline.feeds.jsonfeed import looks_like_json_feed, parse_json_feed
-from pipeline.fetch.http import DownloadError, Throttle, download, make_client
+from pipeline.fetch.errors import DownloadError
+from pipeline.fetch.http import Throttle, download, make_client
 from pipeline.fetch.pages import looks_like_html
 from pipeline.fetch.robots import Robots
 from pipeline.records import FeedPollResult, FeedStatus

@@ -20,7 +20,8 @@ import httpx
 from protego import Protego
 
 from pipeline.config import FetchSettings
-from pipeline.fetch.http import DownloadError, Throttle, download
+from pipeline.fetch.errors import DownloadError
+from pipeline.fetch.http import Throttle, download
 from pipeline.records import FetchError
 
 # The robots.txt itself is unusable but says nothing of the page: report the real cause.

@@ -13,7 +13,8 @@ from werkzeug import Request, Response
 
 from pipeline.config import FeedConfig, FetchSettings, Settings
 from pipeline.feeds.documents import FeedState, poll_feeds_sync
-from pipeline.fetch.http import DownloadError, make_client
+from pipeline.fetch.errors import DownloadError
+from pipeline.fetch.http import make_client
 from pipeline.fetch.pages import PageRequest, fetch_pages_sync
 from pipeline.fetch.robots import Robots
 from pipeline.records import FeedPollResult, FeedStatus, FetchError
