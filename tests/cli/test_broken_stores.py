@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
-from pipeline.cli.main import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_UNAVAILABLE, app
+from pipeline.cli.errors import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_UNAVAILABLE
+from pipeline.cli.main import app
 
 GARBAGE = b"this file is not an SQLite database, whatever its name says\n" * 200
 
