@@ -3,7 +3,7 @@ the article's date evidence says why (pipeline/dates.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 from pipeline.config import ExtractSettings
 from pipeline.dates import EARLIEST_PUBLICATION, FUTURE_TOLERANCE, implausible_reason
 from pipeline.extract.extractor import _parse_page_date, extract, publication_date
+from pipeline.index.base import SearchError
 from pipeline.records import DateSource, ExtractedPage
+from pipeline.search.params import parse_when
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "extract"
 URL = "https://www.coastline-weekly.example/news/story"
@@ -97,3 +99,28 @@ def test_publication_date_is_always_bounded(page: datetime | None, feed: datetim
 def test_page_date_parsing_never_raises(text: str) -> None:
     parsed = _parse_page_date(text)
     assert parsed is None or parsed.tzinfo is not None
+
+
+@pytest.mark.fuzz
+@settings(max_examples=300, deadline=None)
+@given(
+    text=st.one_of(
+        st.text(max_size=40),
+        st.dates().map(date.isoformat),
+        st.datetimes(
+            timezones=st.sampled_from(
+                [UTC, timezone(timedelta(hours=14)), timezone(-timedelta(hours=12))]
+            )
+        ).map(datetime.isoformat),
+    ),
+    end_of_day=st.booleans(),
+)
+def test_search_date_parameters_parse_or_are_search_errors(text: str, end_of_day: bool) -> None:
+    """The CLI's and the API's since/until (pipeline/search/params.py): a UTC datetime or a
+    SearchError (HTTP 400, exit 2), never OverflowError at the calendar's ends."""
+    try:
+        parsed = parse_when(text, "since", end_of_day=end_of_day)
+    except SearchError as exc:
+        assert "since" in str(exc)
+        return
+    assert parsed is None or parsed.utcoffset() == timedelta(0)
