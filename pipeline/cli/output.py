@@ -12,7 +12,8 @@ from rich.table import Table
 
 from pipeline.index.base import SearchPage
 from pipeline.records import as_utc
-from pipeline.runs.runner import STAGES, RunSummary
+from pipeline.runs.record import RunSummary
+from pipeline.runs.runner import STAGES
 from pipeline.search.reports import SeedFollowups
 from pipeline.store.models import Feed
 
@@ -37,7 +38,7 @@ def print_run_summary(summary: RunSummary) -> None:
     if summary.errors:
         errors = table(f"Errors in this run ({len(summary.errors)})", "where", "error")
         for error in summary.errors:
-            where = error.get("feed") or error.get("url") or ""
+            where = error.get("url") or error.get("feed") or ""
             what = " ".join(v for k, v in error.items() if k in ("error", "detail") and v)
             errors.add_row(where, what)
         console.print(errors)

@@ -14,6 +14,7 @@ from typing import Any
 import feedparser
 import httpx
 
+from pipeline.backoff import exponential_backoff
 from pipeline.config import FeedConfig, FetchSettings, PollSettings
 from pipeline.feeds.items import FeedItem, FeedRefused, ParsedFeed, entries_from
 from pipeline.feeds.jsonfeed import looks_like_json_feed, parse_json_feed
@@ -34,7 +35,6 @@ _ENTITY_DECLARATIONS = tuple(
     "<!ENTITY".encode(codec)
     for codec in ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be", "cp037")
 )
-_MAX_BACKOFF_DOUBLINGS = 32  # keeps 2**n finite; the max_backoff cap applies long before
 
 
 @dataclass(frozen=True)
@@ -242,8 +242,8 @@ def next_poll_at(
     """
     minutes = float(interval_minutes)
     if result.status == FeedStatus.ERROR and consecutive_failures > 0:
-        doubled = interval_minutes * 2 ** min(consecutive_failures, _MAX_BACKOFF_DOUBLINGS)
-        minutes = min(doubled, max(max_backoff_minutes, interval_minutes))
+        cap = max(max_backoff_minutes, interval_minutes)
+        minutes = exponential_backoff(interval_minutes, consecutive_failures, cap=cap)
     delay = timedelta(minutes=minutes)
     if result.retry_after_seconds is not None:
         delay = max(delay, timedelta(seconds=result.retry_after_seconds))
