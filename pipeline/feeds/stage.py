@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from pipeline.store.db import transaction
 from pipeline.store.inserts import insert_new
 from pipeline.store.models import Article, Feed, FeedEntryRow
 from pipeline.urls import InvalidUrl, article_id, canonical_url
+
+log = logging.getLogger(__name__)
 
 # Articles in these states are re-fetched when their feed entry shows a newer date.
 _REFETCHABLE = (ArticleStatus.CLASSIFIED, ArticleStatus.INDEXED, ArticleStatus.NO_CONTENT)
@@ -87,7 +90,8 @@ def poll_feeds(
         for f in feeds
     ]
     batch = BatchLog("poll", result.counts, sessions)
-    for feed, poll in zip(feeds, poll_feeds_sync(states, settings.fetch), strict=True):
+    polls = poll_feeds_sync(states, settings.fetch, max_entries=settings.poll.max_entries_per_poll)
+    for feed, poll in zip(feeds, polls, strict=True):
         _record_poll(sessions, settings, feed, poll, result)
     batch.done(result.counts, len(feeds))
     return result
@@ -127,6 +131,15 @@ def _record_poll(
         )
         row.entries_seen += len(poll.entries)
         result.counts["entries_without_link"] += poll.skipped_without_link
+        result.counts["entries_beyond_limit"] += poll.entries_beyond_limit
+        result.counts["entry_dates_rejected"] += poll.dates_rejected
+        if poll.entries_beyond_limit:
+            log.warning(
+                "feed %s lists %d entries beyond poll.max_entries_per_poll (%d): not read",
+                feed.name,
+                poll.entries_beyond_limit,
+                settings.poll.max_entries_per_poll,
+            )
         _record_entries(session, feed, poll, result)
 
 

@@ -39,9 +39,11 @@ class StoreHostClock:
         self._sessions = sessions
         self._gap = timedelta(seconds=gap_seconds)
 
-    def reserve(self, host: str) -> datetime:
-        """The start time reserved for one request to `host` (now, or later if it is busy)."""
+    def reserve(self, host: str, gap_seconds: float | None = None) -> datetime:
+        """The start time reserved for one request to `host` (now, or later if it is busy);
+        the next request may start `gap_seconds` later (default: the clock's gap)."""
         host = host.lower()[:255]
+        gap = self._gap if gap_seconds is None else timedelta(seconds=gap_seconds)
         for _ in range(self.MAX_TRIES):
             with transaction(self._sessions) as session:
                 seen = session.scalar(select(HostSlot.next_allowed_at).where(HostSlot.host == host))
@@ -49,7 +51,7 @@ class StoreHostClock:
                     insert_new(
                         session,
                         HostSlot,
-                        [{"host": host, "next_allowed_at": utcnow() - self._gap}],
+                        [{"host": host, "next_allowed_at": utcnow() - gap}],
                         ["host"],
                         HostSlot.host,
                     )
@@ -58,15 +60,15 @@ class StoreHostClock:
                 swapped = session.execute(
                     update(HostSlot)
                     .where(HostSlot.host == host, HostSlot.next_allowed_at == seen)
-                    .values(next_allowed_at=start + self._gap)
+                    .values(next_allowed_at=start + gap)
                 )
                 if swapped.rowcount:  # type: ignore[attr-defined]
                     return start
-        return utcnow() + self._gap  # contention beyond reason: wait one gap and go
+        return utcnow() + gap  # contention beyond reason: wait one gap and go
 
-    async def wait_turn(self, host: str) -> None:
+    async def wait_turn(self, host: str, gap_seconds: float | None = None) -> None:
         """Sleep until this process's reserved turn for `host` has come."""
-        start = await asyncio.to_thread(self.reserve, host)
+        start = await asyncio.to_thread(self.reserve, host, gap_seconds)
         delay = (start - utcnow()).total_seconds()
         if delay > 0:
             await asyncio.sleep(delay)

@@ -81,13 +81,14 @@ def make_client(
 @dataclass
 class _Host:
     semaphore: asyncio.Semaphore
+    gap: float = 0.0  # seconds between request starts
     next_start: float = 0.0
 
 
 class HostClock(Protocol):
     """Spaces out requests to one host across processes (`pipeline.fetch.host_clock`)."""
 
-    async def wait_turn(self, host: str) -> None: ...
+    async def wait_turn(self, host: str, gap_seconds: float) -> None: ...
 
 
 class Throttle:
@@ -101,19 +102,29 @@ class Throttle:
         self._hosts: dict[str, _Host] = {}
         self._clock = clock
 
+    def at_least(self, url: str, seconds: float) -> None:
+        """Space requests to `url`'s host at least `seconds` apart (robots.txt Crawl-delay)."""
+        host = self._host(url)
+        host.gap = max(host.gap, seconds)
+
+    def _host(self, url: str) -> _Host:
+        name = (urlsplit(url).hostname or "").lower()
+        return self._hosts.setdefault(
+            name, _Host(asyncio.Semaphore(self._per_host), gap=self._gap)
+        )
+
     @asynccontextmanager
     async def slot(self, url: str) -> AsyncIterator[None]:
-        name = (urlsplit(url).hostname or "").lower()
-        host = self._hosts.setdefault(name, _Host(asyncio.Semaphore(self._per_host)))
+        host = self._host(url)
         async with host.semaphore:
             # Reserve a start time before awaiting, so concurrent callers queue up in order
             # (and do not hold a global slot while they wait for their turn).
             now = asyncio.get_running_loop().time()
             start = max(now, host.next_start)
-            host.next_start = start + self._gap
+            host.next_start = start + host.gap
             await asyncio.sleep(start - now)
-            if self._clock is not None:
-                await self._clock.wait_turn(name)
+            if self._clock is not None:  # the host's gap (Crawl-delay too) across workers
+                await self._clock.wait_turn(urlsplit(url).hostname or "", host.gap)
             async with self._all:
                 yield
 
