@@ -268,15 +268,18 @@ async def download(
     settings: FetchSettings,
     headers: dict[str, str] | None = None,
     check_url: Callable[[str], Awaitable[None]] | None = None,
+    sink: Callable[[bytes], None] | None = None,
 ) -> RawResponse:
     """GET `url`, following redirects; return a 2xx/304 response or raise `DownloadError`.
 
     `check_url` is awaited before each hop (robots.txt); it raises `DownloadError` to refuse.
+    `sink`, if given, receives the decoded body chunk by chunk as it arrives (for parsing
+    while streaming) and the response's `body` is empty.
     """
     hops: list[str] = []
     try:
         async with asyncio.timeout(settings.total_timeout_seconds):
-            return await _follow(client, url, hops, settings, headers, check_url)
+            return await _follow(client, url, hops, settings, headers, check_url, sink)
     except (DownloadError, TimeoutError, httpx.HTTPError, httpx.InvalidURL) as exc:
         error = _as_download_error(exc, settings)
         error.final_url = hops[-1] if hops else url
@@ -293,6 +296,7 @@ async def _follow(
     settings: FetchSettings,
     headers: dict[str, str] | None,
     check_url: Callable[[str], Awaitable[None]] | None,
+    sink: Callable[[bytes], None] | None = None,
 ) -> RawResponse:
     current = url
     while True:
@@ -309,7 +313,7 @@ async def _follow(
                 continue
             if status >= 300 and status != 304:
                 raise _status_error(response, settings)
-            body = b"" if status == 304 else await _read_body(response, settings)
+            body = b"" if status == 304 else await _read_body(response, settings, sink)
         finally:
             await response.aclose()
         return RawResponse(url, current, status, response.headers, body, list(hops))
@@ -385,7 +389,11 @@ def _as_download_error(exc: Exception, settings: FetchSettings) -> DownloadError
     return DownloadError(FetchError.CONNECTION_ERROR, f"{type(exc).__name__}: {exc}".rstrip(": "))
 
 
-async def _read_body(response: httpx.Response, settings: FetchSettings) -> bytes:
+async def _read_body(
+    response: httpx.Response,
+    settings: FetchSettings,
+    sink: Callable[[bytes], None] | None = None,
+) -> bytes:
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > settings.max_body_bytes:
         raise DownloadError(
@@ -405,7 +413,13 @@ async def _read_body(response: httpx.Response, settings: FetchSettings) -> bytes
                 http_status=response.status_code,
             )
         chunks.append(decoder.feed(raw))
+        if sink is not None:
+            sink(b"".join(chunks))
+            chunks.clear()
     chunks.append(decoder.flush())
+    if sink is not None:
+        sink(b"".join(chunks))
+        return b""
     return b"".join(chunks)
 
 

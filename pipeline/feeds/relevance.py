@@ -1,0 +1,113 @@
+"""The backfill's relevance pre-filter: score sitemap candidates against the seed, unfetched.
+
+Whole archives are too big to download, so each candidate is judged on what the sitemap
+gives away: the words of its URL slug and, in news sitemaps, its title. A scorer is any
+object with a `name` and a `score(batch) -> list[float]` giving 0..1 per candidate (a
+batch, so a model-based scorer can embed many texts at once). `make_scorer` combines the
+available scorers: the lexical one always; a semantic one plugs in beside it with its own
+weight (see `CombinedScorer`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import unquote, urlsplit
+
+from pipeline.classify.relate import SeedProfile, profile_seed, term_counts
+from pipeline.classify.seeds import load_seeds
+from pipeline.classify.threads import Term, TextTerms, ThreadBook, load_thread_book
+from pipeline.config import Settings
+
+# raw / (raw + SATURATION): a slug matching two strong seed terms (≈3 each) scores ≈0.67.
+SATURATION = 3.0
+_SLUG_NOISE = frozenset({"html", "htm", "php", "aspx", "shtml", "amp", "index", "article"})
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    url: str
+    title: str | None = None
+
+
+class RelevanceScorer(Protocol):
+    name: str
+
+    def score(self, candidates: Sequence[Candidate]) -> list[float]:
+        """0..1 per candidate, in order: how likely the page belongs to the seed's story."""
+        ...
+
+
+def slug_text(url: str) -> str:
+    """The words of a URL's path: '/world/2020/jul/21/huawei-ban.html' → 'world jul huawei ban'."""
+    path = unquote(urlsplit(url).path)
+    for separator in "/-_.+,;=":
+        path = path.replace(separator, " ")
+    return " ".join(w for w in path.split() if not w.isdigit() and w.lower() not in _SLUG_NOISE)
+
+
+class LexicalScorer:
+    """The seed's key terms (as the relation stage weighs them) and its storylines' terms."""
+
+    name = "lexical"
+
+    def __init__(self, profile: SeedProfile, book: ThreadBook) -> None:
+        self._key_terms = profile.key_terms
+        seed_threads = {match.name for match in profile.analysis.threads}
+        terms = [t for th in book.threads if th.name in seed_threads for t in th.terms]
+        self._by_first: dict[str, list[Term]] = {}
+        for term in terms:
+            if not (term.prefix and len(term.words) == 1):
+                self._by_first.setdefault(term.words[0], []).append(term)
+        self._prefix_terms = [t for t in terms if t.prefix and len(t.words) == 1]
+        self._prefixes = tuple(t.words[0] for t in self._prefix_terms)
+
+    def score(self, candidates: Sequence[Candidate]) -> list[float]:
+        return [self.score_text(_text(c)) for c in candidates]
+
+    def score_text(self, text: str) -> float:
+        counts = term_counts(text)
+        raw = sum(self._key_terms.get(term, 0.0) for term in counts)
+        raw += self._topic(TextTerms(text))
+        return raw / (raw + SATURATION) if raw > 0 else 0.0
+
+    def _topic(self, text: TextTerms) -> float:
+        matched: set[Term] = set()
+        for word in set(text.words):
+            for term in self._by_first.get(word, ()):
+                if text.count(term):
+                    matched.add(term)
+            if word.startswith(self._prefixes):
+                matched.update(t for t in self._prefix_terms if word.startswith(t.words[0]))
+        return sum(term.weight for term in matched)
+
+
+class CombinedScorer:
+    """A weighted mean of scorers, e.g. lexical 0.5 + semantic 0.5."""
+
+    def __init__(self, parts: Sequence[tuple[RelevanceScorer, float]]) -> None:
+        if not parts or any(weight <= 0 for _, weight in parts):
+            raise ValueError("CombinedScorer needs at least one scorer, each with a weight > 0")
+        self._parts = list(parts)
+        self.name = "+".join(scorer.name for scorer, _ in parts)
+
+    def score(self, candidates: Sequence[Candidate]) -> list[float]:
+        total = sum(weight for _, weight in self._parts)
+        sums = [0.0] * len(candidates)
+        for scorer, weight in self._parts:
+            for i, value in enumerate(scorer.score(candidates)):
+                sums[i] += weight * value
+        return [value / total for value in sums]
+
+
+def make_scorer(settings: Settings) -> RelevanceScorer:
+    """The pre-filter for the default seed (the first of dedup.seeds)."""
+    book = load_thread_book(settings.dedup.threads_file)
+    seed = load_seeds(settings)[0]
+    return LexicalScorer(profile_seed(seed, settings.dedup, book), book)
+
+
+def _text(candidate: Candidate) -> str:
+    slug = slug_text(candidate.url)
+    return f"{candidate.title}\n{slug}" if candidate.title else slug

@@ -1,0 +1,116 @@
+"""One backfill run: for each site, discover, walk and queue; then the normal stages.
+
+The queued articles go through the same fetch, extract, classify, index and alerts stages
+as feed entries (the run is recorded in `runs` with trigger `backfill`). Fetching uses the
+backfill's per-host gap, and only this run's sites' queued articles are fetched here.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.alerts.stage import run_alerts
+from pipeline.classify.stage import classify_pending
+from pipeline.config import Settings
+from pipeline.extract.stage import extract_pending
+from pipeline.feeds.backfill import discover, open_job, walk
+from pipeline.feeds.backfill_queue import queue_pages, queued_article_ids
+from pipeline.feeds.backfill_report import JobReport, report
+from pipeline.feeds.relevance import RelevanceScorer, make_scorer
+from pipeline.feeds.sitemap_dates import DateRange
+from pipeline.feeds.sitemap_walk import backfill_fetch_settings
+from pipeline.fetch.stage import fetch_pending
+from pipeline.index.base import SearchIndex
+from pipeline.index.stage import index_pending
+from pipeline.runs.runner import RunSummary, articles_by_status, finish_run, start_run
+
+StageCallback = Callable[[str, dict[str, int]], None]
+
+
+@dataclass
+class BackfillSummary:
+    run: RunSummary
+    jobs: list[JobReport] = field(default_factory=list)
+
+
+def backfill_sites(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    sites: Sequence[str],
+    window: DateRange,
+    *,
+    max_pages: int | None = None,
+    alerts: bool | None = None,
+    scorer: RelevanceScorer | None = None,
+    on_stage: StageCallback | None = None,
+) -> tuple[list[str], dict[str, Counter[str]]]:
+    """Discover, walk and queue every site; returns the job ids and the step counts."""
+    scorer = scorer or make_scorer(settings)
+    jobs = [open_job(sessions, site, window) for site in sites]
+    steps: dict[str, Counter[str]] = {"discover": Counter(), "walk": Counter(), "queue": Counter()}
+    for name, step in (
+        ("discover", lambda job: discover(sessions, settings, job)),
+        ("walk", lambda job: walk(sessions, settings, job, scorer)),
+        (
+            "queue",
+            lambda job: queue_pages(sessions, settings, job, max_pages=max_pages, alerts=alerts),
+        ),
+    ):
+        for job in jobs:
+            steps[name].update(step(job))
+        if on_stage:
+            on_stage(name, dict(steps[name]))
+    return jobs, steps
+
+
+def run_backfill(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    backend: SearchIndex,
+    sites: Sequence[str],
+    window: DateRange,
+    *,
+    max_pages: int | None = None,
+    alerts: bool | None = None,
+    trigger: str = "backfill",
+    on_stage: StageCallback | None = None,
+) -> BackfillSummary:
+    """The whole backfill of `sites` for `window`, then the stages. Safe to repeat or resume."""
+    summary = BackfillSummary(RunSummary(run_id=start_run(sessions, trigger)))
+    run = summary.run
+    try:
+        jobs, steps = backfill_sites(
+            sessions, settings, sites, window, max_pages=max_pages, alerts=alerts, on_stage=on_stage
+        )
+        run.stage_counts.update({name: dict(counts) for name, counts in steps.items()})
+        ids = [i for job in jobs for i in queued_article_ids(sessions, job)]
+        fetch_settings = backfill_fetch_settings(settings)
+        for name, stage in (
+            ("fetch", lambda: fetch_pending(sessions, fetch_settings, article_ids=ids)),
+            ("extract", lambda: extract_pending(sessions, settings.extract)),
+            ("classify", lambda: Counter(classify_pending(sessions, settings))),
+            ("index", lambda: index_pending(sessions, backend, settings.index)),
+            ("alerts", lambda: run_alerts(sessions, settings)),
+        ):
+            counts = dict(stage())
+            run.stage_counts[name] = counts
+            if on_stage:
+                on_stage(name, counts)
+        summary.jobs = [report(sessions, job) for job in jobs]
+        run.errors.extend(
+            {"feed": f"backfill {r.site}", "error": f"{e['sitemap']}: {e['error']}"}
+            for r in summary.jobs
+            for e in r.errors
+        )
+        run.state = "succeeded"
+    except BaseException:
+        run.state = "failed"
+        raise
+    finally:
+        run.status_counts = articles_by_status(sessions)
+        finish_run(sessions, run)
+    return summary
