@@ -145,6 +145,45 @@ def run(
 
 @app.command()
 @clean_errors
+def backfill(
+    site: Annotated[list[str], typer.Option(help="Site home page, e.g. https://www.example.org.")],
+    since: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="First day (UTC).")],
+    until: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day (default today).")
+    ] = None,
+    max_pages: Annotated[
+        int | None, typer.Option(min=0, help="Pages fetched per site (default backfill.max_pages).")
+    ] = None,
+    alerts: Annotated[
+        bool | None, typer.Option("--alerts/--no-alerts", help="Let these articles raise alerts.")
+    ] = None,
+) -> None:
+    """Find a site's articles of a date range in its sitemaps; fetch the relevant ones."""
+    from pipeline.cli.backfill import print_backfill_summary
+    from pipeline.feeds.sitemap_dates import DateRange
+    from pipeline.feeds.sitemap_walk import site_origin
+    from pipeline.runs.backfill import run_backfill
+
+    for url in site:
+        site_origin(url)  # a bad --site is bad input, before anything is recorded
+    settings = load()
+    window = DateRange.from_days(since.date(), (until or datetime.now(UTC)).date())
+    backend = open_index(settings)
+    backend.ensure_ready()
+    summary = run_backfill(
+        connect(settings).sessions,
+        settings,
+        backend,
+        site,
+        window,
+        max_pages=max_pages,
+        alerts=alerts,
+    )
+    print_backfill_summary(summary)
+
+
+@app.command()
+@clean_errors
 def search(
     query: Annotated[str, typer.Argument(help='Query: words, "phrases", AND/OR/NOT, prefix*')],
     since: Annotated[datetime | None, typer.Option(help="Published on or after (UTC).")] = None,
@@ -248,7 +287,8 @@ def demo(
     ] = False,
 ) -> None:
     """Run the whole pipeline offline against the bundled sample newsroom."""
-    from pipeline.demo.command import DEMO_PORT, DEMO_SLOW_SECONDS, demo_settings
+    from pipeline.cli.backfill import print_backfill_summary
+    from pipeline.demo.command import DEMO_PORT, DEMO_SLOW_SECONDS, demo_backfill, demo_settings
     from pipeline.demo.server import NewsroomServer
 
     if index not in ("sqlite", "elasticsearch"):
@@ -268,8 +308,9 @@ def demo(
         store = connect(settings)
         summary = run_with_progress(store, settings, trigger="demo")
         print_run_summary(summary)
-        print_demo_report(store, settings)
         backend = open_index(settings)
+        print_backfill_summary(demo_backfill(store.sessions, settings, backend))
+        print_demo_report(store, settings)
         print_search_page(backend.search(SearchQuery(text="huawei", limit=5)), "huawei")
         if serve:
             from pipeline.api.server import serve as serve_api

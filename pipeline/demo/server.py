@@ -347,7 +347,8 @@ class NewsroomServer:
 
     def _route(self, outlet: Outlet | None, path: str, headers: Message) -> _Response:
         if path == "/robots.txt":
-            robots = ROBOTS_TXT + robots_sitemap_lines(outlet, self._base(outlet and outlet.key))
+            base = self._base(outlet.key if outlet else None)
+            robots = ROBOTS_TXT + robots_sitemap_lines(outlet, base)
             return _Response(200, "text/plain; charset=utf-8", robots.encode())
         if outlet is None:
             return self._route_feed_host(path, headers)

@@ -127,7 +127,8 @@ class OutletSitemaps:
             return SitemapDocument(_XML, _urlset(self.articles[-NEWS_ARTICLES:], news=True))
         if showcase and path == ARCHIVE_INDEX:
             old = [(m, a) for m, a in self.months.items() if m < ARCHIVE_BEFORE]
-            entries = [(SHOWCASE_ROOT, None)]  # the loop: back to the root index
+            # The loop: back to the root index.
+            entries: list[tuple[str, datetime | None]] = [(SHOWCASE_ROOT, None)]
             entries += [(_month_path(self.outlet, m), max(map(_lastmod, a))) for m, a in old]
             return SitemapDocument(_XML, _index(self.base, entries))
         for month, articles in self.months.items():

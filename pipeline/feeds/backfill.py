@@ -226,7 +226,7 @@ class _FileWalk:
     def _queue_children(self, entries: list[SitemapEntry], window: DateRange) -> None:
         limits = self.settings.backfill
         depth = self.row.depth + 1
-        rows = []
+        rows: list[dict[str, Any]] = []
         with transaction(self.sessions) as session:
             total = session.scalar(
                 select(func.count()).where(BackfillSitemap.job_id == self.job.id)

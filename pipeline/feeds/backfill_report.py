@@ -46,7 +46,7 @@ def report(sessions: sessionmaker[Session], job: str) -> JobReport:
     with sessions() as session:
         row = session.get_one(BackfillJob, job)
         by_state = dict(
-            session.execute(  # type: ignore[arg-type]
+            session.execute(
                 select(BackfillSitemap.state, func.count())
                 .where(BackfillSitemap.job_id == job)
                 .group_by(BackfillSitemap.state)
@@ -59,7 +59,7 @@ def report(sessions: sessionmaker[Session], job: str) -> JobReport:
             ).where(BackfillSitemap.job_id == job)
         ).one()
         states = dict(
-            session.execute(  # type: ignore[arg-type]
+            session.execute(
                 select(BackfillCandidate.state, func.count())
                 .where(BackfillCandidate.job_id == job)
                 .group_by(BackfillCandidate.state)
@@ -76,7 +76,7 @@ def report(sessions: sessionmaker[Session], job: str) -> JobReport:
             )
         )
         errors = [
-            {"sitemap": url, "error": error}
+            {"sitemap": url, "error": error or ""}
             for url, error in session.execute(
                 select(BackfillSitemap.url, BackfillSitemap.error)
                 .where(BackfillSitemap.job_id == job, BackfillSitemap.error.is_not(None))
