@@ -53,9 +53,9 @@ def url_date_span(url: str) -> tuple[datetime, datetime] | None:
     if day:
         try:
             start = datetime(int(day[1]), int(day[3]), int(day[4]), tzinfo=UTC)
-        except ValueError:  # 2021-02-30
-            return None
-        return start, start + timedelta(days=1)
+            return start, start + timedelta(days=1)
+        except ValueError:  # 2021/02/30: no such day, but the month stands
+            pass
     month = _MONTH.search(path)
     if month:
         year, number = int(month[1]), int(month[2])

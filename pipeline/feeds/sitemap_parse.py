@@ -70,7 +70,8 @@ class SitemapParser:
         self.children: list[SitemapEntry] = []
         self._max_bytes = max_bytes
         self._gunzip: _Decoder | None = None
-        self._sniffed = False
+        self._sniffed = False  # gzip or not
+        self._format_known = False  # XML or text
         self._text_rest = b""
         self._stack: list[str] = []
         self._fields: dict[str, str] = {}
@@ -106,17 +107,18 @@ class SitemapParser:
             except DownloadError as exc:
                 self.error = self.error or f"bad gzip data: {exc.detail}"
         self._parse(b"", final=True)
-        if self.kind is None and self.error is None:
-            self.error = "empty document"
 
     def _parse(self, data: bytes, *, final: bool) -> None:
         if self.error is not None:
             return  # stopped at a malformation: what was read before it stands
-        if self.kind is None and not self._stack:
+        if not self._format_known:
             head = data.lstrip()
-            if not head and not final:
-                return
-            if head and not head.startswith(b"<") and not head.startswith(b"\xef\xbb\xbf<"):
+            if not head:
+                if final:
+                    self.error = "empty document"
+                return  # the format shows in the first non-blank byte
+            self._format_known = True
+            if head and not head.startswith((b"<", b"\xef\xbb\xbf<")):
                 self.kind = "text"
         if self.kind == "text":
             self._parse_text(data, final=final)
