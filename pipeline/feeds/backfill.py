@@ -131,9 +131,12 @@ def walk(
     job: str,
     scorer: RelevanceScorer,
     sitemap_ids: Sequence[int] | None = None,
+    *,
+    descend: bool = True,
 ) -> Counter[str]:
-    """Read the given pending sitemaps (default: all pending) and every child they queue."""
-    return asyncio.run(_walk(sessions, settings, job, scorer, sitemap_ids))
+    """Read the given pending sitemaps (default: all pending) and, with `descend`, every
+    child they queue (without it, the children stay pending for another task)."""
+    return asyncio.run(_walk(sessions, settings, job, scorer, sitemap_ids, descend))
 
 
 async def _walk(
@@ -142,6 +145,7 @@ async def _walk(
     key: str,
     scorer: RelevanceScorer,
     sitemap_ids: Sequence[int] | None,
+    descend: bool,
 ) -> Counter[str]:
     counts: Counter[str] = Counter()
     with sessions() as session:
@@ -156,7 +160,9 @@ async def _walk(
                 continue  # done meanwhile (a re-run beside this one), or not this job's
             walker = _FileWalk(sessions, settings, job, row, scorer, counts)
             outcome = await reader.read(row.url, walker.consume)
-            queue[:0] = walker.finish(outcome.kind, outcome.error)  # depth first
+            children = walker.finish(outcome.kind, outcome.error)
+            if descend:
+                queue[:0] = children  # depth first
     return counts
 
 
