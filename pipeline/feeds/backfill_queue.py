@@ -88,7 +88,9 @@ def _queue_one(
 ) -> None:
     new_id = article_id(candidate.canonical_url)
     dated = candidate.date_source in ("news", "url")  # lastmod is not a publication date
-    inserted = insert_ignoring_conflicts(
+    # Asked first: on PostgreSQL the helper's row count reads 0 even for a row it inserted.
+    known = session.scalar(select(Article.id).where(Article.id == new_id)) is not None
+    insert_ignoring_conflicts(
         session,
         Article.__table__,  # type: ignore[arg-type]
         [
@@ -111,9 +113,9 @@ def _queue_one(
         ],
         ["id"],
     )
-    state = CandidateState.QUEUED if inserted else CandidateState.KNOWN
+    state = CandidateState.KNOWN if known else CandidateState.QUEUED
     candidate.state, candidate.article_id = state.value, new_id
-    candidate.queued_at = now if inserted else None
+    candidate.queued_at = None if known else now
     counts[state.value] += 1
 
 

@@ -56,6 +56,8 @@ def test_backfill_dag_maps_sites_and_sitemap_chunks_and_a_second_run_adds_nothin
     again = second["xcom"]["summary"]
     assert [s["kept"] for s in again["sites"]] == [s["kept"] for s in summary["sites"]]
     assert len(backfilled) == sum(site["queued"] for site in again["sites"])
-    assert all(s["queued"] > f["queued"] for s, f in zip(again["sites"], summary["sites"]))
+    assert all(
+        s["queued"] > f["queued"] for s, f in zip(again["sites"], summary["sites"], strict=True)
+    )
     assert candidates > 0
     assert second["xcom"]["summary"]["stages"]["walk"] == {}  # every sitemap already read

@@ -133,7 +133,9 @@ def test_prefilter_orders_fetches_and_keeps_budgets(
     ranked = sorted(found.values(), key=lambda c: -c.score)
     first = queue_pages(store.sessions, settings, job, max_pages=2)
     assert first["queued"] == 2
-    queued = sorted((c for c in candidates(store, job).values() if c.state == "queued"), key=lambda c: -c.score)
+    queued = sorted(
+        (c for c in candidates(store, job).values() if c.state == "queued"), key=lambda c: -c.score
+    )
     assert [c.url for c in queued] == [c.url for c in ranked[:2]]
     # The daily budget (3) allows one more today, whatever --max-pages says.
     second = queue_pages(store.sessions, settings, job, max_pages=10)
@@ -205,7 +207,8 @@ from pipeline.store import open_store
 from datetime import date
 settings = Settings.model_validate_json(sys.argv[1])
 store = open_store(settings.resolved_database_url)
-job = open_job(store.sessions, sys.argv[2], DateRange.from_days(date(2020, 7, 1), date(2021, 12, 31)))
+window = DateRange.from_days(date(2020, 7, 1), date(2021, 12, 31))
+job = open_job(store.sessions, sys.argv[2], window)
 discover(store.sessions, settings, job)
 walk(store.sessions, settings, job, make_scorer(settings))
 """
@@ -227,7 +230,9 @@ def test_a_killed_walk_resumes_where_it_stopped(tmp_path: Path, newsroom: Newsro
     )
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and report(store.sessions, job).sitemaps.get("done", 0) < 3:
+        while (
+            time.monotonic() < deadline and report(store.sessions, job).sitemaps.get("done", 0) < 3
+        ):
             time.sleep(0.05)
         child.send_signal(signal.SIGKILL)
     finally:

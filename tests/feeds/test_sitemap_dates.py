@@ -67,7 +67,9 @@ def test_undated_pages_are_kept() -> None:
 def test_child_sitemaps_out_of_range_are_skipped_unread() -> None:
     assert child_out_of_range(SitemapEntry("https://x.example/sitemaps/2019-11.xml"), WINDOW)
     assert child_out_of_range(SitemapEntry("https://x.example/s.xml", utc(2020, 6, 1)), WINDOW)
-    assert child_out_of_range(SitemapEntry("https://x.example/sitemaps/2020-07.xml"), WINDOW) is None
+    assert (
+        child_out_of_range(SitemapEntry("https://x.example/sitemaps/2020-07.xml"), WINDOW) is None
+    )
     assert child_out_of_range(SitemapEntry("https://x.example/news.xml"), WINDOW) is None
 
 

@@ -98,7 +98,9 @@ def test_gzip_bomb_stops_at_the_cap() -> None:
 
 
 def test_malformed_document_keeps_entries_before_the_break() -> None:
-    body = URLSET.replace(b"<url><loc> https://news.example/about", b"<url><loc>a&b</loc></url>\n<url><loc>x")
+    body = URLSET.replace(
+        b"<url><loc> https://news.example/about", b"<url><loc>a&b</loc></url>\n<url><loc>x"
+    )
     parser = parse(body)
     assert parser.kind == "urlset"
     assert [p.loc for p in parser.pages] == [
