@@ -376,9 +376,8 @@ class BackfillSettings(BaseModel):
     )
     airflow_pool: str = Field(
         "newswatch_backfill",
-        description="Airflow pool of the backfill DAG's network tasks; give it few slots so "
-        "backfill never takes the workers live ingest needs (created with 1 slot if missing "
-        "when running under dag.test()).",
+        description="Airflow pool of the backfill DAG's network tasks; create it with few "
+        "slots so backfill never takes the workers live ingest needs.",
     )
     airflow_priority_weight: int = Field(
         1,

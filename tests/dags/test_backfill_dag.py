@@ -27,7 +27,10 @@ def test_backfill_dag_maps_sites_and_sitemap_chunks_and_a_second_run_adds_nothin
     sites = list(newsroom.outlet_urls().values())[:3]
     conf = json.dumps({"sites": sites, "since": "2020-07-01", "until": "2021-12-31", "budget": 2})
     result = run_harness(
-        airflow_home, ["run", "newswatch_backfill", "--conf", conf, "--conf", conf], env
+        airflow_home,
+        ["run", "newswatch_backfill", "--conf", conf, "--conf", conf],
+        env,
+        timeout=900,
     )
     first, second = result["runs"]
     assert first["state"] == "success", first
