@@ -189,22 +189,16 @@ class _FileWalk:
             dating = date_page(entry, window)
             if not dating.in_range:
                 continue
-            try:
-                canonical = canonical_url(entry.loc)
-            except InvalidUrl:
-                self.counts["urls_invalid"] += 1
-                continue
             self.in_range += 1
             values = {
                 "job_id": self.job.id,
-                "canonical_url": canonical,
                 "url": entry.loc,
                 "title": entry.title,
                 "published_at": dating.published,
                 "date_source": dating.source,
                 "state": CandidateState.CANDIDATE.value,
             }
-            self._batch.append((Candidate(canonical, entry.title), values))
+            self._batch.append((Candidate(entry.loc, entry.title), values))
             if len(self._batch) >= self.settings.backfill.write_batch:
                 self._flush()
         if children:
@@ -214,11 +208,17 @@ class _FileWalk:
         if not self._batch:
             return
         scores = self.scorer.score([candidate for candidate, _ in self._batch])
-        rows = [
-            {**values, "score": round(score, 4)}
-            for (_, values), score in zip(self._batch, scores, strict=True)
-            if score >= self.settings.backfill.min_score
-        ]
+        rows = []
+        # Canonicalised only once kept: scoring first spares most URLs of an archive.
+        for (_, values), score in zip(self._batch, scores, strict=True):
+            if score < self.settings.backfill.min_score:
+                continue
+            try:
+                canonical = canonical_url(values["url"])
+            except InvalidUrl:
+                self.counts["urls_invalid"] += 1
+                continue
+            rows.append({**values, "canonical_url": canonical, "score": round(score, 4)})
         self._batch.clear()
         self.kept += len(rows)
         with transaction(self.sessions) as session:

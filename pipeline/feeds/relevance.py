@@ -13,15 +13,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from pipeline.classify.relate import SeedProfile, profile_seed, term_counts
 from pipeline.classify.seeds import load_seeds
-from pipeline.classify.threads import Term, TextTerms, ThreadBook, load_thread_book
+from pipeline.classify.threads import Term, TextTerms, ThreadBook, load_thread_book, plain_words
 from pipeline.config import Settings
+from pipeline.feeds.sitemap_dates import url_path
 
 # raw / (raw + SATURATION): a slug matching two strong seed terms (≈3 each) scores ≈0.67.
 SATURATION = 3.0
+_SEPARATORS = str.maketrans(dict.fromkeys("/-_.+,;=", " "))
 _SLUG_NOISE = frozenset({"html", "htm", "php", "aspx", "shtml", "amp", "index", "article"})
 
 
@@ -41,9 +43,10 @@ class RelevanceScorer(Protocol):
 
 def slug_text(url: str) -> str:
     """The words of a URL's path: '/world/2020/jul/21/huawei-ban.html' → 'world jul huawei ban'."""
-    path = unquote(urlsplit(url).path)
-    for separator in "/-_.+,;=":
-        path = path.replace(separator, " ")
+    path = url_path(url).partition("?")[0]
+    if "%" in path:
+        path = unquote(path)
+    path = path.translate(_SEPARATORS)
     return " ".join(w for w in path.split() if not w.isdigit() and w.lower() not in _SLUG_NOISE)
 
 
@@ -62,11 +65,18 @@ class LexicalScorer:
                 self._by_first.setdefault(term.words[0], []).append(term)
         self._prefix_terms = [t for t in terms if t.prefix and len(t.words) == 1]
         self._prefixes = tuple(t.words[0] for t in self._prefix_terms)
+        # Every word that can contribute: most archive URLs share none and score 0 at once.
+        self._vocabulary = frozenset(w for term in self._key_terms for w in term.split())
+        self._vocabulary |= frozenset(self._by_first)
 
     def score(self, candidates: Sequence[Candidate]) -> list[float]:
         return [self.score_text(_text(c)) for c in candidates]
 
     def score_text(self, text: str) -> float:
+        if not any(
+            w in self._vocabulary or w.startswith(self._prefixes) for w in plain_words(text)
+        ):
+            return 0.0
         counts = term_counts(text)
         raw = sum(self._key_terms.get(term, 0.0) for term in counts)
         raw += self._topic(TextTerms(text))

@@ -42,13 +42,16 @@ def parse_w3c_datetime(value: str | None) -> datetime | None:
     if not value:
         return None
     value = value.strip()
-    partial = _W3C_PARTIAL.match(value)
     try:
-        if partial:
-            return datetime(int(partial[1]), int(partial[2] or 1), 1, tzinfo=UTC)
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        return None
+        partial = _W3C_PARTIAL.match(value)
+        try:
+            return (
+                datetime(int(partial[1]), int(partial[2] or 1), 1, tzinfo=UTC) if partial else None
+            )
+        except ValueError:  # month 13
+            return None
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
