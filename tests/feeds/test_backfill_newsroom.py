@@ -8,7 +8,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -204,7 +204,7 @@ from pipeline.feeds.backfill import discover, open_job, walk
 from pipeline.feeds.relevance import make_scorer
 from pipeline.feeds.sitemap_dates import DateRange
 from pipeline.store import open_store
-from datetime import date
+from datetime import date, datetime
 settings = Settings.model_validate_json(sys.argv[1])
 store = open_store(settings.resolved_database_url)
 window = DateRange.from_days(date(2020, 7, 1), date(2021, 12, 31))
@@ -248,3 +248,37 @@ def test_a_killed_walk_resumes_where_it_stopped(tmp_path: Path, newsroom: Newsro
     assert set(candidates(store, job)) == expected  # nothing lost, nothing twice
     assert newsroom.requests_seen.count(base + SHOWCASE_ROOT) == 0  # read before the kill
     assert final.sitemaps["done"] > done_before
+
+
+def test_demo_backfill_takes_the_follow_ups_back_before_the_feeds(
+    tmp_path: Path, newsroom: NewsroomServer
+) -> None:
+    from pipeline.classify.seeds import load_seeds
+    from pipeline.classify.threads import load_thread_book
+    from pipeline.demo.command import demo_backfill, demo_settings
+    from pipeline.runs.runner import run_pipeline
+    from pipeline.search.reports import seed_followups
+
+    settings = demo_settings(make_test_settings(tmp_path), newsroom)
+    store = open_store(settings.resolved_database_url)
+    backend = open_index(settings)
+    run_pipeline(store.sessions, settings, backend)
+
+    def earliest_followup() -> datetime:
+        with store.sessions() as session:
+            report_ = seed_followups(
+                session, load_seeds(settings)[0], load_thread_book(settings.dedup.threads_file)
+            )
+        return min(s.first_seen_at for g in report_.threads for s in g.stories if s.first_seen_at)
+
+    before = earliest_followup()
+    summary = demo_backfill(store.sessions, settings, backend)
+    assert summary.run.state == "succeeded"
+    archive = {a.url for a in newsroom.archive_manifest()}
+    with store.sessions() as session:
+        backfilled = {
+            a.canonical_url for a in session.scalars(select(Article)) if a.source == "backfill"
+        }
+    assert backfilled and backfilled <= archive  # feed articles were already known
+    after = earliest_followup()
+    assert after < before and (after.year, after.month) == (2020, 7)
