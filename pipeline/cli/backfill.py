@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from urllib.parse import urlsplit
+
 from rich.table import Table
 
 from pipeline.cli.output import console
@@ -21,23 +24,16 @@ def print_backfill_summary(summary: BackfillSummary) -> None:
         stages.add_row(stage, text)
     console.print(stages)
 
-    sites = Table(title="Sites (URLs: seen in sitemaps, in the date range, kept by the pre-filter)")
-    for column in ("site", "range", "sitemaps", "seen", "in range", "kept", "queued", "known"):
-        sites.add_column(
-            column, justify="left" if column in ("site", "range", "sitemaps") else "right"
-        )
-    sites.add_column("fetched", justify="right")
+    ranges = {f"{j.since:%Y-%m-%d}..{j.until - timedelta(days=1):%Y-%m-%d}" for j in summary.jobs}
+    sites = Table(title=f"Sites ({', '.join(sorted(ranges))}): URLs in their sitemaps")
+    sites.add_column("site")
+    sites.add_column("sitemaps")
+    for column in ("seen", "in range", "kept", "queued", "known", "fetched"):
+        sites.add_column(column, justify="right")
     for job in summary.jobs:
-        sitemaps = ", ".join(f"{state}={n}" for state, n in sorted(job.sitemaps.items()))
-        sites.add_row(
-            job.site,
-            f"{job.since:%Y-%m-%d}..{job.until:%Y-%m-%d}",
-            sitemaps or "none found",
-            *(
-                str(n)
-                for n in (job.seen, job.in_range, job.kept, job.queued, job.known, job.fetched)
-            ),
-        )
+        figures = (job.seen, job.in_range, job.kept, job.queued, job.known, job.fetched)
+        sitemaps = " ".join(f"{state}={n}" for state, n in sorted(job.sitemaps.items()))
+        sites.add_row(urlsplit(job.site).netloc, sitemaps or "none found", *map(str, figures))
     console.print(sites)
     problems = [(job.site, e) for job in summary.jobs for e in job.errors]
     if problems:
