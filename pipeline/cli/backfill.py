@@ -7,7 +7,7 @@ from urllib.parse import urlsplit
 
 from rich.table import Table
 
-from pipeline.cli.output import console
+from pipeline.cli.output import console, print_stage_counts
 from pipeline.runs.backfill import BackfillSummary
 
 BACKFILL_STAGES = ("discover", "walk", "queue", "fetch", "extract", "classify", "index", "alerts")
@@ -15,14 +15,7 @@ BACKFILL_STAGES = ("discover", "walk", "queue", "fetch", "extract", "classify", 
 
 def print_backfill_summary(summary: BackfillSummary) -> None:
     run = summary.run
-    stages = Table(title=f"Backfill run {run.run_id}: {run.state}")
-    stages.add_column("step")
-    stages.add_column("counts")
-    for stage in BACKFILL_STAGES:
-        counts = run.stage_counts.get(stage, {})
-        text = ", ".join(f"{k}={v}" for k, v in sorted(counts.items()) if v) or "nothing to do"
-        stages.add_row(stage, text)
-    console.print(stages)
+    print_stage_counts(f"Backfill run {run.run_id}: {run.state}", BACKFILL_STAGES, run.stage_counts)
 
     ranges = {f"{j.since:%Y-%m-%d}..{j.until - timedelta(days=1):%Y-%m-%d}" for j in summary.jobs}
     sites = Table(title=f"Sites ({', '.join(sorted(ranges))}): URLs in their sitemaps")

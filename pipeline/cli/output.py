@@ -19,15 +19,21 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-def print_run_summary(summary: RunSummary) -> None:
-    stages = Table(title=f"Run {summary.run_id}: {summary.state}", show_lines=False)
-    stages.add_column("stage")
-    stages.add_column("counts")
-    for stage in STAGES:
-        counts = summary.stage_counts.get(stage, {})
+def print_stage_counts(
+    title: str, stages: Sequence[str], stage_counts: dict[str, dict[str, int]]
+) -> None:
+    table = Table(title=title, show_lines=False)
+    table.add_column("stage")
+    table.add_column("counts")
+    for stage in stages:
+        counts = stage_counts.get(stage, {})
         text = ", ".join(f"{k}={v}" for k, v in sorted(counts.items()) if v) or "nothing to do"
-        stages.add_row(stage, text)
-    console.print(stages)
+        table.add_row(stage, text)
+    console.print(table)
+
+
+def print_run_summary(summary: RunSummary) -> None:
+    print_stage_counts(f"Run {summary.run_id}: {summary.state}", STAGES, summary.stage_counts)
 
     statuses = Table(title="Articles by status")
     statuses.add_column("status")

@@ -26,9 +26,14 @@ from pipeline.feeds.sitemap_walk import backfill_fetch_settings
 from pipeline.fetch.stage import fetch_pending
 from pipeline.index.base import SearchIndex
 from pipeline.index.stage import index_pending
-from pipeline.runs.runner import RunSummary, articles_by_status, finish_run, start_run
-
-StageCallback = Callable[[str, dict[str, int]], None]
+from pipeline.runs.runner import (
+    RunSummary,
+    StageCallback,
+    articles_by_status,
+    finish_run,
+    run_stages,
+    start_run,
+)
 
 
 @dataclass
@@ -89,17 +94,14 @@ def run_backfill(
         run.stage_counts.update({name: dict(counts) for name, counts in steps.items()})
         ids = [i for job in jobs for i in queued_article_ids(sessions, job)]
         fetch_settings = backfill_fetch_settings(settings)
-        for name, stage in (
+        stages: list[tuple[str, Callable[[], Counter[str]]]] = [
             ("fetch", lambda: fetch_pending(sessions, fetch_settings, article_ids=ids)),
             ("extract", lambda: extract_pending(sessions, settings.extract)),
             ("classify", lambda: Counter(classify_pending(sessions, settings))),
             ("index", lambda: index_pending(sessions, backend, settings.index)),
             ("alerts", lambda: run_alerts(sessions, settings)),
-        ):
-            counts = dict(stage())
-            run.stage_counts[name] = counts
-            if on_stage:
-                on_stage(name, counts)
+        ]
+        run_stages(run, stages, on_stage)
         summary.jobs = [report(sessions, job) for job in jobs]
         run.errors.extend(
             {"feed": f"backfill {r.site}", "error": f"{e['sitemap']}: {e['error']}"}

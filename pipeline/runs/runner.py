@@ -87,6 +87,19 @@ def fetch_errors(sessions: sessionmaker[Session], since: datetime) -> list[dict[
         ]
 
 
+def run_stages(
+    summary: RunSummary,
+    stages: Sequence[tuple[str, Callable[[], Counter[str]]]],
+    on_stage: StageCallback | None = None,
+) -> None:
+    """Run each stage in order, recording its counts in the summary as it finishes."""
+    for name, stage in stages:
+        counts = dict(stage())
+        summary.stage_counts[name] = counts
+        if on_stage:
+            on_stage(name, counts)
+
+
 def run_pipeline(
     sessions: sessionmaker[Session],
     settings: Settings,
@@ -110,11 +123,7 @@ def run_pipeline(
             ("index", lambda: index_pending(sessions, backend, settings.index)),
             ("alerts", lambda: run_alerts(sessions, settings)),
         ]
-        for name, stage in stage_results:
-            counts = dict(stage())
-            summary.stage_counts[name] = counts
-            if on_stage:
-                on_stage(name, counts)
+        run_stages(summary, stage_results, on_stage)
         summary.state = "succeeded"
     except BaseException:
         summary.state = "failed"
