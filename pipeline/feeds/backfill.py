@@ -89,7 +89,8 @@ async def _discover(sessions: sessionmaker[Session], settings: Settings, key: st
             return counts
     with transaction(sessions) as session:
         rows = [{"job_id": key, "url": url, "depth": 0, **_NEW_SITEMAP} for url in roots]
-        counts["root_sitemaps"] += insert_ignoring_conflicts(
+        counts["root_sitemaps"] += len(rows)
+        insert_ignoring_conflicts(
             session,
             BackfillSitemap.__table__,  # type: ignore[arg-type]
             rows,
@@ -237,7 +238,17 @@ class _FileWalk:
             total = session.scalar(
                 select(func.count()).where(BackfillSitemap.job_id == self.job.id)
             )
-            for entry in {e.loc: e for e in entries}.values():
+            listed = {e.loc: e for e in entries}
+            # Already queued by another index or earlier in the tree: a loop, not read twice.
+            known = set(
+                session.scalars(
+                    select(BackfillSitemap.url).where(
+                        BackfillSitemap.job_id == self.job.id, BackfillSitemap.url.in_(listed)
+                    )
+                )
+            )
+            self.counts["sitemaps_already_queued"] += len(known)
+            for entry in (e for loc, e in listed.items() if loc not in known):
                 skip = child_out_of_range(entry, window)
                 if skip is None and depth > limits.max_depth:
                     skip = f"deeper than backfill.max_depth={limits.max_depth}"
@@ -256,14 +267,12 @@ class _FileWalk:
                         "error": skip,
                     }
                 )
-            added = insert_ignoring_conflicts(
+            insert_ignoring_conflicts(
                 session,
                 BackfillSitemap.__table__,  # type: ignore[arg-type]
                 rows,
                 ["job_id", "url"],
             )
-            # Already queued by another index or earlier in the tree: a loop, not read twice.
-            self.counts["sitemaps_already_queued"] += len(rows) - added
             self.children.extend(
                 session.scalars(
                     select(BackfillSitemap.id)

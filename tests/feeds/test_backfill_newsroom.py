@@ -74,7 +74,11 @@ def test_range_filtering_and_the_showcase_tree(
     settings = backfill_settings(tmp_path, min_score=0.0)
     base = showcase(newsroom)
     newsroom.requests_seen.clear()
-    job = walked(store, settings, base, RANGE_2020)
+    job = open_job(store.sessions, base, RANGE_2020)
+    assert discover(store.sessions, settings, job)["root_sitemaps"] == 1
+    counts = walk(store.sessions, settings, job, make_scorer(settings))
+    assert counts["sitemaps_already_queued"] == 1  # the archive index's link back to the root
+    assert counts["sitemaps_partly_read"] == 1  # the malformed month
     found = candidates(store, job)
     # In range, from a plain month, the gzipped month and the part-readable malformed month:
     assert {
