@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import os
 import platform
 import random
 import subprocess
@@ -163,8 +164,10 @@ def main() -> None:
             fetch={"allowed_networks": ["127.0.0.0/8"], "per_host_delay_seconds": 0.0},
             backfill={"per_host_delay_seconds": 0.0, "sites": []},
         ).model_dump_json()
+        load_before = os.getloadavg()[0]
         baseline = child(settings, site, "baseline")
         measured = child(settings, site, "walk")
+        load_after = os.getloadavg()[0]
         server.shutdown()
     lines = [
         "# Backfill: walking a synthetic sitemap index",
@@ -184,6 +187,10 @@ def main() -> None:
         f"URLs seen {measured['seen']:,}, in the range {measured['in_range']:,}, kept by the "
         f"pre-filter {measured['kept']:,}; sitemaps {measured['sitemaps']}.",
         "Targets: under 60 s and under 300 MB.",
+        "",
+        f"Machine load (1-minute load average, {os.cpu_count()} CPUs) before and after: "
+        f"{load_before:.1f} and {load_after:.1f}; the wall time is only comparable between "
+        "runs at a similar load.",
     ]
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text("\n".join(lines) + "\n")
