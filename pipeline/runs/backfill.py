@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.alerts.stage import run_alerts
 from pipeline.classify.stage import classify_pending
-from pipeline.config import Settings
+from pipeline.config import FetchSettings, Settings
 from pipeline.extract.stage import extract_pending
 from pipeline.feeds.backfill import discover, open_job, walk
 from pipeline.feeds.backfill_queue import queue_pages, queued_article_ids
@@ -95,7 +95,7 @@ def run_backfill(
         ids = [i for job in jobs for i in queued_article_ids(sessions, job)]
         fetch_settings = backfill_fetch_settings(settings)
         stages: list[tuple[str, Callable[[], Counter[str]]]] = [
-            ("fetch", lambda: fetch_pending(sessions, fetch_settings, article_ids=ids)),
+            ("fetch", lambda: _fetch_in_score_order(sessions, fetch_settings, ids)),
             ("extract", lambda: extract_pending(sessions, settings.extract)),
             ("classify", lambda: Counter(classify_pending(sessions, settings))),
             ("index", lambda: index_pending(sessions, backend, settings.index)),
@@ -116,3 +116,14 @@ def run_backfill(
         run.status_counts = articles_by_status(sessions)
         finish_run(sessions, run)
     return summary
+
+
+def _fetch_in_score_order(
+    sessions: sessionmaker[Session], settings: FetchSettings, ids: list[str], batch: int = 16
+) -> Counter[str]:
+    """Fetch the queued articles best score first, a batch at a time (a run cut short has
+    fetched the most relevant ones)."""
+    counts: Counter[str] = Counter()
+    for start in range(0, len(ids), batch):
+        counts.update(fetch_pending(sessions, settings, article_ids=ids[start : start + batch]))
+    return counts
