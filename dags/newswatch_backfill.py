@@ -21,8 +21,9 @@ and `budget` (pages fetched per site; default `backfill.max_pages`).
 - `summary`: seen, kept, queued and fetched per site; fails the run if a task failed.
 
 Network tasks run in the `backfill.airflow_pool` pool (create it with few slots:
-`airflow pools set newswatch_backfill 1 "sitemap backfill"`) at
-`backfill.airflow_priority_weight`, so live ingest goes first. All state is in the store:
+`airflow pools set newswatch_backfill 1 "sitemap backfill"`); every task has priority
+weight `backfill.airflow_priority_weight` (0, absolute), below ingest's, so live ingest
+goes first. All state is in the store:
 a cleared or killed task resumes where it stopped, and a second run adds nothing.
 """
 
@@ -40,10 +41,7 @@ from pipeline.runs.airflow_support import dag_default_args
 
 SETTINGS = Settings()  # parse time: environment and TOML only
 AFTER_MAPPED = "none_failed"
-POLITE = {
-    "pool": SETTINGS.backfill.airflow_pool,
-    "priority_weight": SETTINGS.backfill.airflow_priority_weight,
-}
+POLITE = {"pool": SETTINGS.backfill.airflow_pool}
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +54,9 @@ log = logging.getLogger(__name__)
     max_active_runs=1,
     default_args={
         **dag_default_args(SETTINGS, SETTINGS.airflow.task_timeout_minutes),
+        # Below ingest's (1, summed downstream) on every task, whatever its place in the DAG.
         "priority_weight": SETTINGS.backfill.airflow_priority_weight,
+        "weight_rule": "absolute",
     },
     tags=["newswatch", "backfill"],
     doc_md=__doc__,

@@ -380,10 +380,10 @@ class BackfillSettings(BaseModel):
         "slots so backfill never takes the workers live ingest needs.",
     )
     airflow_priority_weight: int = Field(
-        1,
-        ge=1,
-        description="priority_weight of backfill tasks (ingest tasks use Airflow's default, "
-        "so they go first when both wait for a slot).",
+        0,
+        description="priority_weight of backfill tasks, with weight_rule 'absolute'. Ingest "
+        "tasks keep Airflow's default (1, summed downstream), so they go first when both "
+        "wait for a slot.",
     )
 
 
