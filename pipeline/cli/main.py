@@ -157,6 +157,9 @@ def backfill(
     alerts: Annotated[
         bool | None, typer.Option("--alerts/--no-alerts", help="Let these articles raise alerts.")
     ] = None,
+    retry_failed: Annotated[
+        bool, typer.Option(help="Read again the sitemaps that failed in earlier runs.")
+    ] = False,
 ) -> None:
     """Find a site's articles of a date range in its sitemaps; fetch the relevant ones."""
     from pipeline.cli.backfill import print_backfill_summary
@@ -178,6 +181,7 @@ def backfill(
         window,
         max_pages=max_pages,
         alerts=alerts,
+        retry_failed=retry_failed,
     )
     print_backfill_summary(summary)
 

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.config import Settings
@@ -302,3 +302,16 @@ class _FileWalk:
         self.counts["urls_in_range"] += self.in_range
         self.counts["urls_kept"] += self.kept
         return self.children
+
+
+def reset_failed_sitemaps(sessions: sessionmaker[Session], job: str) -> int:
+    """Send the job's failed sitemaps back to pending (e.g. after a site's outage)."""
+    with transaction(sessions) as session:
+        result = session.execute(
+            update(BackfillSitemap)
+            .where(
+                BackfillSitemap.job_id == job, BackfillSitemap.state == SitemapState.FAILED.value
+            )
+            .values(state=SitemapState.PENDING.value, error=None)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.feeds.backfill_models import (
@@ -14,10 +14,8 @@ from pipeline.feeds.backfill_models import (
     BackfillJob,
     BackfillSitemap,
     CandidateState,
-    SitemapState,
 )
 from pipeline.records import as_utc
-from pipeline.store.db import transaction
 from pipeline.store.models import Article
 
 
@@ -101,16 +99,3 @@ def report(sessions: sessionmaker[Session], job: str) -> JobReport:
         fetched=int(fetched or 0),
         errors=errors,
     )
-
-
-def reset_failed_sitemaps(sessions: sessionmaker[Session], job: str) -> int:
-    """Send the job's failed sitemaps back to pending (e.g. after a site's outage)."""
-    with transaction(sessions) as session:
-        result = session.execute(
-            update(BackfillSitemap)
-            .where(
-                BackfillSitemap.job_id == job, BackfillSitemap.state == SitemapState.FAILED.value
-            )
-            .values(state=SitemapState.PENDING.value, error=None)
-        )
-        return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -17,7 +17,7 @@ from pipeline.alerts.stage import run_alerts
 from pipeline.classify.stage import classify_pending
 from pipeline.config import FetchSettings, Settings
 from pipeline.extract.stage import extract_pending
-from pipeline.feeds.backfill import discover, open_job, walk
+from pipeline.feeds.backfill import discover, open_job, reset_failed_sitemaps, walk
 from pipeline.feeds.backfill_queue import queue_pages, queued_article_ids
 from pipeline.feeds.backfill_report import JobReport, report
 from pipeline.feeds.relevance import RelevanceScorer, make_scorer
@@ -51,11 +51,18 @@ def backfill_sites(
     max_pages: int | None = None,
     alerts: bool | None = None,
     scorer: RelevanceScorer | None = None,
+    retry_failed: bool = False,
     on_stage: StageCallback | None = None,
 ) -> tuple[list[str], dict[str, Counter[str]]]:
-    """Discover, walk and queue every site; returns the job ids and the step counts."""
+    """Discover, walk and queue every site; returns the job ids and the step counts.
+
+    `retry_failed` reads the sitemaps that failed in earlier runs again (after an outage).
+    """
     scorer = scorer or make_scorer(settings)
     jobs = [open_job(sessions, site, window) for site in sites]
+    if retry_failed:
+        for job in jobs:
+            reset_failed_sitemaps(sessions, job)
     steps: dict[str, Counter[str]] = {"discover": Counter(), "walk": Counter(), "queue": Counter()}
     for name, step in (
         ("discover", lambda job: discover(sessions, settings, job)),
@@ -81,6 +88,7 @@ def run_backfill(
     *,
     max_pages: int | None = None,
     alerts: bool | None = None,
+    retry_failed: bool = False,
     trigger: str = "backfill",
     on_stage: StageCallback | None = None,
 ) -> BackfillSummary:
@@ -89,7 +97,14 @@ def run_backfill(
     run = summary.run
     try:
         jobs, steps = backfill_sites(
-            sessions, settings, sites, window, max_pages=max_pages, alerts=alerts, on_stage=on_stage
+            sessions,
+            settings,
+            sites,
+            window,
+            max_pages=max_pages,
+            alerts=alerts,
+            retry_failed=retry_failed,
+            on_stage=on_stage,
         )
         run.stage_counts.update({name: dict(counts) for name, counts in steps.items()})
         ids = [i for job in jobs for i in queued_article_ids(sessions, job)]

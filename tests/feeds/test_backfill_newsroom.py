@@ -286,3 +286,24 @@ def test_demo_backfill_takes_the_follow_ups_back_before_the_feeds(
     assert backfilled and backfilled <= archive  # feed articles were already known
     after = earliest_followup()
     assert after < before and (after.year, after.month) == (2020, 7)
+
+
+def test_a_failed_sitemap_is_recorded_and_read_again_when_asked(
+    tmp_path: Path, store: Store, newsroom: NewsroomServer
+) -> None:
+    settings = backfill_settings(tmp_path, min_score=0.0)
+    base = newsroom.outlet_urls()["westminster-wire"]
+    month = f"{base}/sitemaps/2020-07.xml"
+    newsroom.fail_next(month, times=10, status=500)
+    backend = open_index(settings)
+    first = run_backfill(store.sessions, settings, backend, [base], ALL)
+    errors = {e["sitemap"]: e["error"] for e in first.jobs[0].errors}
+    assert errors[month].startswith("http_server_error") and first.jobs[0].sitemaps["failed"] == 1
+    assert "uk-suspends-hong-kong-extradition-treaty" not in candidates(store, first.jobs[0].job)
+
+    newsroom.fail_next(month, times=0)  # the outage is over
+    again = run_backfill(store.sessions, settings, backend, [base], ALL)
+    assert "uk-suspends-hong-kong-extradition-treaty" not in candidates(store, again.jobs[0].job)
+    healed = run_backfill(store.sessions, settings, backend, [base], ALL, retry_failed=True)
+    assert "failed" not in healed.jobs[0].sitemaps
+    assert "uk-suspends-hong-kong-extradition-treaty" in candidates(store, healed.jobs[0].job)
