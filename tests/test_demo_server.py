@@ -19,7 +19,8 @@ import pytest
 from markupsafe import escape
 
 from pipeline.demo.content import KINDS, SEED, THREADS, ArticleSpec
-from pipeline.demo.server import HOSTILE_EXPECT, NewsroomServer
+from pipeline.demo.hostile import HOSTILE_EXPECT
+from pipeline.demo.server import NewsroomServer
 
 SLOW_SECONDS = 0.6
 

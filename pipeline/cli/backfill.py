@@ -1,14 +1,59 @@
-"""`newswatch backfill`: presentation of a backfill run (the work is pipeline.runs.backfill)."""
+"""`newswatch backfill`: a thin shell over pipeline.runs.backfill, and its report."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
 from urllib.parse import urlsplit
 
+import typer
 from rich.table import Table
 
+from pipeline.cli.context import connect, load
+from pipeline.cli.errors import clean_errors
 from pipeline.cli.output import console, print_stage_counts
-from pipeline.runs.backfill import BackfillSummary
+from pipeline.feeds.sitemap_dates import DateRange
+from pipeline.feeds.sitemap_walk import site_origin
+from pipeline.index.factory import open_index
+from pipeline.runs.backfill import BackfillSummary, run_backfill
+
+
+@clean_errors
+def backfill(
+    site: Annotated[list[str], typer.Option(help="Site home page, e.g. https://www.example.org.")],
+    since: Annotated[datetime, typer.Option(formats=["%Y-%m-%d"], help="First day (UTC).")],
+    until: Annotated[
+        datetime | None, typer.Option(formats=["%Y-%m-%d"], help="Last day (default today).")
+    ] = None,
+    max_pages: Annotated[
+        int | None, typer.Option(min=0, help="Pages fetched per site (default backfill.max_pages).")
+    ] = None,
+    alerts: Annotated[
+        bool | None, typer.Option("--alerts/--no-alerts", help="Let these articles raise alerts.")
+    ] = None,
+    retry_failed: Annotated[
+        bool, typer.Option(help="Read again the sitemaps that failed in earlier runs.")
+    ] = False,
+) -> None:
+    """Find a site's articles of a date range in its sitemaps; fetch the relevant ones."""
+    for url in site:
+        site_origin(url)  # a bad --site is bad input, before anything is recorded
+    window = DateRange.from_days(since.date(), (until or datetime.now(UTC)).date())
+    settings = load()
+    backend = open_index(settings)
+    backend.ensure_ready()
+    summary = run_backfill(
+        connect(settings).sessions,
+        settings,
+        backend,
+        site,
+        window,
+        max_pages=max_pages,
+        alerts=alerts,
+        retry_failed=retry_failed,
+    )
+    print_backfill_summary(summary)
+
 
 BACKFILL_STAGES = ("discover", "walk", "queue", "fetch", "extract", "classify", "index", "alerts")
 

@@ -38,7 +38,8 @@ from pipeline.feeds.relevance import Candidate, RelevanceScorer
 from pipeline.feeds.sitemap_dates import DateRange, child_out_of_range, date_page
 from pipeline.feeds.sitemap_parse import SitemapEntry
 from pipeline.feeds.sitemap_walk import SitemapReader, site_origin
-from pipeline.fetch.http import DownloadError, make_client
+from pipeline.fetch.errors import DownloadError
+from pipeline.fetch.http import make_client
 from pipeline.records import as_utc, utcnow
 from pipeline.store.db import insert_ignoring_conflicts, transaction
 from pipeline.urls import InvalidUrl, canonical_url

@@ -16,7 +16,8 @@ import feedparser
 import httpx
 
 from pipeline.config import FeedConfig, FetchSettings, PollSettings
-from pipeline.fetch.http import DownloadError, Throttle, download, make_client
+from pipeline.fetch.errors import DownloadError
+from pipeline.fetch.http import Throttle, download, make_client
 from pipeline.fetch.pages import looks_like_html
 from pipeline.records import FeedEntry, FeedPollResult, FeedStatus
 

@@ -17,9 +17,11 @@ from urllib.parse import unquote
 
 from pipeline.classify.relate import SeedProfile, profile_seed, term_counts
 from pipeline.classify.seeds import load_seeds
-from pipeline.classify.threads import Term, TextTerms, ThreadBook, load_thread_book, plain_words
+from pipeline.classify.threads import ThreadBook, load_thread_book
 from pipeline.config import Settings
 from pipeline.feeds.sitemap_dates import url_path
+from pipeline.text.terms import Term, TextTerms
+from pipeline.text.tokens import plain_words
 
 # raw / (raw + SATURATION): a slug matching two strong seed terms (≈3 each) scores ≈0.67.
 SATURATION = 3.0
@@ -59,12 +61,14 @@ class LexicalScorer:
         self._key_terms = profile.key_terms
         seed_threads = {match.name for match in profile.analysis.threads}
         terms = [t for th in book.threads if th.name in seed_threads for t in th.terms]
+        # Terms by their first word; those whose first word is a prefix ("strip* out") are
+        # looked up by that prefix.
         self._by_first: dict[str, list[Term]] = {}
+        self._by_prefix: dict[str, list[Term]] = {}
         for term in terms:
-            if not (term.prefix and len(term.words) == 1):
-                self._by_first.setdefault(term.words[0], []).append(term)
-        self._prefix_terms = [t for t in terms if t.prefix and len(t.words) == 1]
-        self._prefixes = tuple(t.words[0] for t in self._prefix_terms)
+            index = self._by_prefix if term.prefixes[0] else self._by_first
+            index.setdefault(term.words[0], []).append(term)
+        self._prefixes = tuple(self._by_prefix)
         # Every word that can contribute: most archive URLs share none and score 0 at once.
         self._vocabulary = frozenset(w for term in self._key_terms for w in term.split())
         self._vocabulary |= frozenset(self._by_first)
@@ -85,11 +89,12 @@ class LexicalScorer:
     def _topic(self, text: TextTerms) -> float:
         matched: set[Term] = set()
         for word in set(text.words):
-            for term in self._by_first.get(word, ()):
-                if text.count(term):
-                    matched.add(term)
+            candidates = list(self._by_first.get(word, ()))
             if word.startswith(self._prefixes):
-                matched.update(t for t in self._prefix_terms if word.startswith(t.words[0]))
+                candidates += [
+                    t for p, ts in self._by_prefix.items() if word.startswith(p) for t in ts
+                ]
+            matched.update(term for term in candidates if text.count(term))
         return sum(term.weight for term in matched)
 
 

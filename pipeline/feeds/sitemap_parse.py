@@ -16,7 +16,8 @@ from datetime import UTC, datetime
 from typing import Literal
 from xml.parsers import expat
 
-from pipeline.fetch.http import DownloadError, _Decoder
+from pipeline.fetch.body import BodyDecoder
+from pipeline.fetch.errors import DownloadError
 
 GZIP_MAGIC = b"\x1f\x8b"
 SitemapKind = Literal["index", "urlset", "text"]
@@ -72,7 +73,7 @@ class SitemapParser:
         self.pages: list[SitemapEntry] = []
         self.children: list[SitemapEntry] = []
         self._max_bytes = max_bytes
-        self._gunzip: _Decoder | None = None
+        self._gunzip: BodyDecoder | None = None
         self._sniffed = False  # gzip or not
         self._format_known = False  # XML or text
         self._text_rest = b""
@@ -98,7 +99,7 @@ class SitemapParser:
         if not self._sniffed and data:
             self._sniffed = True
             if data.startswith(GZIP_MAGIC):
-                self._gunzip = _Decoder("gzip", self._max_bytes)
+                self._gunzip = BodyDecoder("gzip", self._max_bytes)
         if self._gunzip is not None:
             data = self._gunzip.feed(data)
         self._parse(data, final=False)

@@ -15,7 +15,8 @@ import httpx
 
 from pipeline.config import FetchSettings, Settings
 from pipeline.feeds.sitemap_parse import SitemapEntry, SitemapKind, SitemapParser, SitemapRefused
-from pipeline.fetch.http import DownloadError, Throttle, download
+from pipeline.fetch.errors import DownloadError
+from pipeline.fetch.http import Throttle, download
 from pipeline.fetch.robots import Robots
 
 ACCEPT = "application/xml, text/xml;q=0.9, application/gzip;q=0.8, text/plain;q=0.5, */*;q=0.1"

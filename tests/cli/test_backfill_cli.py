@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
-from pipeline.cli.main import EXIT_BAD_INPUT, app
+from pipeline.cli.errors import EXIT_BAD_INPUT
+from pipeline.cli.main import app
 from pipeline.demo.server import NewsroomServer
 from pipeline.demo.sitemaps import SHOWCASE
 from pipeline.store import open_store

@@ -13,7 +13,7 @@ from pipeline.feeds.sitemap_parse import (
     SitemapRefused,
     parse_w3c_datetime,
 )
-from pipeline.fetch.http import DownloadError
+from pipeline.fetch.errors import DownloadError
 from pipeline.records import FetchError
 
 URLSET = b"""<?xml version="1.0" encoding="UTF-8"?>
