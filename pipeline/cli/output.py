@@ -43,7 +43,7 @@ def print_run_summary(summary: RunSummary) -> None:
     if summary.errors:
         errors = table(f"Errors in this run ({len(summary.errors)})", "where", "error")
         for error in summary.errors:
-            where = error.get("feed") or error.get("url") or ""
+            where = error.get("url") or error.get("feed") or ""
             what = " ".join(v for k, v in error.items() if k in ("error", "detail") and v)
             errors.add_row(where, what)
         console.print(errors)

@@ -41,7 +41,8 @@ from pipeline.feeds.sitemap_walk import SitemapReader, site_origin
 from pipeline.fetch.errors import DownloadError
 from pipeline.fetch.http import make_client
 from pipeline.records import as_utc, utcnow
-from pipeline.store.db import insert_ignoring_conflicts, transaction
+from pipeline.store.db import transaction
+from pipeline.store.inserts import insert_new
 from pipeline.urls import InvalidUrl, canonical_url
 
 
@@ -56,7 +57,7 @@ def open_job(sessions: sessionmaker[Session], site: str, window: DateRange) -> s
     with transaction(sessions) as session:
         row = {"id": key, "site": site_origin(site), "since": window.since, "until": window.until}
         row["created_at"] = utcnow()
-        insert_ignoring_conflicts(session, BackfillJob.__table__, [row], ["id"])  # type: ignore[arg-type]
+        insert_new(session, BackfillJob, [row], ["id"], BackfillJob.id)
     return key
 
 
@@ -91,12 +92,7 @@ async def _discover(sessions: sessionmaker[Session], settings: Settings, key: st
     with transaction(sessions) as session:
         rows = [{"job_id": key, "url": url, "depth": 0, **_NEW_SITEMAP} for url in roots]
         counts["root_sitemaps"] += len(rows)
-        insert_ignoring_conflicts(
-            session,
-            BackfillSitemap.__table__,  # type: ignore[arg-type]
-            rows,
-            ["job_id", "url"],
-        )
+        insert_new(session, BackfillSitemap, rows, ["job_id", "url"], BackfillSitemap.id)
         row = session.get_one(BackfillJob, key)
         row.discovered_at, row.discovery_error = utcnow(), None
     return counts
@@ -224,11 +220,8 @@ class _FileWalk:
         self._batch.clear()
         self.kept += len(rows)
         with transaction(self.sessions) as session:
-            insert_ignoring_conflicts(
-                session,
-                BackfillCandidate.__table__,  # type: ignore[arg-type]
-                rows,
-                ["job_id", "canonical_url"],
+            insert_new(
+                session, BackfillCandidate, rows, ["job_id", "canonical_url"], BackfillCandidate.id
             )
 
     def _queue_children(self, entries: list[SitemapEntry], window: DateRange) -> None:
@@ -268,12 +261,7 @@ class _FileWalk:
                         "error": skip,
                     }
                 )
-            insert_ignoring_conflicts(
-                session,
-                BackfillSitemap.__table__,  # type: ignore[arg-type]
-                rows,
-                ["job_id", "url"],
-            )
+            insert_new(session, BackfillSitemap, rows, ["job_id", "url"], BackfillSitemap.id)
             self.children.extend(
                 session.scalars(
                     select(BackfillSitemap.id)

@@ -16,7 +16,8 @@ from pipeline.config import Settings
 from pipeline.feeds.backfill_models import BackfillCandidate, BackfillJob, CandidateState
 from pipeline.feeds.sitemap_walk import site_origin
 from pipeline.records import ArticleStatus, utcnow
-from pipeline.store.db import insert_ignoring_conflicts, transaction
+from pipeline.store.db import transaction
+from pipeline.store.inserts import insert_new
 from pipeline.store.models import Article
 from pipeline.urls import article_id
 
@@ -88,11 +89,9 @@ def _queue_one(
 ) -> None:
     new_id = article_id(candidate.canonical_url)
     dated = candidate.date_source in ("news", "url")  # lastmod is not a publication date
-    # Asked first: on PostgreSQL the helper's row count reads 0 even for a row it inserted.
-    known = session.scalar(select(Article.id).where(Article.id == new_id)) is not None
-    insert_ignoring_conflicts(
+    inserted = insert_new(
         session,
-        Article.__table__,  # type: ignore[arg-type]
+        Article,
         [
             {
                 "id": new_id,
@@ -112,7 +111,9 @@ def _queue_one(
             }
         ],
         ["id"],
+        Article.id,
     )
+    known = not inserted  # from a feed, or another job
     state = CandidateState.KNOWN if known else CandidateState.QUEUED
     candidate.state, candidate.article_id = state.value, new_id
     candidate.queued_at = None if known else now

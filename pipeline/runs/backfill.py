@@ -26,14 +26,10 @@ from pipeline.feeds.sitemap_walk import backfill_fetch_settings
 from pipeline.fetch.stage import fetch_pending
 from pipeline.index.base import SearchIndex
 from pipeline.index.stage import index_pending
-from pipeline.runs.runner import (
-    RunSummary,
-    StageCallback,
-    articles_by_status,
-    finish_run,
-    run_stages,
-    start_run,
-)
+from pipeline.records import RunState
+from pipeline.runs.record import RunSummary, close_run, open_run
+from pipeline.runs.runner import StageCallback
+from pipeline.store.batches import StageCounts
 
 
 @dataclass
@@ -93,8 +89,11 @@ def run_backfill(
     on_stage: StageCallback | None = None,
 ) -> BackfillSummary:
     """The whole backfill of `sites` for `window`, then the stages. Safe to repeat or resume."""
-    summary = BackfillSummary(RunSummary(run_id=start_run(sessions, trigger)))
-    run = summary.run
+    run_id = open_run(sessions, trigger)
+    stage_counts: dict[str, StageCounts] = {}
+    problems: list[dict[str, str]] = []
+    jobs: list[str] = []
+    state = RunState.FAILED
     try:
         jobs, steps = backfill_sites(
             sessions,
@@ -106,39 +105,41 @@ def run_backfill(
             retry_failed=retry_failed,
             on_stage=on_stage,
         )
-        run.stage_counts.update({name: dict(counts) for name, counts in steps.items()})
+        stage_counts.update(steps)
         ids = [i for job in jobs for i in queued_article_ids(sessions, job)]
         fetch_settings = backfill_fetch_settings(settings)
-        stages: list[tuple[str, Callable[[], Counter[str]]]] = [
+        stages: list[tuple[str, Callable[[], StageCounts]]] = [
             ("fetch", lambda: _fetch_in_score_order(sessions, fetch_settings, ids)),
             ("extract", lambda: extract_pending(sessions, settings.extract)),
-            ("classify", lambda: Counter(classify_pending(sessions, settings))),
+            ("classify", lambda: classify_pending(sessions, settings)),
             ("index", lambda: index_pending(sessions, backend, settings.index)),
             ("alerts", lambda: run_alerts(sessions, settings)),
         ]
-        run_stages(run, stages, on_stage)
-        summary.jobs = [report(sessions, job) for job in jobs]
-        run.errors.extend(
-            {"feed": f"backfill {r.site}", "error": f"{e['sitemap']}: {e['error']}"}
-            for r in summary.jobs
-            for e in r.errors
-        )
-        run.state = "succeeded"
-    except BaseException:
-        run.state = "failed"
-        raise
+        for name, stage in stages:
+            stage_counts[name] = stage()
+            if on_stage:
+                on_stage(name, dict(stage_counts[name]))
+        state = RunState.SUCCEEDED
     finally:
-        run.status_counts = articles_by_status(sessions)
-        finish_run(sessions, run)
+        reports = [report(sessions, job) for job in jobs]
+        # Sitemap problems are recorded like a feed's poll problems, under the site.
+        problems = [
+            {"feed": f"backfill {r.site}", "error": f"{e['sitemap']}: {e['error']}"}
+            for r in reports
+            for e in r.errors
+        ]
+        summary = BackfillSummary(
+            close_run(sessions, run_id, stage_counts, problems, state), reports
+        )
     return summary
 
 
 def _fetch_in_score_order(
     sessions: sessionmaker[Session], settings: FetchSettings, ids: list[str], batch: int = 16
-) -> Counter[str]:
+) -> StageCounts:
     """Fetch the queued articles best score first, a batch at a time (a run cut short has
     fetched the most relevant ones)."""
-    counts: Counter[str] = Counter()
+    counts: StageCounts = Counter()
     for start in range(0, len(ids), batch):
         counts.update(fetch_pending(sessions, settings, article_ids=ids[start : start + batch]))
     return counts
