@@ -28,7 +28,7 @@ from pipeline.index.base import SearchIndex
 from pipeline.index.stage import index_pending
 from pipeline.records import RunState
 from pipeline.runs.record import RunSummary, close_run, open_run
-from pipeline.runs.runner import StageCallback
+from pipeline.runs.runner import StageCallback, run_stages
 from pipeline.store.batches import StageCounts
 
 
@@ -115,10 +115,7 @@ def run_backfill(
             ("index", lambda: index_pending(sessions, backend, settings.index)),
             ("alerts", lambda: run_alerts(sessions, settings)),
         ]
-        for name, stage in stages:
-            stage_counts[name] = stage()
-            if on_stage:
-                on_stage(name, dict(stage_counts[name]))
+        run_stages(stages, stage_counts, on_stage)
         state = RunState.SUCCEEDED
     finally:
         reports = [report(sessions, job) for job in jobs]
