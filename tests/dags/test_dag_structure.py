@@ -75,7 +75,11 @@ def test_only_publish_emits_the_articles_asset(dagbag: dict[str, Any]) -> None:
 
 
 def test_every_task_retries_with_backoff_and_has_a_timeout(dagbag: dict[str, Any]) -> None:
-    assert set(dagbag["dags"]) == {"newswatch_ingest", "newswatch_maintenance"}
+    assert set(dagbag["dags"]) == {
+        "newswatch_ingest",
+        "newswatch_maintenance",
+        "newswatch_backfill",
+    }
     assert all(dag["tasks"] for dag in dagbag["dags"].values())  # the loop checks something
     for dag_id, dag in dagbag["dags"].items():
         timeout = 240 * 60 if dag_id == "newswatch_maintenance" else 30 * 60
