@@ -120,13 +120,12 @@ class _Handler(SimpleHTTPRequestHandler):
             self.send_error(404)
             return
         data = path.read_bytes()
+        port = str(self.headers.get("Host", "").rpartition(":")[2]).encode()  # as asked for
         if path.suffix != ".gz":
-            data = data.replace(b"{port}", str(self.server.server_address[1]).encode())
+            data = data.replace(b"{port}", port)
         else:
             data = gzip.compress(
-                gzip.decompress(data).replace(
-                    b"{port}", str(self.server.server_address[1]).encode()
-                ),
+                gzip.decompress(data).replace(b"{port}", port),
                 compresslevel=1,
             )
         self.send_response(200)
@@ -144,7 +143,8 @@ def child(settings_json: str, site: str, mode: str) -> dict[str, Any]:
         capture_output=True, text=True, check=True, cwd=REPO,
         env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
     )  # fmt: skip
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 def main() -> None:

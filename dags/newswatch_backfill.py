@@ -41,7 +41,7 @@ from pipeline.runs.airflow_support import dag_default_args
 
 SETTINGS = Settings()  # parse time: environment and TOML only
 AFTER_MAPPED = "none_failed"
-POLITE = {"pool": SETTINGS.backfill.airflow_pool}
+POOL = SETTINGS.backfill.airflow_pool  # the network tasks' own pool
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ def newswatch_backfill() -> None:
     def job_ids(plan: dict[str, Any]) -> list[str]:
         return list(plan["jobs"])
 
-    @task(**POLITE)
+    @task(pool=POOL)
     def discover(job: str) -> dict[str, int]:
         from pipeline.feeds.backfill import discover, pending_sitemaps, walk
         from pipeline.feeds.relevance import make_scorer
@@ -140,7 +140,7 @@ def newswatch_backfill() -> None:
                 for i in range(0, len(ids), size)
             ]
 
-    @task(**POLITE)
+    @task(pool=POOL)
     def walk_sitemaps(chunk: dict[str, Any]) -> dict[str, int]:
         from pipeline.feeds.backfill import walk
         from pipeline.feeds.relevance import make_scorer
@@ -162,7 +162,7 @@ def newswatch_backfill() -> None:
             ids = [i for job in jobs for i in queued_article_ids(store.sessions, job)]
             return nw.batches(ids, settings.airflow.articles_per_task)
 
-    @task(**POLITE)
+    @task(pool=POOL)
     def fetch_pages(article_ids: list[str]) -> dict[str, int]:
         from pipeline.feeds.sitemap_walk import backfill_fetch_settings
         from pipeline.fetch.stage import fetch_pending

@@ -60,14 +60,17 @@ def backfill_sites(
         for job in jobs:
             reset_failed_sitemaps(sessions, job)
     steps: dict[str, Counter[str]] = {"discover": Counter(), "walk": Counter(), "queue": Counter()}
-    for name, step in (
-        ("discover", lambda job: discover(sessions, settings, job)),
-        ("walk", lambda job: walk(sessions, settings, job, scorer)),
-        (
-            "queue",
-            lambda job: queue_pages(sessions, settings, job, max_pages=max_pages, alerts=alerts),
-        ),
-    ):
+
+    def discover_job(job: str) -> Counter[str]:
+        return discover(sessions, settings, job)
+
+    def walk_job(job: str) -> Counter[str]:
+        return walk(sessions, settings, job, scorer)
+
+    def queue_job(job: str) -> Counter[str]:
+        return queue_pages(sessions, settings, job, max_pages=max_pages, alerts=alerts)
+
+    for name, step in (("discover", discover_job), ("walk", walk_job), ("queue", queue_job)):
         for job in jobs:
             steps[name].update(step(job))
         if on_stage:
