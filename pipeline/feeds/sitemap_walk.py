@@ -63,7 +63,7 @@ class SitemapReader:
         self._fetch = backfill_fetch_settings(settings, sitemaps=True)
         self._max_bytes = settings.backfill.max_sitemap_bytes
         self._throttle = Throttle(self._fetch)
-        self._robots = Robots(client, self._fetch)
+        self._robots = Robots(client, self._fetch, self._throttle)  # its Crawl-delay counts too
 
     async def roots(self, site: str) -> list[str]:
         """The site's root sitemaps: robots.txt's `Sitemap:` lines, else /sitemap.xml.

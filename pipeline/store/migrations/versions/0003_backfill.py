@@ -1,7 +1,7 @@
 """backfill from sitemaps: articles.source and alerts_muted; backfill jobs, sitemaps, candidates
 
-Revision ID: 0002_backfill
-Revises: 0001
+Revision ID: 0003_backfill
+Revises: 0002_date_note
 Create Date: 2026-11-30 09:00:54.665852
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 import pipeline.store.models
 
 
-revision: str = '0002_backfill'
-down_revision: str | None = '0001'
+revision: str = '0003_backfill'
+down_revision: str | None = '0002_date_note'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
