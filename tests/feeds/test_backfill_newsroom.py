@@ -189,6 +189,7 @@ def test_alerts_fire_for_backfill_when_asked(
 
 
 def test_robots_disallowing_sitemaps_is_obeyed(tmp_path: Path, httpserver: Any) -> None:
+    httpserver.clear_all_handlers()  # this test's robots.txt, not the package's permissive one
     httpserver.expect_request("/robots.txt").respond_with_data(
         "User-agent: *\nDisallow: /sitemaps/\nSitemap: " + httpserver.url_for("/sitemaps/index.xml")
     )
