@@ -162,7 +162,23 @@ class DedupSettings(BaseModel):
         gt=0,
         le=1,
         description="Lexical similarity to a seed (1 = the seed itself) at which an article "
-        "that shares little wording is still the seed's story rewritten, i.e. a duplicate.",
+        "that shares little wording, published within the same-day tolerance, is still the "
+        "seed's story rewritten, i.e. a duplicate.",
+    )
+    same_event_threshold: float = Field(
+        0.6,
+        gt=0,
+        le=1,
+        description="Semantic similarity of two leads (title and first words, embedded) at "
+        "which two reports within the same-day tolerance are one event: an independent "
+        "report of the seed is a duplicate, and two such articles share a story cluster.",
+    )
+    same_day_tolerance_days: int = Field(
+        1,
+        ge=0,
+        description="Days either side of the seed's publication day (UTC) within which a "
+        "report can be the same event; related coverage dated before the seed's day is "
+        "background, after it a follow-up. Time zones and overnight reports need one day.",
     )
 
 

@@ -1,0 +1,103 @@
+"""Stored embeddings, and same-event detection between articles.
+
+Copy detection (``pipeline.classify.dedup``) joins texts that share wording. Outlets
+also report one event each in its own words; those reports share no shingles, but
+their leads say the same thing on the same days. An article whose lead embedding is
+within ``dedup.same_event_threshold`` of an earlier article's, both dated within
+``dedup.same_day_tolerance_days`` of each other, joins that article's story cluster,
+so the cluster lists every outlet that reported the event ("also reported by").
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from sqlalchemy import and_, delete, or_, select
+from sqlalchemy.orm import Session
+
+from pipeline.classify.embed import MODEL_ID, Vector, vector_bytes, vector_from_bytes
+from pipeline.classify.models import ArticleEmbedding
+from pipeline.config import DedupSettings
+from pipeline.records import ArticleStatus
+from pipeline.store.models import Article
+
+_DONE = (ArticleStatus.CLASSIFIED.value, ArticleStatus.INDEXED.value)
+MAX_EVENT_CANDIDATES = 20_000  # a few days of a large newsroom's intake
+
+
+def source_hash(embedded_text: str) -> str:
+    return hashlib.sha256(embedded_text.encode("utf-8")).hexdigest()
+
+
+def stored_vectors(session: Session, hashes: dict[str, str]) -> dict[str, Vector]:
+    """Stored vectors of these articles (id → hash of the text to embed), where current."""
+    if not hashes:
+        return {}
+    rows = session.execute(
+        select(ArticleEmbedding.article_id, ArticleEmbedding.source_hash, ArticleEmbedding.vector)
+        .where(
+            ArticleEmbedding.article_id.in_(sorted(hashes)),
+            ArticleEmbedding.model == MODEL_ID,
+        )
+    )
+    return {aid: vector_from_bytes(raw) for aid, digest, raw in rows if hashes[aid] == digest}
+
+
+def save_vector(session: Session, article_id: str, digest: str, vector: Vector) -> None:
+    session.execute(delete(ArticleEmbedding).where(ArticleEmbedding.article_id == article_id))
+    session.add(
+        ArticleEmbedding(
+            article_id=article_id, model=MODEL_ID, source_hash=digest, vector=vector_bytes(vector)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class EventMatch:
+    article_id: str
+    cluster_id: str
+    similarity: float
+
+
+def same_event(
+    session: Session,
+    article_id: str,
+    vector: Vector,
+    when: datetime,
+    settings: DedupSettings,
+    exclude_clusters: Collection[str] = (),
+) -> EventMatch | None:
+    """The classified article, dated close to `when`, whose lead says the most nearly the
+    same as this one, if it reaches ``same_event_threshold``."""
+    window = timedelta(days=settings.same_day_tolerance_days, hours=12)
+    lo, hi = when - window, when + window
+    dated = or_(
+        Article.published_at.between(lo, hi),
+        and_(Article.published_at.is_(None), Article.discovered_at.between(lo, hi)),
+    )
+    rows = session.execute(
+        select(Article.id, Article.cluster_id, ArticleEmbedding.vector)
+        .join(ArticleEmbedding, ArticleEmbedding.article_id == Article.id)
+        .where(
+            dated,
+            Article.id != article_id,
+            Article.status.in_(_DONE),
+            Article.cluster_id.is_not(None),
+            ArticleEmbedding.model == MODEL_ID,
+        )
+        .order_by(Article.id)
+        .limit(MAX_EVENT_CANDIDATES)
+    ).all()
+    rows = [r for r in rows if r[1] not in exclude_clusters]
+    if not rows:
+        return None
+    matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(len(rows), -1)
+    scores = matrix @ vector
+    best = int(np.argmax(scores))
+    if float(scores[best]) < settings.same_event_threshold:
+        return None
+    return EventMatch(rows[best][0], rows[best][1] or rows[best][0], float(scores[best]))
