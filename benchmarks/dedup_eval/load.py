@@ -1,10 +1,10 @@
-"""Loader and checker for the near-duplicate / follow-up evaluation corpus.
+"""Loader for the labelled seed-relation / same-event evaluation corpus.
 
     from benchmarks.dedup_eval.load import load_items
-    dev = load_items("dev")      # tune thresholds on these
+    dev = load_items("dev")      # tune on these
     test = load_items("test")    # report on these only
 
-    python benchmarks/dedup_eval/load.py --check   # validate every file, print counts
+    python benchmarks/dedup_eval/check.py   # validate every file, print counts
 
 Each item is one Markdown file with a small front-matter block (``key: value`` lines
 between two ``---`` lines); see README.md. No dependencies beyond the standard library.
@@ -12,17 +12,15 @@ between two ``---`` lines); see README.md. No dependencies beyond the standard l
 
 from __future__ import annotations
 
-import argparse
 import re
-import sys
-from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 SPLITS = ("dev", "test")
-RELATIONS = ("duplicate", "follow_up", "unrelated")
+RELATIONS = ("duplicate", "follow_up", "background", "unrelated")
+LANGUAGES = ("en", "zh")
 THREADS = (
     "huawei-5g",
     "hong-kong",
@@ -31,9 +29,25 @@ THREADS = (
     "five-eyes-security",
     "sanctions-trade",
 )
-SEED = "seed"  # duplicate_of value for copies of the seed article
-REQUIRED = ("id", "group", "outlet", "title", "published", "relation")
-KNOWN_KEYS = (*REQUIRED, "threads", "duplicate_of")
+DEFAULT_SEED = "seed_article"
+# Each seed the corpus is labelled against (a built-in seed of pipeline/data/seeds) and
+# the id of the event its own story reports: items with that `event` are the same story.
+SEED_EVENTS = {
+    "seed_article": "pompeo-london-2020-07-21",
+    "nsi_corvane": "corvane-block-2022-07-27",
+}
+COPY_OF_SEED = "seed"  # duplicate_of value for copies of the item's seed
+REQUIRED = ("id", "group", "outlet", "title", "relation")
+KNOWN_KEYS = (
+    *REQUIRED,
+    "published",
+    "discovered",
+    "threads",
+    "duplicate_of",
+    "event",
+    "seed",
+    "language",
+)
 # Fields whose values may legitimately contain " # " are never comment-stripped.
 _FREE_TEXT = {"title", "outlet"}
 _COMMENT = re.compile(r"\s+#(\s.*)?$")
@@ -45,13 +59,25 @@ class EvalItem:
     group: str
     outlet: str
     title: str
-    published: datetime
-    relation: str  # duplicate | follow_up | unrelated, relative to the seed
+    published: datetime | None  # None: the page shows no date
+    relation: str  # duplicate | follow_up | background | unrelated, relative to `seed`
     threads: tuple[str, ...]
     duplicate_of: str | None  # another item's id (same split), "seed", or None
     text: str  # body: paragraphs separated by blank lines
     split: str
     path: Path
+    seed: str = DEFAULT_SEED  # the seed id the relation is labelled against
+    event: str | None = None  # same-event id: items sharing it report one event
+    language: str = "en"
+    discovered: datetime | None = None  # when a crawler found the page (undated pages)
+
+    @property
+    def seen_at(self) -> datetime:
+        """The date a classifier can use: publication, else discovery."""
+        when = self.published or self.discovered
+        if when is None:  # the checker rejects such files
+            raise FormatError(f"{self.id}: neither published nor discovered")
+        return when
 
 
 class FormatError(ValueError):
@@ -88,15 +114,27 @@ def parse_front_matter(raw: str) -> tuple[dict[str, str], str]:
     return meta, body
 
 
-def _item_from_file(path: Path, split: str) -> EvalItem:
+def _when(meta: dict[str, str], key: str) -> datetime | None:
+    value = meta.get(key)
+    if not value:
+        return None
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise FormatError(f"{key} is not ISO 8601: {value!r}") from None
+    if when.tzinfo is None:
+        raise FormatError(f"{key} has no UTC offset: {value!r}")
+    return when
+
+
+def item_from_file(path: Path, split: str) -> EvalItem:
     meta, body = parse_front_matter(path.read_text(encoding="utf-8"))
     missing = [k for k in REQUIRED if not meta.get(k)]
     if missing:
         raise FormatError(f"missing required field(s): {', '.join(missing)}")
-    try:
-        published = datetime.fromisoformat(meta["published"])
-    except ValueError:
-        raise FormatError(f"published is not ISO 8601: {meta['published']!r}") from None
+    published, discovered = _when(meta, "published"), _when(meta, "discovered")
+    if published is None and discovered is None:
+        raise FormatError("an undated item (no published) needs discovered")
     threads = tuple(t.strip() for t in meta.get("threads", "").split(",") if t.strip())
     return EvalItem(
         id=meta["id"],
@@ -110,28 +148,27 @@ def _item_from_file(path: Path, split: str) -> EvalItem:
         text=body,
         split=split,
         path=path,
+        seed=meta.get("seed") or DEFAULT_SEED,
+        event=meta.get("event") or None,
+        language=meta.get("language") or "en",
+        discovered=discovered,
     )
 
 
-def _files(split: str) -> list[Path]:
+def files(split: str) -> list[Path]:
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     return sorted((ROOT / split).glob("*.md"))
 
 
-def load_items(split: str) -> list[EvalItem]:
-    """All items of one split ("dev" or "test"), sorted by id."""
-    items = [_item_from_file(p, split) for p in _files(split)]
-    return sorted(items, key=lambda i: i.id)
+def load_items(split: str, seed: str | None = None) -> list[EvalItem]:
+    """All items of one split ("dev" or "test"), sorted by id; optionally of one seed."""
+    items = [item_from_file(p, split) for p in files(split)]
+    return sorted((i for i in items if seed is None or i.seed == seed), key=lambda i: i.id)
 
 
-def duplicate_clusters(items: list[EvalItem]) -> list[set[str]]:
-    """Gold near-duplicate clusters: connected components of the duplicate_of edges.
-
-    Copies of the seed form one cluster that contains the pseudo-id "seed". Items with
-    no duplicate_of edge in either direction are singletons (and are returned too).
-    """
-    parent: dict[str, str] = {i.id: i.id for i in items}
+def _components(nodes: set[str], edges: list[tuple[str, str]]) -> list[set[str]]:
+    parent = {n: n for n in nodes}
 
     def find(x: str) -> str:
         while parent[x] != x:
@@ -139,138 +176,43 @@ def duplicate_clusters(items: list[EvalItem]) -> list[set[str]]:
             x = parent[x]
         return x
 
-    for item in items:
-        if item.duplicate_of:
-            parent.setdefault(item.duplicate_of, item.duplicate_of)
-            parent[find(item.id)] = find(item.duplicate_of)
+    for a, b in edges:
+        parent.setdefault(a, a)
+        parent.setdefault(b, b)
+        parent[find(a)] = find(b)
     groups: dict[str, set[str]] = {}
     for x in parent:
         groups.setdefault(find(x), set()).add(x)
     return sorted(groups.values(), key=lambda s: sorted(s)[0])
 
 
-def _word_count(text: str) -> int:
-    return len(text.split())
+def _copy_edges(items: list[EvalItem]) -> list[tuple[str, str]]:
+    """duplicate_of edges; a copy of the seed links to the seed's own id."""
+    return [
+        (i.id, i.seed if i.duplicate_of == COPY_OF_SEED else i.duplicate_of)
+        for i in items
+        if i.duplicate_of
+    ]
 
 
-def check() -> int:
-    """Validate every file of both splits; print counts. Returns the number of errors."""
-    errors: list[str] = []
-    seen_ids: dict[str, Path] = {}
-    by_split: dict[str, list[EvalItem]] = {}
-    for split in SPLITS:
-        items: list[EvalItem] = []
-        for path in _files(split):
-            rel = path.relative_to(ROOT)
-            try:
-                item = _item_from_file(path, split)
-            except (FormatError, UnicodeDecodeError) as exc:
-                errors.append(f"{rel}: {exc}")
-                continue
-            meta, _ = parse_front_matter(path.read_text(encoding="utf-8"))
-            for key in meta:
-                if key not in KNOWN_KEYS:
-                    errors.append(f"{rel}: unknown field {key!r}")
-            if item.id != path.stem:
-                errors.append(f"{rel}: id {item.id!r} does not match the file name")
-            if item.id in seen_ids:
-                errors.append(f"{rel}: id {item.id!r} also used by {seen_ids[item.id]}")
-            seen_ids[item.id] = rel
-            if item.relation not in RELATIONS:
-                errors.append(f"{rel}: relation {item.relation!r} not in {RELATIONS}")
-            for t in item.threads:
-                if t not in THREADS:
-                    errors.append(f"{rel}: unknown thread {t!r}")
-            if len(set(item.threads)) != len(item.threads):
-                errors.append(f"{rel}: repeated thread")
-            if item.published.tzinfo is None:
-                errors.append(f"{rel}: published has no UTC offset")
-            if not item.text:
-                errors.append(f"{rel}: empty body")
-            # Labelling rules (README.md, "Labelling rules").
-            if item.relation == "duplicate" and item.duplicate_of != SEED:
-                errors.append(f"{rel}: relation duplicate requires duplicate_of: seed")
-            if item.duplicate_of == SEED and item.relation != "duplicate":
-                errors.append(f"{rel}: duplicate_of: seed requires relation duplicate")
-            if item.relation == "follow_up" and not item.threads:
-                errors.append(f"{rel}: a follow_up needs at least one thread")
-            if item.relation == "unrelated" and item.threads:
-                errors.append(f"{rel}: an unrelated item has no threads")
-            if item.group.startswith("follow_up_"):
-                words = _word_count(item.text)
-                if not 200 <= words <= 500:
-                    errors.append(f"{rel}: follow-up body has {words} words (want 200-500)")
-            items.append(item)
-        by_split[split] = items
+def duplicate_clusters(items: list[EvalItem]) -> list[set[str]]:
+    """Gold near-copy clusters: connected components of the duplicate_of edges.
 
-        ids = {i.id: i for i in items}
-        for item in items:
-            target = item.duplicate_of
-            if target is None or target == SEED:
-                continue
-            rel = item.path.relative_to(ROOT)
-            if target == item.id:
-                errors.append(f"{rel}: duplicate_of points at itself")
-            elif target not in ids:
-                errors.append(f"{rel}: duplicate_of {target!r} is not an id in {split}/")
-            elif ids[target].relation != item.relation:
-                errors.append(
-                    f"{rel}: relation {item.relation!r} differs from its original {target!r} "
-                    f"({ids[target].relation!r})"
-                )
-
-    # Every group must be represented in both splits.
-    groups = sorted({i.group for items in by_split.values() for i in items})
-    counts = {s: Counter(i.group for i in by_split[s]) for s in SPLITS}
-    for g in groups:
-        for s in SPLITS:
-            if not counts[s][g]:
-                errors.append(f"group {g!r} has no items in {s}/")
-
-    width = max([len(g) for g in groups] + [len("total")])
-    print(f"{'group':<{width}}  {'dev':>4}  {'test':>4}  {'all':>4}")
-    for g in groups:
-        d, t = counts["dev"][g], counts["test"][g]
-        print(f"{g:<{width}}  {d:>4}  {t:>4}  {d + t:>4}")
-    d, t = len(by_split["dev"]), len(by_split["test"])
-    print(f"{'total':<{width}}  {d:>4}  {t:>4}  {d + t:>4}")
-    print()
-    for s in SPLITS:
-        rel_counts = Counter(i.relation for i in by_split[s])
-        thread_counts = Counter(
-            t for i in by_split[s] if i.relation == "follow_up" for t in i.threads
-        )
-        clusters = [c for c in duplicate_clusters(by_split[s]) if len(c) > 1]
-        print(
-            f"{s}: relations "
-            + ", ".join(f"{r}={rel_counts[r]}" for r in RELATIONS)
-            + f"; duplicate clusters (size>1)={len(clusters)}"
-        )
-        per_thread = ", ".join(f"{t}={thread_counts[t]}" for t in THREADS)
-        print(f"{s}: follow-ups per thread {per_thread}")
-    if errors:
-        print(f"\n{len(errors)} error(s):", file=sys.stderr)
-        for e in errors:
-            print(f"  {e}", file=sys.stderr)
-    else:
-        print("\nOK: all files valid.")
-    return len(errors)
+    Copies of a seed form one cluster that contains the seed's id (e.g. "seed_article").
+    Items with no duplicate_of edge in either direction are singletons (returned too).
+    """
+    return _components({i.id for i in items}, _copy_edges(items))
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="validate all files, print counts")
-    parser.add_argument("--list", choices=SPLITS, help="print id, group and relation of a split")
-    args = parser.parse_args(argv)
-    if args.list:
-        for item in load_items(args.list):
-            print(f"{item.id:<28} {item.group:<28} {item.relation:<10} {','.join(item.threads)}")
-        return 0
-    if args.check:
-        return 1 if check() else 0
-    parser.print_help()
-    return 0
+def event_clusters(items: list[EvalItem]) -> list[set[str]]:
+    """Gold same-event clusters: copies (duplicate_of) plus items sharing an `event` id.
 
-
-if __name__ == "__main__":
-    sys.exit(main())
+    A seed's own event (SEED_EVENTS) joins the seed's id, so every report of the seed's
+    story, copied or written independently, is in the seed's cluster.
+    """
+    edges = _copy_edges(items)
+    first: dict[str, str] = {event: seed for seed, event in SEED_EVENTS.items()}
+    for item in items:
+        if item.event:
+            edges.append((item.id, first.setdefault(item.event, item.id)))
+    return _components({i.id for i in items}, edges)

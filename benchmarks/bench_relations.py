@@ -1,0 +1,153 @@
+"""Relation-to-seed benchmark: time-aware relations, same-event clusters, second seed.
+
+    .venv/bin/python benchmarks/bench_relations.py [--out benchmarks/results/relations.md]
+
+Every item of `benchmarks/dedup_eval` goes through the real classify stage (default
+settings, both labelled seeds configured) on a fresh SQLite store, one split at a time.
+The report gives, on the test split and then separately on dev (the split to tune on):
+
+- relation to the default seed (English items): confusion matrix, per-class precision,
+  recall and F1, macro-F1 over duplicate/follow_up/background/unrelated, and how many
+  `background` items were called `follow_up` although their date is known;
+- same-event clustering: pairwise precision/recall of "same event" over the split's items
+  and the seeds, against `event_clusters`, and of "same copy cluster" against
+  `duplicate_clusters`;
+- the Chinese-language items on their own;
+- the second seed (`nsi_corvane`, no keyword lists): its items against it.
+
+Whatever the classifier predicts is scored as is: a system that never says `background`
+scores 0 recall on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.dedup_eval.load import (  # noqa: E402
+    DEFAULT_SEED,
+    RELATIONS,
+    SEED_EVENTS,
+    SPLITS,
+    EvalItem,
+    duplicate_clusters,
+    event_clusters,
+    load_items,
+)
+from benchmarks.dedup_eval.run import Run, classify_items  # noqa: E402
+from benchmarks.dedup_eval.score import (  # noqa: E402
+    PR,
+    background_as_follow_up,
+    class_table,
+    confusion_table,
+    pair_scores,
+    relation_scores,
+    thread_scores,
+)
+
+RESULTS = ROOT / "benchmarks" / "results" / "relations.md"
+SECOND_SEED = next(s for s in SEED_EVENTS if s != DEFAULT_SEED)
+
+
+def _pr_row(name: str, pr: PR) -> str:
+    return (
+        f"| {name} | {pr.precision:.3f} | {pr.recall:.3f} | {pr.f1:.3f} "
+        f"| {pr.tp} | {pr.fp} | {pr.fn} |"
+    )
+
+
+def _precision(name: str, pr: PR) -> str:
+    if not pr.tp + pr.fp:
+        return f"`{name}` n/a (never predicted)"
+    return f"`{name}` {pr.precision:.3f} ({pr.tp} of {pr.tp + pr.fp} predicted)"
+
+
+def _relation_section(title: str, items: list[EvalItem], run: Run) -> list[str]:
+    scores = relation_scores(items, run.predictions)
+    lines = [f"### {title} ({scores.items} items)", ""]
+    if not items:
+        return [*lines, "No items.", ""]
+    lines += [*class_table(scores), "", *confusion_table(scores), ""]
+    dated, undated = background_as_follow_up(items, run.predictions)
+    lines += [
+        f"`background` predicted as `follow_up`: **{dated}** with a known date; "
+        f"{undated} undated (the classifier sees only the discovery time).",
+        "",
+        "Errors: " + ("; ".join(scores.errors) if scores.errors else "none"),
+        "",
+    ]
+    return lines
+
+
+def split_report(split: str, run_split: Callable[[list[EvalItem]], Run]) -> list[str]:
+    items = load_items(split)
+    run = run_split(items)
+    main = [i for i in items if i.seed == DEFAULT_SEED and i.language == "en"]
+    chinese = [i for i in items if i.language == "zh"]
+    second = [i for i in items if i.seed == SECOND_SEED]
+    nodes = [i.id for i in items] + list(SEED_EVENTS)
+    cluster_of = {k: p.cluster for k, p in run.predictions.items()}
+    event_of = {k: p.event for k, p in run.predictions.items()}
+    events = pair_scores(event_clusters(items), event_of, nodes)
+    copies = pair_scores(duplicate_clusters(items), cluster_of, nodes)
+    threads = thread_scores([i for i in items if i.seed == DEFAULT_SEED], run.predictions)
+    second_scores = relation_scores(second, run.predictions)
+    lines = [
+        f"## {split} split ({len(items)} items; classify stage took {run.seconds:.2f} s)",
+        "",
+        *_relation_section(f"Relation to `{DEFAULT_SEED}`, English items", main, run),
+        "### Clustering (item pairs, the seeds included)",
+        "",
+        "| measure | precision | recall | F1 | tp | fp | fn |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+        _pr_row("same event (`event_clusters`)", events),
+        _pr_row("same copy cluster (`duplicate_clusters`)", copies),
+        _pr_row(f"thread tags (`{DEFAULT_SEED}` items × thread)", threads),
+        "",
+        *_relation_section("Chinese-language items, each against its own seed", chinese, run),
+        *_relation_section(f"Second seed `{SECOND_SEED}` (no keyword lists)", second, run),
+        "Second seed precision: "
+        + ", ".join(_precision(name, second_scores.per_class[name]) for name in RELATIONS[:3])
+        + ".",
+        "",
+    ]
+    return lines
+
+
+def report(command: str, label: str) -> str:
+    lines = [
+        f"# Relations to the seed — {label}",
+        "",
+        f"Command: `{command}`  ",
+        f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
+        "",
+        "Test split first: nothing may be tuned on it. Dev follows, for tuning.",
+        "",
+    ]
+    for split in sorted(SPLITS, key=lambda s: s != "test"):
+        print(f"[relations] classifying {split}…", flush=True)
+        lines += split_report(split, classify_items)
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
+    parser.add_argument("--out", type=Path, default=RESULTS, help="report file (Markdown)")
+    parser.add_argument("--label", default="current classifier", help="report title suffix")
+    args = parser.parse_args()
+    command = ".venv/bin/python benchmarks/bench_relations.py " + " ".join(sys.argv[1:])
+    text = report(command.strip(), args.label)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text + "\n", encoding="utf-8")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()
