@@ -138,7 +138,11 @@ class DedupSettings(BaseModel):
         "copies of one story.",
     )
     follow_up_threshold: float = Field(
-        0.35, gt=0, le=1, description="Seed-relation score at which an article is a follow-up."
+        0.3,
+        gt=0,
+        le=1,
+        description="Seed-relation score at which an article is related to the seed: a "
+        "follow-up, or background if it was published before the seed.",
     )
     seeds: list[str] = Field(
         default_factory=lambda: ["builtin:seed_article"],
@@ -166,12 +170,20 @@ class DedupSettings(BaseModel):
         "seed's story rewritten, i.e. a duplicate.",
     )
     same_event_threshold: float = Field(
-        0.6,
+        0.45,
         gt=0,
         le=1,
-        description="Semantic similarity of two leads (title and first words, embedded) at "
-        "which two reports within the same-day tolerance are one event: an independent "
-        "report of the seed is a duplicate, and two such articles share a story cluster.",
+        description="Semantic similarity of an article's lead (title and first words, "
+        "embedded) to a seed's at which a report within the same-day tolerance is the seed's "
+        "event reported independently, i.e. a duplicate.",
+    )
+    event_cluster_threshold: float = Field(
+        0.65,
+        gt=0,
+        le=1,
+        description="Semantic similarity of two articles' leads at which two reports within "
+        "the same-day tolerance are one event and share a story cluster. Stricter than "
+        "same_event_threshold: a busy day has many stories on one subject.",
     )
     same_day_tolerance_days: int = Field(
         1,

@@ -96,6 +96,12 @@ def lead_text(title: str | None, text: str, words: int = LEAD_WORDS) -> str:
     return f"{title.strip()}\n{lead}" if title and title.strip() else lead
 
 
+def mostly_cjk(text: str) -> bool:
+    """Whether a text is mostly written in Chinese or Japanese characters."""
+    sample = "".join(text.split())[:500]
+    return bool(sample) and len(_CJK.findall(sample)) > len(sample) / 3
+
+
 def vector_bytes(vector: Vector) -> bytes:
     return np.asarray(vector, dtype=_DTYPE).tobytes()
 

@@ -3,7 +3,7 @@
 Copy detection (``pipeline.classify.dedup``) joins texts that share wording. Outlets
 also report one event each in its own words; those reports share no shingles, but
 their leads say the same thing on the same days. An article whose lead embedding is
-within ``dedup.same_event_threshold`` of an earlier article's, both dated within
+within ``dedup.event_cluster_threshold`` of an earlier article's, both dated within
 ``dedup.same_day_tolerance_days`` of each other, joins that article's story cluster,
 so the cluster lists every outlet that reported the event ("also reported by").
 """
@@ -72,7 +72,7 @@ def same_event(
     exclude_clusters: Collection[str] = (),
 ) -> EventMatch | None:
     """The classified article, dated close to `when`, whose lead says the most nearly the
-    same as this one, if it reaches ``same_event_threshold``."""
+    same as this one, if it reaches ``event_cluster_threshold``."""
     window = timedelta(days=settings.same_day_tolerance_days, hours=12)
     lo, hi = when - window, when + window
     dated = or_(
@@ -98,6 +98,6 @@ def same_event(
     matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(len(rows), -1)
     scores = matrix @ vector
     best = int(np.argmax(scores))
-    if float(scores[best]) < settings.same_event_threshold:
+    if float(scores[best]) < settings.event_cluster_threshold:
         return None
     return EventMatch(rows[best][0], rows[best][1] or rows[best][0], float(scores[best]))

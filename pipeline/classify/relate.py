@@ -41,7 +41,7 @@ from itertools import pairwise
 from typing import Any
 
 from pipeline.classify.dedup import Fingerprint, containment, fingerprint, words
-from pipeline.classify.embed import Embedder, Passage, Vector, cosine
+from pipeline.classify.embed import Embedder, Passage, Vector, cosine, mostly_cjk
 from pipeline.classify.seeds import Seed
 from pipeline.classify.threads import (
     AngleMatch,
@@ -68,9 +68,13 @@ EXTRA_THREAD_BONUS = 0.25  # each further shared storyline beyond the strongest 
 TOP_TERMS_SHOWN = 10
 # The semantic cosine to the seed's best paragraph is mapped onto 0..1 between these two
 # points (on dev, unrelated items stay below the first, related ones mostly above it).
-SEMANTIC_FLOOR = 0.30
+SEMANTIC_FLOOR = 0.25
 SEMANTIC_CEILING = 0.55
-SEMANTIC_WEIGHT = 0.6  # its share of the related score; lexical closeness has the rest
+SEMANTIC_WEIGHT = 0.8  # its share of the semantic route's score; lexical closeness has the rest
+# The semantic route is gated by the seed's angles too, but softly: an article showing
+# this much of its weakest angle counts in full. Angle terms are English keyword lists,
+# so text in a script they cannot match (Chinese) is not gated by them.
+ANGLE_FULL = 0.4
 
 
 @lru_cache(maxsize=1)
@@ -120,6 +124,7 @@ class Analysis:
     threads: tuple[ThreadMatch, ...]
     angles: dict[str, AngleMatch]
     vector: Vector  # embedding of title and lead
+    keyword_script: bool  # written in a script the keyword lists can match
 
 
 def analyse(
@@ -140,6 +145,7 @@ def analyse(
         threads=tuple(match_threads(text_terms, book)),
         angles=match_angles(text_terms, book),
         vector=embedder.embed_article(title, text) if vector is None else vector,
+        keyword_script=not mostly_cjk(full),
     )
 
 
@@ -251,8 +257,9 @@ def relate(
     span = SEMANTIC_CEILING - SEMANTIC_FLOOR
     semantic_part = min(1.0, max(0.0, (semantic - SEMANTIC_FLOOR) / span))
     # Semantic closeness carries a seed with no storylines; the angles still gate it.
+    gate = min(1.0, angle / ANGLE_FULL) if article.keyword_script else 1.0
     related = max(
-        topical, (SEMANTIC_WEIGHT * semantic_part + (1 - SEMANTIC_WEIGHT) * lexical) * angle
+        topical, (SEMANTIC_WEIGHT * semantic_part + (1 - SEMANTIC_WEIGHT) * lexical) * gate
     )
     scores = _Scores(
         copy, lexical, thread_score, angle, topical, semantic, semantic_lead, related
