@@ -6,6 +6,9 @@ their leads say the same thing on the same days. An article whose lead embedding
 within ``dedup.event_cluster_threshold`` of an earlier article's, both dated within
 ``dedup.same_day_tolerance_days`` of each other, joins that article's story cluster,
 so the cluster lists every outlet that reported the event ("also reported by").
+Two leads in one script must also share ``MIN_SHARED_TERMS`` uncommon words (names,
+places): embeddings of text the model knows little about (rare names, made-up words)
+sit close together, and a shared name is what independent reports always have.
 """
 
 from __future__ import annotations
@@ -19,14 +22,24 @@ import numpy as np
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
-from pipeline.classify.embed import MODEL_ID, Vector, vector_bytes, vector_from_bytes
+from pipeline.classify.dedup import words
+from pipeline.classify.embed import (
+    MODEL_ID,
+    Vector,
+    lead_text,
+    mostly_cjk,
+    vector_bytes,
+    vector_from_bytes,
+)
 from pipeline.classify.models import ArticleEmbedding
+from pipeline.classify.relate import common_words
 from pipeline.config import DedupSettings
 from pipeline.records import ArticleStatus
 from pipeline.store.models import Article
 
 _DONE = (ArticleStatus.CLASSIFIED.value, ArticleStatus.INDEXED.value)
 MAX_EVENT_CANDIDATES = 20_000  # a few days of a large newsroom's intake
+MIN_SHARED_TERMS = 2
 
 
 def source_hash(embedded_text: str) -> str:
@@ -66,6 +79,7 @@ class EventMatch:
 def same_event(
     session: Session,
     article_id: str,
+    lead: str,
     vector: Vector,
     when: datetime,
     settings: DedupSettings,
@@ -97,7 +111,22 @@ def same_event(
         return None
     matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(len(rows), -1)
     scores = matrix @ vector
-    best = int(np.argmax(scores))
-    if float(scores[best]) < settings.event_cluster_threshold:
-        return None
-    return EventMatch(rows[best][0], rows[best][1] or rows[best][0], float(scores[best]))
+    for best in np.argsort(-scores, kind="stable")[:5].tolist():
+        if float(scores[best]) < settings.event_cluster_threshold:
+            return None
+        other_id, cluster_id = rows[best][0], rows[best][1] or rows[best][0]
+        other = session.execute(
+            select(Article.title, Article.text).where(Article.id == other_id)
+        ).one()
+        if shares_terms(lead, lead_text(other[0], other[1] or "")):
+            return EventMatch(other_id, cluster_id, float(scores[best]))
+    return None
+
+
+def shares_terms(lead: str, other: str) -> bool:
+    """Whether two leads share enough uncommon words (always true across scripts)."""
+    if mostly_cjk(lead) != mostly_cjk(other):
+        return True
+    common = common_words()
+    mine = {w for w in words(lead) if w not in common and len(w) > 2}
+    return len(mine & set(words(other))) >= MIN_SHARED_TERMS

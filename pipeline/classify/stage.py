@@ -219,7 +219,10 @@ def _assign_cluster(
                 counts["seed_story_joins"] += 1
                 return seed_cluster
     if work.when is not None:
-        event = same_event(session, article.id, work.analysis.vector, work.when.at, settings)
+        lead = lead_text(article.title, article.text or "")
+        event = same_event(
+            session, article.id, lead, work.analysis.vector, work.when.at, settings
+        )
         if event is not None:
             counts["same_event_joins"] += 1
             return event.cluster_id
