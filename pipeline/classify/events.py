@@ -51,8 +51,9 @@ def stored_vectors(session: Session, hashes: dict[str, str]) -> dict[str, Vector
     if not hashes:
         return {}
     rows = session.execute(
-        select(ArticleEmbedding.article_id, ArticleEmbedding.source_hash, ArticleEmbedding.vector)
-        .where(
+        select(
+            ArticleEmbedding.article_id, ArticleEmbedding.source_hash, ArticleEmbedding.vector
+        ).where(
             ArticleEmbedding.article_id.in_(sorted(hashes)),
             ArticleEmbedding.model == MODEL_ID,
         )

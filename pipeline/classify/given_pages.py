@@ -64,9 +64,7 @@ def classify_inputs(
             if isinstance(got, InputError):
                 results.append({"input": raw, "error": str(got), "relation": None})
                 continue
-            results.append(
-                _classify_one(session, got, profiles, index, book, embedder, settings)
-            )
+            results.append(_classify_one(session, got, profiles, index, book, embedder, settings))
     return results
 
 

@@ -261,9 +261,7 @@ def relate(
     related = max(
         topical, (SEMANTIC_WEIGHT * semantic_part + (1 - SEMANTIC_WEIGHT) * lexical) * gate
     )
-    scores = _Scores(
-        copy, lexical, thread_score, angle, topical, semantic, semantic_lead, related
-    )
+    scores = _Scores(copy, lexical, thread_score, angle, topical, semantic, semantic_lead, related)
     days = _days_from_seed(when, profile.seed.published)
     relation, score, reason = _decide(scores, days, shared, profile, settings)
     if relation is Relation.UNRELATED:

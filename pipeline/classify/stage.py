@@ -89,10 +89,16 @@ def classify_pending(
             if not articles:
                 return dict(counts)
             # The costly per-text work happens before taking the dedup lock.
-            leads = {a.id: source_hash(lead_text(a.title, a.text or "")) for a in articles}
+            texts = {a.id: lead_text(a.title, a.text or "") for a in articles}
+            leads = {aid: source_hash(text) for aid, text in texts.items()}
             known = stored_vectors(session, leads)
+            # One call for the batch: the model streams its weights once per call.
+            missing = [a.id for a in articles if a.id not in known]
+            fresh = dict(zip(missing, embedder.embed([texts[i] for i in missing]), strict=True))
             prepared = [
-                _prepare(a, profiles, settings.dedup, book, embedder, known.get(a.id), leads[a.id])
+                _prepare(
+                    a, profiles, settings.dedup, book, embedder, known.get(a.id), fresh, leads[a.id]
+                )
                 for a in articles
             ]
             lock_dedup(session)
@@ -123,13 +129,15 @@ def _prepare(
     settings: DedupSettings,
     book: ThreadBook,
     embedder: Embedder,
-    vector: Vector | None,
+    stored: Vector | None,
+    fresh: dict[str, Vector],
     lead_hash: str,
 ) -> _Work:
+    vector = stored if stored is not None else fresh[article.id]
     analysis = analyse(article.text or "", article.title, settings, book, embedder, vector)
     when = Dated.of(article.published_at, article.discovered_at)
     relations = [relate(analysis, p, settings, when) for p in profiles]
-    return _Work(article, analysis, relations, when, lead_hash, vector is None)
+    return _Work(article, analysis, relations, when, lead_hash, stored is None)
 
 
 def _claim_batch(session: Session, limit: int, article_ids: Sequence[str] | None) -> list[Article]:
@@ -220,9 +228,7 @@ def _assign_cluster(
                 return seed_cluster
     if work.when is not None:
         lead = lead_text(article.title, article.text or "")
-        event = same_event(
-            session, article.id, lead, work.analysis.vector, work.when.at, settings
-        )
+        event = same_event(session, article.id, lead, work.analysis.vector, work.when.at, settings)
         if event is not None:
             counts["same_event_joins"] += 1
             return event.cluster_id

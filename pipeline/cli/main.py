@@ -151,7 +151,9 @@ def search(
     until: Annotated[datetime | None, typer.Option(help="Published before (UTC).")] = None,
     source: Annotated[list[str] | None, typer.Option(help="Outlet name or domain.")] = None,
     thread: Annotated[list[str] | None, typer.Option(help="Storyline, e.g. huawei-5g.")] = None,
-    relation: Annotated[str | None, typer.Option(help="duplicate|follow_up|background|unrelated")] = None,
+    relation: Annotated[
+        str | None, typer.Option(help="duplicate|follow_up|background|unrelated")
+    ] = None,
     sort: Annotated[str, typer.Option(help="relevance or date")] = "relevance",
     limit: Annotated[int, typer.Option(min=1, max=1000)] = 10,
     cursor: Annotated[str | None, typer.Option(help="Next page, from a previous search.")] = None,

@@ -32,15 +32,11 @@ def upgrade() -> None:
         sa.Column("model", sa.String(length=64), nullable=False),
         sa.Column("source_hash", sa.String(length=64), nullable=False),
         sa.Column("vector", sa.LargeBinary(), nullable=False),
-        sa.Column(
-            "created_at", pipeline.store.models.UTCDateTime(timezone=True), nullable=False
-        ),
+        sa.Column("created_at", pipeline.store.models.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["article_id"], ["articles.id"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("article_id"),
     )
-    op.execute(
-        "UPDATE articles SET status = 'extracted' WHERE status IN ('classified', 'indexed')"
-    )
+    op.execute("UPDATE articles SET status = 'extracted' WHERE status IN ('classified', 'indexed')")
 
 
 def downgrade() -> None:
