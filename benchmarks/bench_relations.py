@@ -1,6 +1,6 @@
 """Relation-to-seed benchmark: time-aware relations, same-event clusters, second seed.
 
-    .venv/bin/python benchmarks/bench_relations.py [--out benchmarks/results/relations.md]
+    .venv/bin/python benchmarks/bench_relations.py [--split dev|test|both] [--out FILE]
 
 Every item of `benchmarks/dedup_eval` goes through the real classify stage (default
 settings, both labelled seeds configured) on a fresh SQLite store, one split at a time.
@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shlex
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -121,17 +122,18 @@ def split_report(split: str, run_split: Callable[[list[EvalItem]], Run]) -> list
     return lines
 
 
-def report(command: str, label: str) -> str:
+def report(command: str, label: str, splits: list[str]) -> str:
     lines = [
         f"# Relations to the seed — {label}",
         "",
         f"Command: `{command}`  ",
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}",
         "",
-        "Test split first: nothing may be tuned on it. Dev follows, for tuning.",
+        "Test split first: nothing may be tuned on it. Dev follows, for tuning "
+        "(`--split dev` reports dev alone).",
         "",
     ]
-    for split in sorted(SPLITS, key=lambda s: s != "test"):
+    for split in sorted(splits, key=lambda s: s != "test"):
         print(f"[relations] classifying {split}…", flush=True)
         lines += split_report(split, classify_items)
     return "\n".join(lines)
@@ -141,9 +143,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--out", type=Path, default=RESULTS, help="report file (Markdown)")
     parser.add_argument("--label", default="current classifier", help="report title suffix")
+    parser.add_argument(
+        "--split",
+        choices=[*SPLITS, "both"],
+        default="both",
+        help="'dev' while tuning, so the test figures stay unseen",
+    )
     args = parser.parse_args()
-    command = ".venv/bin/python benchmarks/bench_relations.py " + " ".join(sys.argv[1:])
-    text = report(command.strip(), args.label)
+    splits = list(SPLITS) if args.split == "both" else [args.split]
+    command = shlex.join([".venv/bin/python", "benchmarks/bench_relations.py", *sys.argv[1:]])
+    text = report(command, args.label, splits)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text + "\n", encoding="utf-8")
     print(text)

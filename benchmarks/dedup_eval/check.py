@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
-from datetime import date
+from datetime import UTC, date
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -80,7 +80,7 @@ def item_errors(item: EvalItem, meta: dict[str, str]) -> list[str]:
     # Time-aware labels, by the publication day (undated items are labelled by content).
     seed_day = SEED_DAYS[item.seed]
     if item.published is not None:
-        day = item.published.date()
+        day = item.published.astimezone(UTC).date()
         if item.relation == "background" and day >= seed_day:
             errors.append(f"background published {day}, not before the seed ({seed_day})")
         if item.relation == "follow_up" and day < seed_day:

@@ -41,7 +41,7 @@ def test_corpus_covers_what_the_issue_asks_for() -> None:
     assert len(everything) >= 250
     assert len(test) / len(everything) >= 0.40
     assert sum(i.language == "zh" for i in everything) >= 10
-    assert sum(i.seed == SECOND_SEED for i in everything) >= 30
+    assert sum(i.seed == SECOND_SEED for i in test) >= 30  # its precision is a test figure
     for split in (dev, test):
         for seed in SEED_EVENTS:
             labels = {i.relation for i in split if i.seed == seed}

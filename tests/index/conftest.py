@@ -29,6 +29,7 @@ from pipeline.config import ElasticsearchSettings
 from pipeline.index.base import SearchIndex
 from pipeline.index.elastic import ElasticIndex
 from pipeline.index.sqlite_fts import SqliteFtsIndex
+from tests.index.newsroom import DOCS
 
 REAL_ES_URL = os.environ.get("NEWSWATCH_TEST_ELASTICSEARCH_URL")
 # optional credentials for the real cluster, named like the settings they fill
@@ -166,6 +167,15 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         yield Backend(kind, elastic, elastic.refresh)
     finally:
         drop_indices(elastic)
+
+
+@pytest.fixture
+def newsroom(backend: Backend) -> Backend:
+    """A backend holding the shared corpus, `tests.index.newsroom.DOCS`."""
+    outcomes = backend.index.index(DOCS)
+    assert all(o.ok for o in outcomes), outcomes
+    backend.refresh()
+    return backend
 
 
 ES_KINDS = ["elasticsearch"] + (["elasticsearch-real"] if REAL_ES_URL else [])

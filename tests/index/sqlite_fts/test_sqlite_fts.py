@@ -15,8 +15,7 @@ import pytest
 from pipeline.index.base import BackendUnavailable, SearchError, SearchHit, SearchPage, SearchQuery
 from pipeline.index.sqlite_fts import SqliteFtsIndex, truncate_text
 from pipeline.records import IndexDocument
-
-INDEXED_AT = datetime(2024, 1, 1, tzinfo=UTC)
+from tests.index.newsroom import make_doc
 
 SYNDICATED_TEXT = (
     "The government has told mobile operators to strip Huawei equipment out of their 5G "
@@ -25,42 +24,12 @@ SYNDICATED_TEXT = (
 )
 
 
-def _doc(
-    article_id: str,
-    title: str,
-    text: str,
-    published: datetime | None,
-    *,
-    outlet: str = "Northgate Herald",
-    domain: str = "northgate-herald.example",
-    threads: tuple[str, ...] = (),
-    relation: str | None = "unrelated",
-    language: str = "en",
-    cluster_id: str | None = None,
-) -> IndexDocument:
-    return IndexDocument(
-        article_id=article_id,
-        canonical_url=f"https://{domain}/news/{article_id}",
-        title=title,
-        text=text,
-        published_at=published,
-        date_source="page" if published else "none",
-        indexed_at=INDEXED_AT,
-        outlet=outlet,
-        domain=domain,
-        language=language,
-        threads=threads,
-        relation=relation,
-        cluster_id=cluster_id,
-    )
-
-
 def _at(day: str, hour: int = 9) -> datetime:
     return datetime.fromisoformat(day).replace(hour=hour, tzinfo=UTC)
 
 
 DOCS = [
-    _doc(
+    make_doc(
         "hw-weigh",
         "Ministers weigh Huawei role in 5G rollout",
         "Cabinet ministers met to weigh how far Huawei should be allowed into the 5G rollout. "
@@ -69,7 +38,7 @@ DOCS = [
         threads=("huawei-5g",),
         relation="follow_up",
     ),
-    _doc(
+    make_doc(
         "hw-wire",
         "UK orders Huawei kit out of 5G networks by 2027",
         SYNDICATED_TEXT,
@@ -80,7 +49,7 @@ DOCS = [
         relation="follow_up",
         cluster_id="c-huawei-2027",
     ),
-    _doc(
+    make_doc(
         "hw-coast",
         "UK orders Huawei kit out of 5G networks by 2027",
         SYNDICATED_TEXT + " Operators on the coast expect delays.",
@@ -91,7 +60,7 @@ DOCS = [
         relation="follow_up",
         cluster_id="c-huawei-2027",
     ),
-    _doc(
+    make_doc(
         "hw-midlands",
         "Huawei kit must leave UK 5G networks by 2027",
         SYNDICATED_TEXT + " Midlands engineers described the timetable as tight.",
@@ -102,7 +71,7 @@ DOCS = [
         relation="follow_up",
         cluster_id="c-huawei-2027",
     ),
-    _doc(
+    make_doc(
         "fr-zurich",
         "Délégation chinoise reçue à Zürich",
         "La délégation a évoqué les sanctions économiques et le réseau 5G construit par Huawei.",
@@ -112,7 +81,7 @@ DOCS = [
         language="fr",
         relation="follow_up",
     ),
-    _doc(
+    make_doc(
         "hw-court",
         "Huawei challenges its exclusion in court",
         "Lawyers for Huawei filed papers arguing that the exclusion from 5G networks was "
@@ -121,7 +90,7 @@ DOCS = [
         threads=("huawei-5g",),
         relation="follow_up",
     ),
-    _doc(
+    make_doc(
         "hk-extradition",
         "Crowds fill Hong Kong streets over extradition bill",
         "Hundreds of thousands marched through Hong Kong against a bill that would allow "
@@ -132,7 +101,7 @@ DOCS = [
         threads=("hong-kong",),
         relation="follow_up",
     ),
-    _doc(
+    make_doc(
         "hk-bno",
         "BN(O) visa route opens for Hong Kong residents",
         "Holders of British National (Overseas) status in Hong Kong can now apply for a visa "
@@ -141,7 +110,7 @@ DOCS = [
         threads=("hong-kong",),
         relation="duplicate",
     ),
-    _doc(
+    make_doc(
         "xj-sanctions",
         "UK joins allies in sanctioning Xinjiang officials",
         "Four officials accused of abuses against Uyghurs in Xinjiang face asset freezes and "
@@ -152,7 +121,7 @@ DOCS = [
         threads=("xinjiang",),
         relation="follow_up",
     ),
-    _doc(
+    make_doc(
         "nuc-hinkley",
         "Hinkley Point nuclear deal approved with Chinese stake",
         "The government approved the Hinkley Point C nuclear plant after a review of the stake "
@@ -163,14 +132,14 @@ DOCS = [
         threads=("nuclear",),
         relation="follow_up",
     ),
-    _doc(
+    make_doc(
         "web-correction",
         "Correction to our energy coverage",
         "An embedded <script>alert('x')</script> tag appeared beside our report on Hinkley "
         "& the stake & the plant; it has been removed.",
         _at("2016-09-16"),
     ),
-    _doc(
+    make_doc(
         "sport-derby",
         "Late penalty settles derby at Ashfield Park",
         "A penalty in the last minute gave the home side a two-one win in a derby watched by "
@@ -179,7 +148,7 @@ DOCS = [
         outlet="Wire Daily",
         domain="wiredaily.example",
     ),
-    _doc(
+    make_doc(
         "bank-hkex",
         "Harbour Bank shares rise on HKEX debut",
         "Shares in Harbour Bank rose on their first day of trading on the Hong Kong exchange, "
@@ -188,7 +157,7 @@ DOCS = [
         outlet="Coastal Gazette",
         domain="coastal-gazette.example",
     ),
-    _doc(
+    make_doc(
         "bno-explainer",
         "Explainer: the BN(O) passport",
         "What the British National (Overseas) passport is, who holds it, and how Hong Kong "
@@ -369,7 +338,8 @@ def test_collapsed_paging_has_each_story_once(index: SqliteFtsIndex) -> None:
 def test_date_paging_is_stable_when_a_newer_document_arrives(index: SqliteFtsIndex) -> None:
     query = SearchQuery(sort="date", limit=4, collapse=False)
     first = index.search(query)
-    index.index([_doc("late-news", "Fresh Hong Kong ruling", "A newer story.", _at("2024-05-01"))])
+    late = make_doc("late-news", "Fresh Hong Kong ruling", "A newer story.", _at("2024-05-01"))
+    index.index([late])
     rest = _all_pages(index, replace(query, cursor=first.next_cursor))
     before = [h.article_id for h in first.hits] + rest
     assert before == [d.article_id for d in _sorted_by_date(DOCS)]
@@ -476,7 +446,7 @@ def test_reindexing_replaces_instead_of_duplicating(index: SqliteFtsIndex) -> No
 
 def test_invalid_document_fails_alone(index: SqliteFtsIndex) -> None:
     bad = replace(BY_ID["sport-derby"], article_id="")
-    good = _doc("new-one", "Fresh story", "Some new words about tariffs.", _at("2022-01-01"))
+    good = make_doc("new-one", "Fresh story", "Some new words about tariffs.", _at("2022-01-01"))
     outcomes = index.index([bad, good])
     assert [o.ok for o in outcomes] == [False, True]
     assert "article_id" in (outcomes[0].error or "")
@@ -486,7 +456,7 @@ def test_invalid_document_fails_alone(index: SqliteFtsIndex) -> None:
 def test_long_text_is_truncated_at_a_word_boundary(tmp_path: Path) -> None:
     backend = SqliteFtsIndex(tmp_path / "search.db", max_text_chars=1000)
     text = "alpha " * 200 + "omega"
-    backend.index([_doc("long", "Long piece", text, _at("2022-01-01"))])
+    backend.index([make_doc("long", "Long piece", text, _at("2022-01-01"))])
     assert backend.search(SearchQuery(text="alpha")).total == 1
     assert backend.search(SearchQuery(text="omega")).total == 0
     assert truncate_text("alpha beta gamma", 12) == "alpha beta"
@@ -521,10 +491,10 @@ def test_rebuild_swaps_only_when_complete(index: SqliteFtsIndex) -> None:
 
 def test_writes_during_rebuild_reach_the_new_index(index: SqliteFtsIndex) -> None:
     fillers = [
-        _doc(f"filler-{n}", f"Filler {n}", "Routine council minutes.", _at("2015-01-01"))
+        make_doc(f"filler-{n}", f"Filler {n}", "Routine council minutes.", _at("2015-01-01"))
         for n in range(500)  # one full rebuild batch, written before the feed resumes
     ]
-    late = _doc("late", "Tariff row deepens", "Tariffs on steel.", _at("2022-02-02"))
+    late = make_doc("late", "Tariff row deepens", "Tariffs on steel.", _at("2022-02-02"))
 
     def feed() -> Iterator[IndexDocument]:
         yield from fillers
@@ -540,7 +510,7 @@ def test_writes_during_rebuild_reach_the_new_index(index: SqliteFtsIndex) -> Non
 
 def _index_from_another_process(path: str) -> None:
     SqliteFtsIndex(path).index(
-        [_doc("other-process", "Tidal energy plan", "Lagoon turbines.", _at("2022-03-03"))]
+        [make_doc("other-process", "Tidal energy plan", "Lagoon turbines.", _at("2022-03-03"))]
     )
 
 
@@ -614,7 +584,7 @@ def test_health_raises_when_the_file_is_missing_or_not_a_database(tmp_path: Path
 def test_hit_carries_document_fields(index: SqliteFtsIndex) -> None:
     (hit,) = search(index, "xinjiang").hits
     assert isinstance(hit, SearchHit)
-    assert hit.url == "https://wiredaily.example/news/xj-sanctions"
+    assert hit.url == "https://wiredaily.example/xj-sanctions"
     assert hit.published_at == _at("2021-03-22")
     assert hit.published_at is not None and hit.published_at.tzinfo is UTC
     assert (hit.outlet, hit.domain, hit.language) == ("Wire Daily", "wiredaily.example", "en")

@@ -22,22 +22,19 @@ from pipeline.index.factory import open_index
 from pipeline.index.sqlite_fts import SqliteFtsIndex
 from pipeline.records import IndexDocument
 from tests.index.conftest import OsmemProcess, PlainJsonNode, drop_indices, es_settings
+from tests.index.newsroom import make_doc
 
 NOW = datetime(2021, 6, 1, 12, tzinfo=UTC)
 
 
 def doc(article_id: str, text: str, **changes: object) -> IndexDocument:
-    base = IndexDocument(
-        article_id=article_id,
-        canonical_url=f"https://riverside-courier.example/{article_id}",
-        title=f"Riverside report {article_id}",
-        text=text,
-        published_at=NOW,
-        date_source="page",
-        indexed_at=NOW,
-        outlet="Riverside Courier",
-        domain="riverside-courier.example",
-        language="en",
+    base = make_doc(
+        article_id,
+        f"Riverside report {article_id}",
+        text,
+        NOW,
+        "Riverside Courier",
+        "riverside-courier.example",
     )
     return replace(base, **changes)  # type: ignore[arg-type]
 

@@ -1,0 +1,275 @@
+"""ElasticIndex: the SearchIndex protocol over an Elasticsearch 9 cluster."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
+from elastic_transport import BaseNode
+from elasticsearch import NotFoundError, TransportError
+
+from pipeline.config import ElasticsearchSettings
+from pipeline.index.base import (
+    BackendUnavailable,
+    IndexOutcome,
+    SearchHit,
+    SearchPage,
+    SearchQuery,
+    TimelineBucket,
+)
+from pipeline.index.elastic.client import (
+    backend_errors,
+    bulk,
+    make_es_client,
+    reason,
+    rejections_as_search_errors,
+)
+from pipeline.index.elastic.documents import action
+from pipeline.index.elastic.maintenance import Generations
+from pipeline.index.elastic.pages import (
+    PageRequest,
+    collapsed,
+    day,
+    hit,
+    other_outlets,
+    uncollapsed,
+)
+from pipeline.index.elastic.render import (
+    HIT_FIELDS,
+    TEXT_FIELDS,
+    bool_query,
+    collapse,
+    highlight,
+    sort_clause,
+)
+from pipeline.index.elastic.template import max_indexed_chars, schema_version
+from pipeline.index.paging import (
+    check_limit,
+    decode_cursor,
+    effective_sort,
+    encode_cursor,
+    fingerprint,
+)
+from pipeline.index.query import parse_query
+from pipeline.index.timeline import step_days, with_gaps
+from pipeline.records import IndexDocument
+
+log = logging.getLogger(__name__)
+
+MLT_TERMS = 12
+
+
+class ElasticIndex:
+    """SearchIndex over an Elasticsearch 9 cluster; see the package docstring."""
+
+    name = "elasticsearch"
+
+    def __init__(
+        self,
+        settings: ElasticsearchSettings,
+        *,
+        max_text_chars: int = 200_000,
+        node_class: type[BaseNode] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.client = make_es_client(settings, node_class)
+        self.max_text_chars = min(max_text_chars, max_indexed_chars())
+        self.generations = Generations(
+            self.client,
+            settings.index_prefix,
+            url=settings.url,
+            chunk_size=settings.bulk_chunk_size,
+            max_text_chars=self.max_text_chars,
+        )
+        self.read_alias = self.generations.read_alias
+        self.write_alias = self.generations.write_alias
+
+    def __repr__(self) -> str:  # never the client's: it holds the credentials
+        return f"ElasticIndex(url={self.settings.url!r}, prefix={self.read_alias!r})"
+
+    # -- index maintenance -------------------------------------------------------------
+
+    def ensure_ready(self) -> None:
+        self.generations.ensure_ready()
+
+    def rebuild(self, docs: Iterable[IndexDocument]) -> int:
+        return self.generations.rebuild(docs)
+
+    def refresh(self) -> None:
+        """Make recent writes searchable now (Elasticsearch does it every second anyway)."""
+        with backend_errors(self.settings.url):
+            self.client.indices.refresh(index=list(self.generations.write_targets()))
+
+    def count(self) -> int:
+        with backend_errors(self.settings.url):
+            return int(self.client.count(index=self.read_alias)["count"])
+
+    def health(self) -> dict[str, object]:
+        with backend_errors(self.settings.url):
+            cluster = self.client.cluster.health()
+            documents = self.count()
+            index = self.generations.alias_target(self.read_alias)
+            writer = self.generations.alias_target(self.write_alias)
+            meta: dict[str, Any] = {}
+            if index is not None:
+                mapping = self.client.indices.get_mapping(index=index)
+                meta = mapping[index]["mappings"].get("_meta", {})
+        return {
+            "backend": self.name,
+            "url": self.settings.url,
+            "status": cluster["status"],  # green/yellow serve searches; red may not
+            "cluster": cluster["cluster_name"],
+            "nodes": cluster["number_of_nodes"],
+            "index": index,
+            "write_index": writer,
+            "rebuilding": writer != index,
+            "documents": documents,
+            "schema_version": meta.get("schema_version"),
+            "template_schema_version": schema_version(),
+        }
+
+    # -- writes ------------------------------------------------------------------------
+
+    def index(self, docs: Sequence[IndexDocument]) -> list[IndexOutcome]:
+        if not docs:
+            return []
+        outcomes: dict[str, IndexOutcome] = {}
+        whole_request_failed = 0
+        try:
+            with backend_errors(self.settings.url):
+                targets = self.generations.write_targets()
+            actions = (action(t, doc, self.max_text_chars) for doc in docs for t in targets)
+            for ok, item in self._bulk(actions):
+                info = item["index"]
+                article_id = str(info["_id"])
+                earlier = outcomes.get(article_id)
+                if earlier is None or earlier.ok:  # during a rebuild: ok only if ok in both
+                    error = None if ok else reason(info)
+                    outcomes[article_id] = IndexOutcome(article_id, ok, error)
+                whole_request_failed += "exception" in info
+        except (TransportError, BackendUnavailable) as exc:
+            if not outcomes:
+                raise BackendUnavailable(f"Elasticsearch is unreachable: {exc}") from exc
+            log.warning(
+                "Elasticsearch went away after %d of %d documents", len(outcomes), len(docs)
+            )
+        if whole_request_failed and not any(o.ok for o in outcomes.values()):
+            first_error = next(o.error for o in outcomes.values())
+            raise BackendUnavailable(f"Elasticsearch refused the request: {first_error}")
+        unsent = "not sent: Elasticsearch became unreachable"
+        return [outcomes.get(d.article_id, IndexOutcome(d.article_id, False, unsent)) for d in docs]
+
+    def delete(self, article_ids: Sequence[str]) -> None:
+        with backend_errors(self.settings.url):
+            targets = self.generations.write_targets()
+            actions = (
+                {"_op_type": "delete", "_index": target, "_id": article_id}
+                for article_id in dict.fromkeys(article_ids)
+                for target in targets
+            )
+            failed = [
+                item["delete"]
+                for ok, item in self._bulk(actions)
+                if not ok and item["delete"].get("status") != 404  # already gone is fine
+            ]
+        if failed:
+            raise BackendUnavailable(f"{len(failed)} deletions failed: {reason(failed[0])}")
+
+    def _bulk(self, actions: Iterable[dict[str, Any]]) -> Iterable[tuple[bool, dict[str, Any]]]:
+        return bulk(self.client, actions, chunk_size=self.settings.bulk_chunk_size)
+
+    # -- search ------------------------------------------------------------------------
+
+    def search(self, query: SearchQuery) -> SearchPage:
+        check_limit(query.limit)
+        node = parse_query(query.text)
+        sort = effective_sort(query, node is not None)
+        query_fingerprint = fingerprint(query, sort)
+        after: list[Any] | None = None
+        if query.cursor:
+            # scores are floats (an integral one may come back as an int), dates epoch ms
+            key_types: tuple[type, ...] = (float, int) if sort == "relevance" else (int,)
+            after = list(decode_cursor(query.cursor, query_fingerprint, key_types))
+        request = PageRequest(
+            self.client,
+            self.read_alias,
+            node,
+            bool_query(node, query),
+            sort_clause(sort),
+            after,
+            query.limit,
+        )
+        page = collapsed if query.collapse else uncollapsed
+        with backend_errors(self.settings.url), rejections_as_search_errors():
+            shown, total, more = page(request)
+        next_cursor = None
+        if more:
+            key, article_id = shown[-1][0]["sort"]
+            next_cursor = encode_cursor(query_fingerprint, key, article_id)
+        return SearchPage(
+            hits=[hit(raw, also) for raw, also in shown], total=total, next_cursor=next_cursor
+        )
+
+    def timeline(
+        self, query: SearchQuery, interval: Literal["day", "week"] = "day"
+    ) -> list[TimelineBucket]:
+        step_days(interval)  # an unknown interval is refused before the cluster is asked
+        node = parse_query(query.text)
+        aggs = {
+            "timeline": {
+                "date_histogram": {
+                    "field": "published_at",
+                    "calendar_interval": interval,  # weeks start on Monday
+                    "time_zone": "UTC",
+                    "min_doc_count": 1,
+                },
+                "aggs": {  # exact up to 40000 stories per bucket
+                    "stories": {"cardinality": {"field": "story_id", "precision_threshold": 40000}}
+                },
+            }
+        }
+        with backend_errors(self.settings.url), rejections_as_search_errors():
+            response = self.client.search(
+                index=self.read_alias, query=bool_query(node, query), aggs=aggs, size=0
+            )
+        found = {
+            day(b["key"]): (int(b["doc_count"]), int(b["stories"]["value"]))
+            for b in response["aggregations"]["timeline"]["buckets"]
+        }
+        return with_gaps(found, interval)
+
+    def more_like_this(self, article_id: str, limit: int = 10) -> list[SearchHit]:
+        """Other stories sharing the most distinctive stems with this article."""
+        check_limit(limit)
+        with backend_errors(self.settings.url):
+            try:
+                doc = self.client.get(
+                    index=self.read_alias, id=article_id, source_includes=["story_id"]
+                )
+            except NotFoundError:
+                return []
+            like = {
+                "more_like_this": {
+                    "fields": list(TEXT_FIELDS),
+                    "like": [{"_index": doc["_index"], "_id": article_id}],
+                    "max_query_terms": MLT_TERMS,
+                    "min_term_freq": 1,
+                    "min_doc_freq": 2,  # the stem must occur in at least one other article
+                    "min_word_length": 3,
+                    "minimum_should_match": 1,
+                }
+            }
+            # the article's own copies are already its "also published by"
+            other_stories = {"term": {"story_id": doc["_source"]["story_id"]}}
+            response = self.client.search(
+                index=self.read_alias,
+                query={"bool": {"must": [like], "must_not": [other_stories]}},
+                sort=sort_clause("relevance"),
+                size=limit,
+                track_scores=True,
+                source_includes=HIT_FIELDS,
+                collapse=collapse(sort_clause("relevance")),
+                highlight=highlight(None),
+            )
+        return [hit(h, other_outlets(h)) for h in response["hits"]["hits"]]

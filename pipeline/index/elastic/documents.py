@@ -1,0 +1,52 @@
+"""An IndexDocument as an Elasticsearch document and bulk action."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.records import IndexDocument, as_utc
+
+
+def clip_text(text: str, limit: int) -> str:
+    """Cut `text` to at most `limit` UTF-16 units (Lucene's characters), at a word boundary.
+
+    An emoji is two units for Lucene, so the length is measured in UTF-16.
+    """
+    if len(text.encode("utf-16-le")) // 2 <= limit:
+        return text
+    cut = text[:limit]
+    while (excess := len(cut.encode("utf-16-le")) // 2 - limit) > 0:
+        cut = cut[: len(cut) - max(1, excess // 2)]  # a character is at most 2 units
+    space = cut.rfind(" ", max(0, len(cut) - 200))  # do not end on half a word
+    return (cut[:space] if space > 0 else cut).rstrip()
+
+
+def action(target: str, doc: IndexDocument, max_text_chars: int) -> dict[str, Any]:
+    return {
+        "_op_type": "index",
+        "_index": target,
+        "_id": doc.article_id,  # deterministic: indexing again overwrites
+        "_source": source(doc, max_text_chars),
+    }
+
+
+def source(doc: IndexDocument, max_text_chars: int) -> dict[str, Any]:
+    published, indexed = as_utc(doc.published_at), as_utc(doc.indexed_at)
+    return {
+        "article_id": doc.article_id,
+        "story_id": doc.cluster_id or doc.article_id,  # unclustered: a story of its own
+        "cluster_id": doc.cluster_id,
+        "canonical_url": doc.canonical_url,
+        "title": doc.title,
+        "text": clip_text(doc.text, max_text_chars),
+        "published_at": published.isoformat() if published else None,
+        "date_source": doc.date_source,
+        "indexed_at": indexed.isoformat() if indexed else None,
+        "outlet": doc.outlet,
+        "domain": doc.domain,
+        "language": doc.language,
+        "threads": list(doc.threads),
+        "relation": doc.relation,
+        "seed_similarity": doc.seed_similarity,
+        "author": doc.author,
+    }

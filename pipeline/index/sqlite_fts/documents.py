@@ -1,0 +1,130 @@
+"""IndexDocuments as rows of the documents table, written with one savepoint each."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from pipeline.index.base import IndexOutcome
+from pipeline.index.sqlite_fts.schema import Tables, marks
+from pipeline.records import IndexDocument
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_LAST_SPACE = re.compile(r"\s+\S*\Z")
+
+_COLUMNS = (
+    "article_id",
+    "canonical_url",
+    "title",
+    "text",
+    "published_at",
+    "date_source",
+    "indexed_at",
+    "outlet",
+    "outlet_key",
+    "domain",
+    "domain_key",
+    "language",
+    "threads",
+    "relation",
+    "seed_similarity",
+    "cluster_id",
+    "author",
+)
+
+# One generation of the index. The FTS5 table is external-content over the documents
+# table, kept in step by triggers inside the writer's transaction.
+
+_UPSERT = (
+    "INSERT INTO {docs} ({cols}) VALUES ({marks}) ON CONFLICT (article_id) DO UPDATE SET {sets}"
+)
+
+
+def truncate_text(text: str, limit: int) -> str:
+    """Cut text to at most `limit` characters, at the last word boundary before the cut."""
+    if len(text) <= limit:
+        return text
+    head = text[: limit + 1]
+    space = _LAST_SPACE.search(head)
+    cut = head[: space.start()] if space and space.start() > 0 else text[:limit]
+    return cut.rstrip()
+
+
+def timestamp(value: datetime) -> str:
+    moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    return moment.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+def parse_timestamp(value: str | None) -> datetime | None:
+    return None if not value else datetime.fromisoformat(value[:-1]).replace(tzinfo=UTC)
+
+
+def _clean(text: str) -> str:
+    return _CONTROL.sub(" ", text)
+
+
+def domain_key(value: str) -> str:
+    key = value.strip().casefold()
+    return key[4:] if key.startswith("www.") else key
+
+
+def _row(doc: IndexDocument, max_text_chars: int) -> tuple[object, ...]:
+    if not isinstance(doc.article_id, str) or not doc.article_id:
+        raise ValueError("article_id must be a non-empty string")
+    published = timestamp(doc.published_at) if doc.published_at is not None else None
+    return (
+        doc.article_id,
+        doc.canonical_url,
+        _clean(doc.title),
+        truncate_text(_clean(doc.text), max_text_chars),
+        published,
+        doc.date_source,
+        timestamp(doc.indexed_at),
+        doc.outlet,
+        doc.outlet.strip().casefold(),
+        doc.domain,
+        domain_key(doc.domain),
+        doc.language,
+        json.dumps(list(doc.threads)),
+        doc.relation,
+        doc.seed_similarity,
+        doc.cluster_id,
+        doc.author,
+    )
+
+
+def upsert(
+    conn: sqlite3.Connection,
+    targets: Sequence[Tables],
+    docs: Sequence[IndexDocument],
+    max_text_chars: int,
+) -> list[IndexOutcome]:
+    """Write each document to every target; a bad document fails alone (savepoint)."""
+    sets = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "article_id")
+    statements = [
+        _UPSERT.format(docs=t.docs, cols=", ".join(_COLUMNS), marks=marks(_COLUMNS), sets=sets)
+        for t in targets
+    ]
+    outcomes = []
+    for doc in docs:
+        article_id = str(getattr(doc, "article_id", ""))
+        try:
+            row = _row(doc, max_text_chars)
+        except (AttributeError, TypeError, ValueError) as exc:
+            outcomes.append(IndexOutcome(article_id, ok=False, error=f"invalid document: {exc}"))
+            continue
+        conn.execute("SAVEPOINT doc")
+        try:
+            for statement in statements:
+                conn.execute(statement, row)
+        except (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.ProgrammingError) as exc:
+            conn.execute("ROLLBACK TO doc")
+            outcomes.append(IndexOutcome(article_id, ok=False, error=f"rejected: {exc}"))
+        else:
+            outcomes.append(IndexOutcome(article_id, ok=True))
+        finally:
+            conn.execute("RELEASE doc")
+    return outcomes

@@ -1,0 +1,118 @@
+"""One page of hits in keyset order, collapsed per cluster, with snippets and other outlets."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import sqlite3
+from typing import Any
+
+from pipeline.index.base import SearchHit
+from pipeline.index.paging import also_published_by, search_hit
+from pipeline.index.sqlite_fts.documents import parse_timestamp
+from pipeline.index.sqlite_fts.render import Plan, matched_sql
+from pipeline.index.sqlite_fts.schema import Tables, marks
+
+SNIPPET_TOKENS = 32
+
+
+# Snippet markers: control characters are stripped from indexed text, so these can only
+# come from snippet() and are swapped for <mark> after HTML-escaping.
+_MARK_OPEN, _MARK_CLOSE = "\x02", "\x03"
+
+_SPACES = re.compile(r"\s+")
+
+
+def total_matches(conn: sqlite3.Connection, tables: Tables, plan: Plan) -> int:
+    sql, params = matched_sql(tables, plan, with_score=False, collapse=False)
+    return int(conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0])
+
+
+def fetch_page(
+    conn: sqlite3.Connection,
+    tables: Tables,
+    plan: Plan,
+    limit: int,
+    after: tuple[Any, str] | None,
+) -> tuple[list[SearchHit], list[tuple[Any, str]], bool]:
+    """One page of hits, their sort keys, and whether more follow."""
+    sql, params = matched_sql(tables, plan, with_score=True, collapse=plan.collapse)
+    key = "score" if plan.sort == "relevance" else "pk"
+    keyset, keyset_params = "1", []
+    if after is not None:
+        keyset = f"(r.{key} < ? OR (r.{key} = ? AND r.article_id > ?))"
+        keyset_params = [after[0], after[0], after[1]]
+    # rn = 1 marks the first member of each group in sort order: the collapsed hit.
+    cursor = conn.execute(
+        f"WITH m AS ({sql}), r AS (SELECT m.*, row_number() OVER "
+        f"(PARTITION BY grp ORDER BY {key} DESC, article_id ASC) AS rn FROM m) "
+        f"SELECT r.score, r.pk, d.* FROM r JOIN {tables.docs} AS d ON d.rid = r.rid "
+        f"WHERE r.rn = 1 AND {keyset} ORDER BY r.{key} DESC, r.article_id ASC LIMIT ?",
+        [*params, *keyset_params, limit + 1],
+    )
+    names = [column[0] for column in cursor.description]
+    records = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    more = len(records) > limit
+    records = records[:limit]
+    snippets = _snippets(conn, tables, plan, records)
+    others = _other_outlets(conn, tables, plan, records) if plan.collapse else {}
+    hits = [_hit(r, snippets.get(r["rid"], ""), others) for r in records]
+    keys = [(r[key], r["article_id"]) for r in records]
+    return hits, keys, more
+
+
+def _snippets(
+    conn: sqlite3.Connection, tables: Tables, plan: Plan, records: list[dict[str, Any]]
+) -> dict[int, str]:
+    if not records:
+        return {}
+    if plan.match is None:
+        return {r["rid"]: _lead(r["text"]) for r in records}
+    rids = [r["rid"] for r in records]
+    rows = conn.execute(
+        f"SELECT rowid, snippet({tables.fts}, 1, ?, ?, '…', {SNIPPET_TOKENS}) FROM {tables.fts} "
+        f"WHERE {tables.fts} MATCH ? AND rowid IN ({marks(rids)})",
+        [_MARK_OPEN, _MARK_CLOSE, plan.match, *rids],
+    ).fetchall()
+    return {rid: _safe_snippet(raw or "") for rid, raw in rows}
+
+
+def _safe_snippet(raw: str) -> str:
+    escaped = html.escape(_SPACES.sub(" ", raw).strip())
+    return escaped.replace(_MARK_OPEN, "<mark>").replace(_MARK_CLOSE, "</mark>")
+
+
+def _lead(text: str) -> str:
+    words = text.split()
+    lead = " ".join(words[:SNIPPET_TOKENS]) + ("…" if len(words) > SNIPPET_TOKENS else "")
+    return html.escape(lead)
+
+
+def _other_outlets(
+    conn: sqlite3.Connection, tables: Tables, plan: Plan, records: list[dict[str, Any]]
+) -> dict[str, list[str]]:
+    clusters = sorted({r["cluster_id"] for r in records if r["cluster_id"] is not None})
+    if not clusters:
+        return {}
+    sql, params = matched_sql(tables, plan, with_score=False, collapse=True)
+    rows = conn.execute(
+        f"SELECT DISTINCT d.cluster_id, d.outlet FROM ({sql}) AS m "
+        f"JOIN {tables.docs} AS d ON d.rid = m.rid WHERE d.cluster_id IN ({marks(clusters)})",
+        [*params, *clusters],
+    ).fetchall()
+    outlets: dict[str, list[str]] = {}
+    for cluster_id, outlet in rows:
+        outlets.setdefault(cluster_id, []).append(outlet)
+    return outlets
+
+
+def _hit(record: dict[str, Any], snippet: str, others: dict[str, list[str]]) -> SearchHit:
+    return search_hit(
+        record,
+        published_at=parse_timestamp(record["published_at"]),
+        snippet=snippet,
+        score=float(record["score"]),
+        threads=list(json.loads(record["threads"])),
+        also=also_published_by(record["outlet"], others.get(record["cluster_id"], [])),
+    )

@@ -1,0 +1,109 @@
+"""The parsed query as an FTS5 MATCH expression, and the filters as SQL: a search plan."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.index.base import SearchError, SearchQuery
+from pipeline.index.paging import Sort, date_bounds, effective_sort
+from pipeline.index.query import And, Node, Not, Or, Phrase, Term
+from pipeline.index.sqlite_fts.documents import domain_key, timestamp
+from pipeline.index.sqlite_fts.schema import Tables, marks
+
+TITLE_WEIGHT = 3.0
+TEXT_WEIGHT = 1.0
+
+
+@dataclass
+class Filters:
+    clauses: list[str] = field(default_factory=list)
+    params: list[Any] = field(default_factory=list)
+
+    def add(self, clause: str, *params: Any) -> None:
+        self.clauses.append(clause)
+        self.params.extend(params)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything a search needs besides the tables: match expression, filters, order."""
+
+    match: str | None
+    filters: Filters
+    sort: Sort
+    collapse: bool
+
+
+def quote(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"'
+
+
+def render(node: Node) -> str:
+    """The FTS5 MATCH expression for a parsed query; every term is a quoted string."""
+    if isinstance(node, Term | Phrase):
+        words = node.text if isinstance(node, Term) else " ".join(node.words)
+        expr = quote(words) + ("*" if isinstance(node, Term) and node.prefix else "")
+        return f"{node.field} : {expr}" if node.field else expr
+    if isinstance(node, Or):
+        return "(" + " OR ".join(render(item) for item in node.items) + ")"
+    if isinstance(node, And):
+        positive = [render(i) for i in node.items if not isinstance(i, Not)]
+        expr = "(" + " AND ".join(positive) + ")"
+        for item in node.items:
+            if isinstance(item, Not):  # FTS5 NOT is binary: subtract from what we have so far
+                expr = f"({expr} NOT {render(item.item)})"
+        return expr
+    raise SearchError("NOT needs something to subtract from")  # parse_query rejects this
+
+
+def make_plan(query: SearchQuery, node: Node | None) -> Plan:
+    sort = effective_sort(query, node is not None)
+    filters = Filters()
+    since, until = date_bounds(query)
+    if since is not None:
+        filters.add("d.published_at >= ?", timestamp(since))
+    if until is not None:
+        filters.add("d.published_at < ?", timestamp(until))
+    sources = [s.strip().casefold() for s in query.sources if s.strip()]
+    if sources:
+        domains = [domain_key(s) for s in sources]
+        filters.add(
+            f"(d.outlet_key IN ({marks(sources)}) OR d.domain_key IN ({marks(domains)}))",
+            *sources,
+            *domains,
+        )
+    threads = [t for t in query.threads if t.strip()]
+    if threads:
+        filters.add(
+            f"EXISTS (SELECT 1 FROM json_each(d.threads) AS j WHERE j.value IN ({marks(threads)}))",
+            *threads,
+        )
+    if query.relation is not None:
+        filters.add("d.relation = ?", query.relation)
+    if query.language is not None:
+        filters.add("d.language = ?", query.language)
+    match = render(node) if node is not None else None
+    return Plan(match, filters, sort, query.collapse)
+
+
+def matched_sql(
+    tables: Tables, plan: Plan, *, with_score: bool, collapse: bool
+) -> tuple[str, list[Any]]:
+    """SELECT of the matching documents: rid, article_id, pk (date key), score, grp."""
+    params: list[Any] = []
+    if plan.match is None:
+        source, where, score = f"{tables.docs} AS d", [], "0.0"
+    else:
+        source = f"{tables.fts} JOIN {tables.docs} AS d ON d.rid = {tables.fts}.rowid"
+        where = [f"{tables.fts} MATCH ?"]
+        params.append(plan.match)
+        score = f"-bm25({tables.fts}, {TITLE_WEIGHT}, {TEXT_WEIGHT})" if with_score else "0.0"
+    where += plan.filters.clauses
+    params += plan.filters.params
+    group = "coalesce('c:' || d.cluster_id, 'a:' || d.article_id)" if collapse else "d.article_id"
+    sql = (
+        f"SELECT d.rid AS rid, d.article_id AS article_id, coalesce(d.published_at, '') AS pk, "
+        f"{score} AS score, {group} AS grp FROM {source} WHERE {' AND '.join(where) or '1'}"
+    )
+    return sql, params
