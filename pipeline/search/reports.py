@@ -140,6 +140,7 @@ class SeedFollowups:
     followup_articles: int
     threads: list[ThreadGroup]  # in thread-definition order; UNTHREADED last
     background: list[StoryRef]  # related stories published before the seed, in date order
+    developments: list[Any]  # the follow-ups grouped (pipeline.search.developments.Development)
 
 
 @dataclass
@@ -258,8 +259,8 @@ def thread_summaries(session: Session, book: ThreadBook) -> list[ThreadSummary]:
 
 
 def seed_followups(session: Session, seed: Seed, book: ThreadBook) -> SeedFollowups:
-    """The seed's copies (clusters and outlets), its follow-up stories by thread, and the
-    background: related stories published before it.
+    """The seed's copies (clusters and outlets), its follow-up stories by thread and
+    grouped into developments, and the background: related stories published before it.
 
     A follow-up story carrying two threads is listed under both; one carrying none is
     listed under ``UNTHREADED``. Within a thread, stories are in date order.
@@ -290,6 +291,9 @@ def seed_followups(session: Session, seed: Seed, book: ThreadBook) -> SeedFollow
         followup_articles += 1
         known = followup_threads.setdefault(cluster_id, [])
         known.extend(t for t in threads or [] if t not in known)
+    # Imported here: developments builds on this module's StoryRef.
+    from pipeline.search.developments import group_developments
+
     copies = _story_refs(session, copy_clusters)
     stories = _story_refs(session, followup_threads)
     for story in stories:
@@ -308,6 +312,7 @@ def seed_followups(session: Session, seed: Seed, book: ThreadBook) -> SeedFollow
         followup_articles=followup_articles,
         threads=[g for g in groups if g.stories],
         background=_story_refs(session, dict.fromkeys(background_clusters)),
+        developments=group_developments(session, stories),
     )
 
 
