@@ -150,7 +150,11 @@ class DedupSettings(BaseModel):
         "The first is the default seed.",
     )
     threads_file: Path | None = Field(
-        None, description="Thread (storyline) definitions; default: the shipped threads.json."
+        None,
+        description="Thread (storyline) labels and angle keyword lists; default: the shipped "
+        "threads.json. Optional for relations: a seed's follow-ups are found by meaning "
+        "(embeddings) and grouped into developments without any keyword list; a file with "
+        "empty 'threads' and 'angles' turns keyword storylines off.",
     )
     passage_min_words: int = Field(
         8,
@@ -318,9 +322,7 @@ class AirflowSettings(BaseModel):
     retry_delay_seconds: float = Field(
         60.0, ge=0, description="First retry delay; it doubles with each further retry."
     )
-    max_retry_delay_seconds: float = Field(
-        1800.0, ge=0, description="Ceiling of the retry delay."
-    )
+    max_retry_delay_seconds: float = Field(1800.0, ge=0, description="Ceiling of the retry delay.")
     task_timeout_minutes: float = Field(
         30.0, gt=0, description="execution_timeout of each ingest task: a hung task is killed."
     )
