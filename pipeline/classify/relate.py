@@ -303,26 +303,32 @@ def _decide(
     settings: DedupSettings,
 ) -> tuple[Relation, float, str]:
     same_time = days is None or abs(days) <= settings.same_day_tolerance_days
-    if s.copy >= settings.duplicate_threshold:
-        return (
-            Relation.DUPLICATE,
+    # (applies, score, threshold, reason): the ways an article is the seed's own story.
+    same_story = (
+        (
+            True,
             s.copy,
+            settings.duplicate_threshold,
             f"{s.copy:.0%} of the shorter text's shingles appear in the other: a copy",
-        )
-    if same_time and s.lexical >= settings.rewrite_threshold:
-        return (
-            Relation.DUPLICATE,
+        ),
+        (
+            same_time,
             s.lexical,
+            settings.rewrite_threshold,
             f"lexical similarity {s.lexical:.2f} to the seed, published with it: "
             "the same story rewritten",
-        )
-    if same_time and s.semantic_lead >= settings.same_event_threshold:
-        return (
-            Relation.DUPLICATE,
+        ),
+        (
+            same_time,
             s.semantic_lead,
+            settings.same_event_threshold,
             f"its lead says what the seed's says (semantic {s.semantic_lead:.2f}), "
             "published with it: the same event reported independently",
-        )
+        ),
+    )
+    for applies, score, threshold, reason in same_story:
+        if applies and score >= threshold:
+            return Relation.DUPLICATE, score, reason
     if s.related < settings.follow_up_threshold:
         return Relation.UNRELATED, s.related, ""
     why = (
