@@ -164,7 +164,10 @@ def test_date_sort_and_cursor_paging_walk_every_article_once(service: Service) -
         ({"since": "21/07/2020"}, "since must be a date"),
         ({"until": "2020-02-30"}, "until must be a date"),
         ({"since": "2020-08-01", "until": "2020-07-01"}, "since must be earlier than until"),
-        ({"relation": "copy"}, "relation must be one of duplicate, follow_up, unrelated"),
+        (
+            {"relation": "copy"},
+            "relation must be one of duplicate, follow_up, background, unrelated",
+        ),
         ({"sort": "popularity"}, "sort"),
         ({"collapse": "perhaps"}, "collapse"),
         ({"cursor": "not-a-cursor"}, "cursor"),
