@@ -22,7 +22,6 @@ import numpy as np
 from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.orm import Session
 
-from pipeline.classify.dedup import words
 from pipeline.classify.embed import (
     MODEL_ID,
     Vector,
@@ -36,6 +35,7 @@ from pipeline.classify.relate import common_words
 from pipeline.config import DedupSettings
 from pipeline.records import ArticleStatus
 from pipeline.store.models import Article
+from pipeline.text.tokens import words
 
 _DONE = (ArticleStatus.CLASSIFIED.value, ArticleStatus.INDEXED.value)
 MAX_EVENT_CANDIDATES = 20_000  # a few days of a large newsroom's intake

@@ -22,12 +22,11 @@ waiting and changes nothing.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.classify.dedup import Fingerprint, NearDuplicateIndex, containment, shingles
@@ -54,10 +53,11 @@ from pipeline.classify.seeds import load_seeds
 from pipeline.classify.threads import ThreadBook, load_thread_book
 from pipeline.config import DedupSettings, Settings
 from pipeline.records import ArticleStatus, IndexState, Relation, utcnow
-from pipeline.store.db import claim, insert_ignoring_conflicts
+from pipeline.store.batches import StageCounts, drain
+from pipeline.store.inserts import insert_new
 from pipeline.store.models import Article
 
-_DONE = (ArticleStatus.CLASSIFIED.value, ArticleStatus.INDEXED.value)
+_DONE = (ArticleStatus.CLASSIFIED, ArticleStatus.INDEXED)
 
 
 @dataclass(frozen=True)
@@ -68,49 +68,49 @@ class NearMatch:
 
 
 def classify_pending(
-    session_factory: sessionmaker[Session],
+    sessions: sessionmaker[Session],
     settings: Settings,
+    *,
     article_ids: Sequence[str] | None = None,
-) -> dict[str, int]:
+) -> StageCounts:
     """Classify every extracted article (optionally only the given ids). Idempotent.
 
     Returns counts: classified, exact_duplicates, near_duplicates, seed_story_joins,
     same_event_joins, new_clusters, revisions, embedded, and relation_<relation> for
     the default seed.
     """
-    counts: Counter[str] = Counter()
     book = load_thread_book(settings.dedup.threads_file)
     embedder = default_embedder()
     profiles = [profile_seed(s, settings.dedup, book, embedder) for s in load_seeds(settings)]
     index: NearDuplicateIndex | None = None
-    while True:
-        with session_factory() as session, session.begin():
-            articles = _claim_batch(session, settings.dedup.batch_size, article_ids)
-            if not articles:
-                return dict(counts)
-            # The costly per-text work happens before taking the dedup lock.
-            texts = {a.id: lead_text(a.title, a.text or "") for a in articles}
-            leads = {aid: source_hash(text) for aid, text in texts.items()}
-            known = stored_vectors(session, leads)
-            # One call for the batch: the model streams its weights once per call.
-            missing = [a.id for a in articles if a.id not in known]
-            fresh = dict(zip(missing, embedder.embed([texts[i] for i in missing]), strict=True))
-            prepared = [
-                _prepare(
-                    a, profiles, settings.dedup, book, embedder, known.get(a.id), fresh, leads[a.id]
-                )
-                for a in articles
-            ]
-            lock_dedup(session)
-            if index is None:
-                index = load_index(session, settings.dedup)
-            else:
-                refresh_index(session, index)
-            touched: set[str] = set()
-            for work in prepared:
-                touched.add(_classify_one(session, work, index, settings.dedup, counts))
-            for cluster_id in sorted(touched):
-                refresh_cluster(session, cluster_id)
+
+    def work(session: Session, articles: list[Article], counts: StageCounts) -> None:
+        nonlocal index
+        # The costly per-text work happens before taking the dedup lock.
+        texts = {a.id: lead_text(a.title, a.text or "") for a in articles}
+        leads = {aid: source_hash(text) for aid, text in texts.items()}
+        known = stored_vectors(session, leads)
+        # One call for the batch: the model streams its weights once per call.
+        missing = [a.id for a in articles if a.id not in known]
+        fresh = dict(zip(missing, embedder.embed([texts[i] for i in missing]), strict=True))
+        prepared = [
+            _prepare(
+                a, profiles, settings.dedup, book, embedder, known.get(a.id), fresh, leads[a.id]
+            )
+            for a in articles
+        ]
+        lock_dedup(session)
+        if index is None:
+            index = load_index(session, settings.dedup)
+        else:
+            refresh_index(session, index)
+        touched: set[str] = set()
+        for item in prepared:
+            touched.add(_classify_one(session, item, index, settings.dedup, counts))
+        for cluster_id in sorted(touched):
+            refresh_cluster(session, cluster_id)
+
+    return drain(sessions, lambda: _due(article_ids), work, batch_size=settings.dedup.batch_size)
 
 
 @dataclass(frozen=True)
@@ -140,15 +140,14 @@ def _prepare(
     return _Work(article, analysis, relations, when, lead_hash, stored is None)
 
 
-def _claim_batch(session: Session, limit: int, article_ids: Sequence[str] | None) -> list[Article]:
-    stmt = select(Article).where(Article.status == ArticleStatus.EXTRACTED.value)
+def _due(article_ids: Sequence[str] | None) -> Select[Article]:
+    stmt = select(Article).where(Article.status == ArticleStatus.EXTRACTED)
     if article_ids is not None:
         stmt = stmt.where(Article.id.in_(list(article_ids)))
     # Oldest first, so the first copy of a story opens its cluster.
-    stmt = stmt.order_by(
+    return stmt.order_by(
         Article.published_at.is_(None), Article.published_at, Article.discovered_at, Article.id
-    ).limit(limit)
-    return list(session.scalars(claim(session, stmt)))
+    )
 
 
 def _classify_one(
@@ -156,7 +155,7 @@ def _classify_one(
     work: _Work,
     index: NearDuplicateIndex,
     settings: DedupSettings,
-    counts: Counter[str],
+    counts: StageCounts,
 ) -> str:
     """Dedup and relate one article and mark it classified; returns its cluster id."""
     now = utcnow()
@@ -191,10 +190,10 @@ def _classify_one(
     counts[f"relation_{default.relation.value}"] += 1
     article.text_hash = fp.text_hash
     article.cluster_id = cluster_id
-    article.status = ArticleStatus.CLASSIFIED.value
+    article.status = ArticleStatus.CLASSIFIED
     article.status_reason = None
     article.classified_at = now
-    article.index_state = IndexState.PENDING.value
+    article.index_state = IndexState.PENDING
     article.index_attempts = 0
     article.index_next_attempt_at = None
     counts["classified"] += 1
@@ -207,7 +206,7 @@ def _assign_cluster(
     work: _Work,
     index: NearDuplicateIndex,
     settings: DedupSettings,
-    counts: Counter[str],
+    counts: StageCounts,
 ) -> str:
     article, fp = work.article, work.analysis.fingerprint
     original = exact_original(session, fp.text_hash, article.id)
@@ -315,9 +314,9 @@ def near_duplicate(
 
 
 def _record_revision(session: Session, article: Article, content_hash: str, now: datetime) -> None:
-    insert_ignoring_conflicts(
+    insert_new(
         session,
-        ArticleRevision.__table__,  # type: ignore[arg-type]
+        ArticleRevision,
         [
             {
                 "article_id": article.id,
@@ -328,6 +327,7 @@ def _record_revision(session: Session, article: Article, content_hash: str, now:
             }
         ],
         ["article_id", "content_hash"],
+        ArticleRevision.id,
     )
 
 

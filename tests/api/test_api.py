@@ -164,6 +164,9 @@ def test_date_sort_and_cursor_paging_walk_every_article_once(service: Service) -
         ({"since": "21/07/2020"}, "since must be a date"),
         ({"until": "2020-02-30"}, "until must be a date"),
         ({"since": "2020-08-01", "until": "2020-07-01"}, "since must be earlier than until"),
+        ({"until": "9999-12-31"}, "until '9999-12-31' is outside the dates"),
+        ({"since": "0001-01-01T00:00:00+01:00"}, "is outside the dates"),
+        ({"until": "9999-12-31T23:59:59-01:00"}, "is outside the dates"),
         (
             {"relation": "copy"},
             "relation must be one of duplicate, follow_up, background, unrelated",
