@@ -70,7 +70,8 @@ class Embedder:
         return np.asarray(out, dtype=np.float32)
 
     def embed_article(self, title: str | None, text: str) -> Vector:
-        return self.embed([lead_text(title, text)])[0]
+        vector: Vector = self.embed([lead_text(title, text)])[0]
+        return vector
 
     def passages(self, text: str) -> list[Passage]:
         """Each paragraph of a text with its vector (used for seeds: computed once)."""
