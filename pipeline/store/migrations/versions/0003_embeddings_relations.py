@@ -8,8 +8,8 @@ article is re-related, not re-clustered), recomputes its relation to every seed
 (``background`` for related coverage published before a seed) and sends it to the index
 again. Downgrade turns ``background`` back into ``follow_up``, the nearest old value.
 
-Revision ID: 0002_embeddings_relations
-Revises: 0001
+Revision ID: 0003_embeddings_relations
+Revises: 0002_date_note
 """
 
 from collections.abc import Sequence
@@ -19,8 +19,8 @@ from alembic import op
 
 import pipeline.store.models
 
-revision: str = "0002_embeddings_relations"
-down_revision: str | None = "0001"
+revision: str = "0003_embeddings_relations"
+down_revision: str | None = "0002_date_note"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
