@@ -151,7 +151,11 @@ class DedupSettings(BaseModel):
         "copies of one story.",
     )
     follow_up_threshold: float = Field(
-        0.35, gt=0, le=1, description="Seed-relation score at which an article is a follow-up."
+        0.3,
+        gt=0,
+        le=1,
+        description="Seed-relation score at which an article is related to the seed: a "
+        "follow-up, or background if it was published before the seed.",
     )
     seeds: list[str] = Field(
         default_factory=lambda: ["builtin:seed_article"],
@@ -159,7 +163,11 @@ class DedupSettings(BaseModel):
         "The first is the default seed.",
     )
     threads_file: Path | None = Field(
-        None, description="Thread (storyline) definitions; default: the shipped threads.json."
+        None,
+        description="Thread (storyline) labels and angle keyword lists; default: the shipped "
+        "threads.json. Optional for relations: a seed's follow-ups are found by meaning "
+        "(embeddings) and grouped into developments without any keyword list; a file with "
+        "empty 'threads' and 'angles' turns keyword storylines off.",
     )
     passage_min_words: int = Field(
         8,
@@ -175,7 +183,31 @@ class DedupSettings(BaseModel):
         gt=0,
         le=1,
         description="Lexical similarity to a seed (1 = the seed itself) at which an article "
-        "that shares little wording is still the seed's story rewritten, i.e. a duplicate.",
+        "that shares little wording, published within the same-day tolerance, is still the "
+        "seed's story rewritten, i.e. a duplicate.",
+    )
+    same_event_threshold: float = Field(
+        0.45,
+        gt=0,
+        le=1,
+        description="Semantic similarity of an article's lead (title and first words, "
+        "embedded) to a seed's at which a report within the same-day tolerance is the seed's "
+        "event reported independently, i.e. a duplicate.",
+    )
+    event_cluster_threshold: float = Field(
+        0.65,
+        gt=0,
+        le=1,
+        description="Semantic similarity of two articles' leads at which two reports within "
+        "the same-day tolerance are one event and share a story cluster. Stricter than "
+        "same_event_threshold: a busy day has many stories on one subject.",
+    )
+    same_day_tolerance_days: int = Field(
+        1,
+        ge=0,
+        description="Days either side of the seed's publication day (UTC) within which a "
+        "report can be the same event; related coverage dated before the seed's day is "
+        "background, after it a follow-up. Time zones and overnight reports need one day.",
     )
 
 
@@ -306,9 +338,7 @@ class AirflowSettings(BaseModel):
     retry_delay_seconds: float = Field(
         60.0, ge=0, description="First retry delay; it doubles with each further retry."
     )
-    max_retry_delay_seconds: float = Field(
-        1800.0, ge=0, description="Ceiling of the retry delay."
-    )
+    max_retry_delay_seconds: float = Field(1800.0, ge=0, description="Ceiling of the retry delay.")
     task_timeout_minutes: float = Field(
         30.0, gt=0, description="execution_timeout of each ingest task: a hung task is killed."
     )

@@ -1,7 +1,7 @@
 """backfill from sitemaps: articles.source and alerts_muted; backfill jobs, sitemaps, candidates
 
-Revision ID: 0003_backfill
-Revises: 0002_date_note
+Revision ID: 0004_backfill
+Revises: 0003_embeddings_relations
 Create Date: 2026-11-30 09:00:54.665852
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 import pipeline.store.models
 
 
-revision: str = '0003_backfill'
-down_revision: str | None = '0002_date_note'
+revision: str = '0004_backfill'
+down_revision: str | None = '0003_embeddings_relations'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
