@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import unquote
 
+from pipeline.classify.embed import default_embedder
 from pipeline.classify.relate import SeedProfile, profile_seed, term_counts
 from pipeline.classify.seeds import load_seeds
 from pipeline.classify.threads import ThreadBook, load_thread_book
@@ -120,7 +121,7 @@ def make_scorer(settings: Settings) -> RelevanceScorer:
     """The pre-filter for the default seed (the first of dedup.seeds)."""
     book = load_thread_book(settings.dedup.threads_file)
     seed = load_seeds(settings)[0]
-    return LexicalScorer(profile_seed(seed, settings.dedup, book), book)
+    return LexicalScorer(profile_seed(seed, settings.dedup, book, default_embedder()), book)
 
 
 def _text(candidate: Candidate) -> str:
