@@ -79,6 +79,7 @@ def _describe(task: Any) -> dict[str, Any]:
         "outlets": [getattr(outlet, "uri", str(outlet)) for outlet in task.outlets],
         "pool": task.pool,
         "max_active_tis_per_dagrun": task.max_active_tis_per_dagrun,
+        "priority_weight": task.priority_weight,
     }
 
 

@@ -1,7 +1,7 @@
 """ops: host_slots (per-host politeness across workers) and stage_timings (stage metrics)
 
-Revision ID: 0003_ops
-Revises: 0002_date_note
+Revision ID: 0005_ops
+Revises: 0004_backfill
 Create Date: 2026-11-30 09:10:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import pipeline.store.models
 
-revision: str = "0003_ops"
-down_revision: str | None = "0002_date_note"
+revision: str = "0005_ops"
+down_revision: str | None = "0004_backfill"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
