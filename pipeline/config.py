@@ -30,6 +30,7 @@ from pydantic_settings import (
 
 DEFAULT_USER_AGENT = "newswatch/0.1 (news monitoring bot)"
 DEFAULT_FEEDS_FILE = Path(__file__).parent / "data" / "feeds.toml"
+Perspective = Literal["uk", "china", "international"]
 
 
 class FeedConfig(BaseModel):
@@ -47,6 +48,12 @@ class FeedConfig(BaseModel):
         False,
         description="Fetch this feed's articles even where robots.txt disallows it. "
         "Off by default; only for outlets that have granted permission.",
+    )
+    perspective: Perspective = Field(
+        "international",
+        description="Whose side of UK-China relations the outlet speaks for: 'uk' (UK outlets "
+        "and government), 'china' (Chinese official and state media), 'international' "
+        "(everyone else). Stored with each article so search and the page can group by it.",
     )
 
 

@@ -109,6 +109,8 @@ class Article(Base):
     feed_title: Mapped[str | None] = mapped_column(Text)
     feed_published_at: Mapped[datetime | None]
     ignore_robots: Mapped[bool] = mapped_column(default=False)
+    # uk | china | international, from the first feed that listed it (FeedConfig.perspective)
+    perspective: Mapped[str | None] = mapped_column(String(16))
 
     status: Mapped[str] = mapped_column(String(32), default=ArticleStatus.DISCOVERED.value)
     status_reason: Mapped[str | None] = mapped_column(Text)
