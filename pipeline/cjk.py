@@ -42,14 +42,33 @@ def words(run: str) -> list[str]:
 
 
 def search_words(run: str) -> list[str]:
-    """One CJK run as words plus the dictionary words inside long ones (search mode)."""
-    return [w for w in _jieba().lcut_for_search(run, HMM=False) if w.strip()]
+    """One CJK run as words, each preceded by every dictionary word inside it.
+
+    Like jieba's search mode, but with inner words of any length: jieba's own stops at
+    three characters, so 特区政府 inside 香港特区政府 would never be found.
+    """
+    return [run[s:e] for s, e in spans(run)]
 
 
 def spans(run: str) -> Iterator[tuple[int, int]]:
-    """(start, end) of every search-mode word in a run: the places a word may begin and end."""
-    for _word, start, end in _jieba().tokenize(run, mode="search", HMM=False):
-        yield start, end
+    """(start, end) of every word and inner dictionary word of a run, in reading order."""
+    known = _dictionary()
+    offset = 0
+    for word in words(run):
+        start = run.index(word, offset)
+        for size in range(2, len(word)):
+            for i in range(len(word) - size + 1):
+                if known.get(word[i : i + size]):
+                    yield start + i, start + i + size
+        yield start, start + len(word)
+        offset = start + len(word)
+
+
+@cache
+def _dictionary() -> dict[str, int]:
+    tokenizer = _jieba().dt
+    tokenizer.check_initialized()
+    return tokenizer.FREQ
 
 
 def segmented(text: str) -> str:
