@@ -3,7 +3,8 @@
 Matching runs here in Python, not in the search backend, so a rule means the same with
 SQLite FTS5 and with Elasticsearch. Terms match case-insensitively on whole words: "HK"
 never matches inside "HKEX", unless the term asks for a prefix ("HK*"). The words of a
-phrase may be separated by any whitespace, line breaks included.
+phrase may be separated by any whitespace, line breaks included. Chinese terms (华为,
+香港) match where the jieba segmenter can cut a word there, since Chinese has no spaces.
 """
 
 from __future__ import annotations
@@ -14,10 +15,13 @@ from functools import cache
 from typing import Any, Literal
 
 from pipeline.alerts.rules import Rule
+from pipeline.cjk import has_cjk, is_word_at
 
 SNIPPET_CONTEXT = 70  # characters of context either side of a mention
 MAX_EVIDENCE = 5  # mentions kept (with snippets) per article
 MAX_WIDEN = 20  # characters a snippet may grow to reach a word boundary
+# a letter or digit of a script that separates words with spaces (not Chinese or kana)
+_LATIN_WORD = r"[^\W\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 
 
 @dataclass(frozen=True)
@@ -120,16 +124,30 @@ def _find(terms: tuple[str, ...], title: str, text: str) -> tuple[Mention, ...]:
     for field, content in (("title", title), ("text", text)):
         for m in pattern.finditer(content):
             term = terms[int((m.lastgroup or "t0")[1:])]
+            if has_cjk(m.group()) and not is_word_at(content, m.start(), m.end()):
+                continue  # the characters, not the word: 中华|为|民族 holds no 华为
             found.append(_mention(term, field, content, m.start(), m.end()))  # type: ignore[arg-type]
     return tuple(found)
 
 
 @cache
 def term_pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
-    """One regex for all terms, longest first so a phrase wins over its first word."""
+    """One regex for all terms, longest first so a phrase wins over its first word.
+
+    A term's Latin ends must sit on word boundaries; Chinese has none, so a Chinese end
+    may touch anything here and the segmenter decides (is_word_at) in `_find`. Chinese
+    characters next to a Latin term count as a boundary: 华为Mate, 在Huawei.
+    """
     order = sorted(range(len(terms)), key=lambda i: -len(terms[i]))
-    alternatives = [f"(?P<t{i}>{_term_regex(terms[i])})" for i in order]
-    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.IGNORECASE)
+    alternatives = [f"(?P<t{i}>{_bounded(terms[i])})" for i in order]
+    return re.compile("|".join(alternatives), re.IGNORECASE)
+
+
+def _bounded(term: str) -> str:
+    body = _term_regex(term)
+    left = "" if has_cjk(term[:1]) else rf"(?<!{_LATIN_WORD})"
+    right = "" if has_cjk(term.rstrip("*")[-1:]) else rf"(?!{_LATIN_WORD})"
+    return left + body + right
 
 
 def _term_regex(term: str) -> str:
