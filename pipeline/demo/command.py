@@ -21,7 +21,11 @@ def demo_settings(base: Settings, newsroom: NewsroomServer, **index: Any) -> Set
     values = base.model_dump()
     values["data_dir"] = base.data_dir / "demo"
     values["database_url"] = None
-    values["feeds"] = [{"name": name, "url": url} for name, url in newsroom.feed_urls().items()]
+    perspectives = newsroom.feed_perspectives()
+    values["feeds"] = [
+        {"name": name, "url": url, "perspective": perspectives[name]}
+        for name, url in newsroom.feed_urls().items()
+    ]
     values["fetch"].update(
         allowed_networks=["127.0.0.0/8"],
         read_timeout_seconds=1.5,
