@@ -125,7 +125,11 @@ def test_thread_relation_and_language_filters(service: Service) -> None:
     assert hit_ids(search(service, relation="follow_up", **ALL)) == service.ids_of(FOLLOW_UPS)
     assert hit_ids(search(service, relation="duplicate", **ALL)) == service.ids_of(SEED_COPIES)
 
-    assert search(service, lang="en", **ALL)["total"] == len(service.indexed())
+    chinese = {slug for slug, spec in SAMPLE.items() if spec.language == "zh"}
+    assert chinese
+    assert hit_ids(search(service, lang="zh", **ALL)) == service.ids_of(chinese)
+    english = search(service, lang="en", **ALL)["total"]
+    assert english == len(service.indexed()) - len(chinese)
     assert search(service, lang="fr", **ALL)["total"] == 0
 
 
@@ -339,6 +343,21 @@ def test_web_pages_render(service: Service, path: str, marker: str) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/html")
     assert marker in response.text
+
+
+def test_searching_huawei_in_chinese_finds_the_chinese_reports(service: Service) -> None:
+    """华为 is two characters inside longer runs; the Chinese pages came in as GB18030."""
+    found = search(service, q="华为", **ALL)
+    expected = {
+        slug for slug, spec in SAMPLE.items() if spec.language == "zh" and "华为" in spec.text
+    }
+    assert len(expected) >= 2
+    assert hit_ids(found) == service.ids_of(expected)
+    assert all("<mark>华为</mark>" in hit["snippet"] for hit in found["hits"])
+    page = service.get("/search", params={"q": "华为", "lang": "zh"})
+    assert page.status_code == 200
+    titles = [SAMPLE[slug].title for slug in expected]
+    assert all(title in page.text for title in titles)
 
 
 @pytest.mark.parametrize(
