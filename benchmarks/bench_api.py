@@ -138,7 +138,7 @@ def generate(rng: random.Random, count: int) -> tuple[list[dict[str, Any]], list
                 "id": aid,
                 "canonical_url": url,
                 "url": url,
-                "status": ArticleStatus.CLASSIFIED.value,
+                "status": ArticleStatus.CLASSIFIED,
                 "title": title,
                 "text": text,
                 "word_count": len(text.split()),
@@ -152,7 +152,7 @@ def generate(rng: random.Random, count: int) -> tuple[list[dict[str, Any]], list
                 "seed_similarity": 0.5,
                 "threads": threads,
                 "classified_at": published,
-                "index_state": IndexState.PENDING.value,
+                "index_state": IndexState.PENDING,
                 "discovered_at": published,
                 "updated_at": published,
             }
@@ -277,7 +277,8 @@ def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise SystemExit(f"newswatch serve exited: {server.stderr.read().decode()[-2000:]}")
+            err = server.stderr.read().decode() if server.stderr else ""
+            raise SystemExit(f"newswatch serve exited: {err[-2000:]}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
                 return server

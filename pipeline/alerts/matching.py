@@ -1,27 +1,25 @@
 """Does an article match a rule, and where? Pure functions over the cleaned text.
 
 Matching runs here in Python, not in the search backend, so a rule means the same with
-SQLite FTS5 and with Elasticsearch. Terms match case-insensitively on whole words: "HK"
-never matches inside "HKEX", unless the term asks for a prefix ("HK*"). The words of a
-phrase may be separated by any whitespace, line breaks included. Chinese terms (华为,
-香港) match where the jieba segmenter can cut a word there, since Chinese has no spaces.
+SQLite FTS5 and with Elasticsearch. Terms are found by pipeline.text.terms, the matcher of
+the storyline tags: whole words, case-insensitively ("HK" never matches inside "HKEX",
+unless the term asks for a prefix, "HK*"); the words of a phrase may be separated by
+spaces, line breaks or punctuation. Chinese terms (华为, 香港) are jieba words, found where
+the segmenter cuts the text into that word, since Chinese has no spaces.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
 
 from pipeline.alerts.rules import Rule
-from pipeline.cjk import has_cjk, is_word_at
+from pipeline.text.terms import Term, parse_term, text_terms
 
 SNIPPET_CONTEXT = 70  # characters of context either side of a mention
 MAX_EVIDENCE = 5  # mentions kept (with snippets) per article
 MAX_WIDEN = 20  # characters a snippet may grow to reach a word boundary
-# a letter or digit of a script that separates words with spaces (not Chinese or kana)
-_LATIN_WORD = r"[^\W\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]"
 
 
 @dataclass(frozen=True)
@@ -119,45 +117,20 @@ def _same_language(wanted: str, language: str | None) -> bool:
 
 
 def _find(terms: tuple[str, ...], title: str, text: str) -> tuple[Mention, ...]:
-    pattern = term_pattern(terms)
+    parsed = parsed_terms(terms)
     found: list[Mention] = []
-    for field, content in (("title", title), ("text", text)):
-        for m in pattern.finditer(content):
-            term = terms[int((m.lastgroup or "t0")[1:])]
-            if has_cjk(m.group()) and not is_word_at(content, m.start(), m.end()):
-                continue  # the characters, not the word: 中华|为|民族 holds no 华为
-            found.append(_mention(term, field, content, m.start(), m.end()))  # type: ignore[arg-type]
+    fields: tuple[tuple[Literal["title", "text"], str], ...] = (("title", title), ("text", text))
+    for field, content in fields:
+        index = text_terms(content)
+        for match in index.find(parsed):
+            start, end = index.span(match)
+            found.append(_mention(terms[match.term], field, content, start, end))
     return tuple(found)
 
 
 @cache
-def term_pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
-    """One regex for all terms, longest first so a phrase wins over its first word.
-
-    A term's Latin ends must sit on word boundaries; Chinese has none, so a Chinese end
-    may touch anything here and the segmenter decides (is_word_at) in `_find`. Chinese
-    characters next to a Latin term count as a boundary: 华为Mate, 在Huawei.
-    """
-    order = sorted(range(len(terms)), key=lambda i: -len(terms[i]))
-    alternatives = [f"(?P<t{i}>{_bounded(terms[i])})" for i in order]
-    return re.compile("|".join(alternatives), re.IGNORECASE)
-
-
-def _bounded(term: str) -> str:
-    body = _term_regex(term)
-    left = "" if has_cjk(term[:1]) else rf"(?<!{_LATIN_WORD})"
-    right = "" if has_cjk(term.rstrip("*")[-1:]) else rf"(?!{_LATIN_WORD})"
-    return left + body + right
-
-
-def _term_regex(term: str) -> str:
-    words = []
-    for word in term.split():
-        if word.endswith("*"):
-            words.append(re.escape(word.rstrip("*")) + r"\w*")
-        else:
-            words.append(re.escape(word))
-    return r"\s+".join(words)
+def parsed_terms(terms: tuple[str, ...]) -> tuple[Term, ...]:
+    return tuple(parse_term(term) for term in terms)
 
 
 def _mention(

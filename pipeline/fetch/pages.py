@@ -16,7 +16,8 @@ import charset_normalizer
 import httpx
 
 from pipeline.config import FetchSettings
-from pipeline.fetch.http import DownloadError, RawResponse, Throttle, download, make_client
+from pipeline.fetch.errors import DownloadError
+from pipeline.fetch.http import RawResponse, Throttle, download, make_client
 from pipeline.fetch.robots import Robots
 from pipeline.records import FetchError, FetchResult
 
@@ -111,7 +112,8 @@ class _Fetcher:
             return wait if wait is not None and wait <= MAX_IN_RUN_RETRY_AFTER_SECONDS else None
         if exc.error in _RETRIED_WITH_BACKOFF:
             base = self._settings.in_run_retry_delay_seconds * 2**attempt
-            return base * random.uniform(1.0, 1.5)  # jitter: retries of one outage spread out
+            jitter: float = random.uniform(1.0, 1.5)  # retries of one outage spread out
+            return float(base) * jitter
         return None
 
 
