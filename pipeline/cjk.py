@@ -68,7 +68,8 @@ def spans(run: str) -> Iterator[tuple[int, int]]:
 def _dictionary() -> dict[str, int]:
     tokenizer = _jieba().dt
     tokenizer.check_initialized()
-    return tokenizer.FREQ
+    frequencies: dict[str, int] = tokenizer.FREQ
+    return frequencies
 
 
 def segmented(text: str) -> str:
