@@ -21,11 +21,7 @@ def demo_settings(base: Settings, newsroom: NewsroomServer, **index: Any) -> Set
     values = base.model_dump()
     values["data_dir"] = base.data_dir / "demo"
     values["database_url"] = None
-    perspectives = newsroom.feed_perspectives()
-    values["feeds"] = [
-        {"name": name, "url": url, "perspective": perspectives[name]}
-        for name, url in newsroom.feed_urls().items()
-    ]
+    values["feeds"] = newsroom.feed_configs()
     values["fetch"].update(
         allowed_networks=["127.0.0.0/8"],
         read_timeout_seconds=1.5,

@@ -122,9 +122,12 @@ class NewsroomServer:
         base = self._base(None)
         return {name: f"{base}/feeds/{name}.xml" for name in self._feeds}
 
-    def feed_perspectives(self) -> dict[str, str]:
-        """Feed name -> its perspective (uk, china, international), for FeedConfig."""
-        return {name: spec.perspective for name, spec in self._feeds.items()}
+    def feed_configs(self) -> list[dict[str, str]]:
+        """The feeds as FeedConfig values: name, absolute URL and perspective."""
+        return [
+            {"name": name, "url": url, "perspective": self._feeds[name].perspective}
+            for name, url in self.feed_urls().items()
+        ]
 
     def article_url(self, slug: str) -> str:
         article = self._articles[slug]

@@ -379,3 +379,15 @@ def test_web_errors_are_pages_with_a_message(
     assert response.status_code == status
     assert response.headers["content-type"].startswith("text/html")
     assert message in response.text
+
+
+def test_article_carries_the_perspective_of_its_feed(service: Service) -> None:
+    state_media = service.get(f"/api/articles/{service.ids['huaxia-huawei-installation-deadline']}")
+    assert state_media.json()["perspective"] == "china"
+    chinese = service.get(
+        f"/api/articles/{service.ids['zh-huawei-installation-ban-brought-forward']}"
+    )
+    assert chinese.json()["perspective"] == "international"
+    assert chinese.json()["language"] == "zh"
+    page = service.get(f"/articles/{service.ids['huaxia-huawei-installation-deadline']}")
+    assert "perspective: china" in page.text
