@@ -17,7 +17,7 @@ import pytest
 from pipeline.index.base import SearchPage, SearchQuery
 from pipeline.index.sqlite_fts import SqliteFtsIndex
 from pipeline.index.sqlite_fts.schema import _DOCS, TOKENIZER, Tables, has_cjk_layout
-from tests.index.conftest import Backend
+from tests.index.conftest import Backend, holding
 from tests.index.newsroom import make_doc
 
 ZH_DOCS = [
@@ -61,10 +61,7 @@ ZH_DOCS = [
 
 @pytest.fixture
 def chinese(backend: Backend) -> Backend:
-    outcomes = backend.index.index(ZH_DOCS)
-    assert all(o.ok for o in outcomes), outcomes
-    backend.refresh()
-    return backend
+    return holding(backend, ZH_DOCS)
 
 
 def search(backend: Backend, text: str, **options: Any) -> SearchPage:
