@@ -52,7 +52,8 @@ class FeedConfig(BaseModel):
         "international",
         description="Whose side of UK-China relations the outlet speaks for: 'uk' (UK outlets "
         "and government), 'china' (Chinese official and state media), 'international' "
-        "(everyone else). Stored with each article so search and the page can group by it.",
+        "(everyone else). Stored with each article (first feed wins), shown on its page and in "
+        "/api/articles.",
     )
 
 
