@@ -45,6 +45,7 @@ from pipeline import cjk  # noqa: E402
 from pipeline.demo.content import load_articles, load_outlets  # noqa: E402
 from pipeline.index.sqlite_fts.render import cjk_match  # noqa: E402
 
+# fmt: off
 QUERIES = (
     "华为", "香港", "新疆", "中国", "英国", "美国", "制裁", "议员", "使馆", "护照",
     "引渡", "核电", "五眼", "脱欧", "大使", "外交",
@@ -52,6 +53,7 @@ QUERIES = (
     "核电站", "唐宁街", "北京", "伦敦",
     "英国政府", "五眼联盟", "引渡条约", "国家安全", "华为设备", "特区政府", "人权问题",
 )
+# fmt: on
 
 Doc = tuple[str, str]  # (title, text)
 

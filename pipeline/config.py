@@ -45,8 +45,8 @@ class FeedConfig(BaseModel):
     )
     ignore_robots: bool = Field(
         False,
-        description="Fetch this feed's articles even where robots.txt disallows it. "
-        "Off by default; only for outlets that have granted permission.",
+        description="Poll this feed and fetch its articles even where robots.txt disallows "
+        "them. Off by default; only for outlets that have granted permission.",
     )
     perspective: Perspective = Field(
         "international",
@@ -111,7 +111,14 @@ class FetchSettings(BaseModel):
         6 * 3600, ge=0, description="A Retry-After longer than this is clipped to it."
     )
     respect_robots: bool = Field(
-        True, description="Obey robots.txt (per-feed override: ignore_robots)."
+        True,
+        description="Obey robots.txt for feeds and pages (per-feed override: ignore_robots).",
+    )
+    max_crawl_delay_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="A robots.txt Crawl-delay raises the per-host delay up to this; longer "
+        "ones are clipped, so one site cannot hold a run for hours.",
     )
     allowed_networks: list[str] = Field(
         default_factory=list,

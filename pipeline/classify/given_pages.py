@@ -40,6 +40,7 @@ class InputText:
     url: str | None
     outlet: str | None = None
     published_at: str | None = None
+    date_note: str | None = None
 
 
 class InputError(Exception):
@@ -97,6 +98,7 @@ def _classify_one(
         "title": item.title,
         "outlet": item.outlet,
         "published_at": item.published_at,
+        "date_note": item.date_note,
         "words": len(item.text.split()),
         "relation": default.relation.value,
         "seed_similarity": default.score,
@@ -183,4 +185,5 @@ def _extracted(
         url=None if local else url,
         outlet=page.site_name,
         published_at=page.published_at.isoformat() if page.published_at else None,
+        date_note=page.date_note,
     )

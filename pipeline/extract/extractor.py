@@ -21,6 +21,7 @@ from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
 from pipeline.config import ExtractSettings
+from pipeline.dates import implausible_reason
 from pipeline.extract.chinese_dates import BEIJING, chinese_page_date
 from pipeline.records import DateSource, ExtractedPage, as_utc, utcnow
 
@@ -86,13 +87,16 @@ def extract(
             f"body text has {words} words (< {settings.min_words}): paywall stub or index page"
         )
 
-    published_at, date_source = _publication_date(document.date, tree, feed_published_at)
+    published_at, date_source, date_note = publication_date(
+        _with_chinese_stamp(_parse_page_date(document.date), tree), feed_published_at, utcnow()
+    )
     return ExtractedPage(
         text=text,
         title=document.title or None,
         author=document.author or None,
         published_at=published_at,
         date_source=date_source,
+        date_note=date_note,
         # trafilatura falls back to the URL's host without "www." itself
         site_name=document.sitename or None,
         language=_detected_language(text) or _declared_language(tree),
@@ -164,15 +168,26 @@ def _date_params() -> dict[str, Any]:
     }
 
 
-def _publication_date(
-    page_date: str | None, tree: HtmlElement, feed_published_at: datetime | None
-) -> tuple[datetime | None, DateSource]:
-    parsed = _with_chinese_stamp(_parse_page_date(page_date), tree)
-    if parsed is not None:
-        return parsed, DateSource.PAGE
-    if feed_published_at is not None:
-        return as_utc(feed_published_at), DateSource.FEED
-    return None, DateSource.NONE
+def publication_date(
+    page_date: datetime | None, feed_published_at: datetime | None, now: datetime
+) -> tuple[datetime | None, DateSource, str | None]:
+    """The page's date, else the feed's; each only if plausible (pipeline/dates.py).
+
+    The note says why a date that was found was not used, for the article's date evidence.
+    """
+    notes = []
+    try:
+        feed_date = as_utc(feed_published_at)
+    except OverflowError:  # year 1 or 9999 with an offset: not a date we could use anyway
+        feed_date, notes = None, ["feed date rejected: out of range"]
+    for value, source in ((page_date, DateSource.PAGE), (feed_date, DateSource.FEED)):
+        if value is None:
+            continue
+        reason = implausible_reason(value, now)
+        if reason is None:
+            return value, source, "; ".join(notes) or None
+        notes.append(f"{source.value} date rejected: {reason}")
+    return None, DateSource.NONE, "; ".join(notes) or None
 
 
 def _with_chinese_stamp(page_date: datetime | None, tree: HtmlElement) -> datetime | None:
@@ -196,7 +211,7 @@ def _parse_page_date(value: str | None) -> datetime | None:
         return None
     try:
         return as_utc(datetime.fromisoformat(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 shifted out of range
         return None
 
 

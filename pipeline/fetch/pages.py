@@ -73,12 +73,13 @@ class _Fetcher:
         self._client = client
         self._settings = settings
         self._throttle = Throttle(settings)
-        self._robots = Robots(client, settings)
+        self._robots = Robots(client, settings, self._throttle)
 
     async def fetch(self, request: PageRequest) -> FetchResult:
         check = None
         if self._settings.respect_robots and not request.ignore_robots:
             check = self._robots.require_allowed
+            await self._robots.prepare(request.url)
         headers = {"Accept": ACCEPT}
         if request.etag:
             headers["If-None-Match"] = request.etag

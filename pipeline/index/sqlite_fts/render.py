@@ -122,7 +122,6 @@ def make_plan(query: SearchQuery, node: Node | None) -> Plan:
     return Plan(match, filters, sort, query.collapse, terms)
 
 
-
 def matched_sql(
     tables: Tables, plan: Plan, *, with_score: bool, collapse: bool
 ) -> tuple[str, list[Any]]:
