@@ -94,8 +94,9 @@ class DateSource(StrEnum):
 
 
 class Relation(StrEnum):
-    DUPLICATE = "duplicate"
-    FOLLOW_UP = "follow_up"
+    DUPLICATE = "duplicate"  # the seed's story: a copy, or the same event reported independently
+    FOLLOW_UP = "follow_up"  # related, published after the seed
+    BACKGROUND = "background"  # related, published before the seed
     UNRELATED = "unrelated"
 
 

@@ -1,4 +1,4 @@
-"""Migration 0003: articles.perspective added to a store that already holds articles."""
+"""Migration 0005: articles.perspective added to a store that already holds articles."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pipeline.store.db import make_engine
 from pipeline.store.migrate import current_revision, head_revision, upgrade
 
 
-def test_upgrade_from_0002_keeps_articles_and_adds_an_empty_perspective(store_url: str) -> None:
+def test_upgrade_from_0004_keeps_articles_and_adds_an_empty_perspective(store_url: str) -> None:
     engine = make_engine(store_url)
     try:
-        upgrade(engine, "0002_date_note")
+        upgrade(engine, "0004_backfill")
         assert "perspective" not in {c["name"] for c in inspect(engine).get_columns("articles")}
         with engine.begin() as conn:
             conn.execute(

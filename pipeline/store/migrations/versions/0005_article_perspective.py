@@ -1,7 +1,7 @@
 """articles.perspective: whose side the article's feed speaks for (uk, china, international)
 
-Revision ID: 0003_article_perspective
-Revises: 0002_date_note
+Revision ID: 0005_article_perspective
+Revises: 0004_backfill
 """
 
 from collections.abc import Sequence
@@ -9,8 +9,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0003_article_perspective"
-down_revision: str | None = "0002_date_note"
+revision: str = "0005_article_perspective"
+down_revision: str | None = "0004_backfill"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
