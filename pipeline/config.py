@@ -58,6 +58,12 @@ class PollSettings(BaseModel):
     max_entries_per_poll: int = Field(
         500, ge=1, description="Entries read from one feed document; protects against giant feeds."
     )
+    concurrency: int = Field(
+        32,
+        ge=1,
+        description="Feed documents in flight at once, over all hosts (the per-host limit and "
+        "delay are fetch's). Feeds are small, so a poll cycle is mostly waiting on the network.",
+    )
 
 
 class FetchSettings(BaseModel):
@@ -258,6 +264,18 @@ class ApiSettings(BaseModel):
     )
     max_page_size: int = Field(100, ge=1, description="Largest page a search may ask for.")
     max_request_bytes: int = Field(65_536, ge=1024, description="Largest request body accepted.")
+    workers: int = Field(
+        2,
+        ge=1,
+        description="Worker processes of `newswatch serve`; searches are CPU-bound, so about "
+        "one per core.",
+    )
+    cache_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="How long thread summaries and timelines are reused before they are "
+        "computed again (0: never cached); they change only when a run indexes articles.",
+    )
 
 
 class RetentionSettings(BaseModel):
