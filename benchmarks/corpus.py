@@ -264,6 +264,46 @@ def _links(rng: random.Random, base: str, count: int, prefix: str) -> str:
     return "\n".join(items)
 
 
+def _mega_menu(rng: random.Random, base: str) -> str:
+    """Every section with a dozen sub-pages, as news sites' drop-down menus carry."""
+    columns = []
+    for section in SECTIONS:
+        links = "".join(
+            f'<li><a href="{base}/{section.lower()}/{town.lower()}/">{town}</a></li>'
+            for town in rng.sample(TOWNS, 12)
+        )
+        columns.append(f'<div class="menu-col"><h3>{section}</h3><ul>{links}</ul></div>')
+    return "\n".join(columns)
+
+
+def _teasers(rng: random.Random, base: str, count: int) -> str:
+    """A "more stories" grid: headline, standfirst and picture per teaser."""
+    cards = []
+    for _ in range(count):
+        topic, town = rng.choice(TOPICS), rng.choice(TOWNS)
+        slug = f"{rng.randrange(99999):05d}-more"
+        cards.append(
+            f'<div class="card"><a href="{base}/news/{slug}.html"><img src="{base}/img/'
+            f'{slug}.jpg" alt="" width="320" height="180" loading="lazy"><h3>'
+            f"{html.escape(f'{town} {topic[0]}'.capitalize())}</h3></a><p>"
+            f"{html.escape(_sentence(rng, topic, town))}</p></div>"
+        )
+    return "\n".join(cards)
+
+
+def _state(rng: random.Random, page: Page) -> str:
+    """The client-side app's state blob: config, teasers and the article again, as JSON."""
+    state = {
+        "config": {f"flag_{i}": rng.random() < 0.5 for i in range(60)},
+        "article": {"headline": page.title, "body": list(page.paragraphs)},
+        "recirculation": [
+            {"id": rng.randrange(10**9), "title": rng.choice(PHRASES), "score": rng.random()}
+            for _ in range(80)
+        ],
+    }
+    return json.dumps(state)
+
+
 def _style(rng: random.Random, outlet: int) -> str:
     rules = [
         f".c{outlet}-{name} {{ margin: {rng.randint(0, 24)}px; padding: {rng.randint(0, 16)}px; "
@@ -342,6 +382,7 @@ measure how the site is used. You can change your choices at any time.</p>
 <header class="c{page.outlet}-masthead"><a class="logo" href="{base}/">{html.escape(name)}</a>
 <nav class="c{page.outlet}-nav"><ul>{nav}</ul></nav>
 <form class="search" action="{base}/search"><input name="q" placeholder="Search"></form>
+<div class="mega-menu">{_mega_menu(rng, base)}</div>
 </header>
 <div class="c{page.outlet}-ticker"><strong>Breaking</strong><ul>
 {_links(rng, base, 4, "ticker")}
@@ -368,6 +409,9 @@ measure how the site is used. You can change your choices at any time.</p>
 <section class="c{page.outlet}-promo newsletter"><h2>Get the morning briefing</h2>
 <p>The day's top stories from {html.escape(name)}, in your inbox before breakfast.</p>
 <form><input type="email" placeholder="Your email"><button>Sign up</button></form></section>
+<section class="more"><h2>More stories</h2>
+{_teasers(rng, base, 24)}
+</section>
 </main>
 <aside class="c{page.outlet}-aside"><h2>Most read</h2><ol>
 {_links(rng, base, 10, "most-read")}
@@ -376,6 +420,7 @@ measure how the site is used. You can change your choices at any time.</p>
 {_links(rng, base, 24, "footer")}
 </ul><p>&copy; {page.published.year} {html.escape(name)}. All rights reserved.
 Registered office: 1 Harbour Row, {rng.choice(TOWNS)}.</p></footer>
+<script id="__STATE__" type="application/json">{_state(rng, page)}</script>
 <script>(function(){{var s=document.createElement('script');s.async=true;
 s.src='{base}/static/app.{rng.randrange(16**8):08x}.js';document.body.appendChild(s);}})();</script>
 </body>

@@ -84,7 +84,11 @@ def poll_feeds(
         (f, FeedState(rows[f.name].etag, rows[f.name].last_modified, rows[f.name].body_hash))
         for f in feeds
     ]
-    for feed, poll in zip(feeds, poll_feeds_sync(states, settings.fetch), strict=True):
+    for feed, poll in zip(
+        feeds,
+        poll_feeds_sync(states, settings.fetch, concurrency=settings.poll.concurrency),
+        strict=True,
+    ):
         _record_poll(sessions, settings, feed, poll, result)
     return result
 
