@@ -161,7 +161,7 @@ def generate(rng: random.Random, count: int) -> tuple[list[dict[str, Any]], list
                 "id": aid,
                 "canonical_url": url,
                 "url": url,
-                "status": ArticleStatus.CLASSIFIED.value,
+                "status": ArticleStatus.CLASSIFIED,
                 "title": title,
                 "text": text,
                 "word_count": len(text.split()),
@@ -175,7 +175,7 @@ def generate(rng: random.Random, count: int) -> tuple[list[dict[str, Any]], list
                 "seed_similarity": 0.5,
                 "threads": threads,
                 "classified_at": published,
-                "index_state": IndexState.PENDING.value,
+                "index_state": IndexState.PENDING,
                 "discovered_at": published,
                 "updated_at": published,
             }

@@ -295,7 +295,7 @@ def _store_corpus(store: Any, texts: list[str], prints: list[Fingerprint]) -> No
                         "id": f"a{n}",
                         "canonical_url": f"https://synthetic.example/{n}",
                         "url": f"https://synthetic.example/{n}",
-                        "status": ArticleStatus.CLASSIFIED.value,
+                        "status": ArticleStatus.CLASSIFIED,
                         "text": texts[n],
                         "cluster_id": f"a{n}",
                         "discovered_at": now,

@@ -142,7 +142,7 @@ def newswatch_ingest() -> None:
         from pipeline.runs import airflow_support as nw
 
         with nw.task_store() as (settings, store):
-            return classify_pending(store.sessions, settings)
+            return dict(classify_pending(store.sessions, settings))
 
     @task
     def index() -> dict[str, int]:

@@ -97,6 +97,9 @@ class FetchSettings(BaseModel):
     retry_backoff_seconds: float = Field(
         60.0, ge=0, description="Base of the exponential backoff between attempts across runs."
     )
+    batch_size: int = Field(
+        16, ge=1, description="Articles the fetch stage claims, downloads and commits at a time."
+    )
     in_run_retries: int = Field(
         2, ge=0, description="Immediate retries inside one run for timeouts and 5xx."
     )
@@ -125,6 +128,9 @@ class ExtractSettings(BaseModel):
     )
     favor_precision: bool = Field(
         True, description="trafilatura: prefer dropping chrome over keeping text."
+    )
+    batch_size: int = Field(
+        100, ge=1, description="Articles the extract stage claims and commits at a time."
     )
 
 
@@ -237,6 +243,9 @@ class AlertSettings(BaseModel):
         6, ge=1, description="Delivery attempts before it is parked as failed."
     )
     retry_backoff_seconds: float = Field(60.0, ge=0, description="Base of delivery retry backoff.")
+    batch_size: int = Field(
+        200, ge=1, description="Articles the alerts stage claims, matches and commits at a time."
+    )
     webhook_secret: SecretStr | None = Field(None, description="HMAC key for webhook signatures.")
     webhook_timeout_seconds: float = Field(10.0, gt=0, description="Webhook POST timeout.")
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
@@ -404,10 +413,6 @@ def config_file_path() -> Path | None:
 
 
 @lru_cache(maxsize=1)
-def get_settings() -> Settings:
-    return Settings()
-
-
 def load_settings(**overrides: Any) -> Settings:
     """Settings with explicit overrides on top (used by tests, the demo and the CLI flags)."""
     return Settings(**overrides)

@@ -52,6 +52,12 @@ class FeedStatus(StrEnum):
     ERROR = "error"  # nothing usable: HTTP error, network error, unparseable, refused
 
 
+class RunState(StrEnum):
+    RUNNING = "running"  # in progress, or the process died (the next run picks the work up)
+    SUCCEEDED = "succeeded"  # every stage ran; articles may still have failed
+    FAILED = "failed"  # a stage raised
+
+
 class FetchError(StrEnum):
     """Why a page download failed. `retryable` tells whether another run may succeed."""
 

@@ -112,7 +112,7 @@ def _article(
         id=aid,
         canonical_url=url,
         url=url,
-        status=ArticleStatus.EXTRACTED.value,
+        status=ArticleStatus.EXTRACTED,
         title=title,
         text=text,
         word_count=len(text.split()),

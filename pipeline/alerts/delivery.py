@@ -34,10 +34,12 @@ from pipeline.alerts.models import (
 )
 from pipeline.alerts.notifiers import DeliveryFailed, atom, email, log, webhook
 from pipeline.alerts.rules import DeliveryMode, Rule, RuleBook
-from pipeline.alerts.storage import insert_new
+from pipeline.backoff import exponential_backoff
 from pipeline.config import Settings
 from pipeline.records import as_utc
-from pipeline.store.db import transaction
+from pipeline.store.batches import StageCounts
+from pipeline.store.db import rows_matched, transaction
+from pipeline.store.inserts import insert_new
 
 LEASE = timedelta(minutes=10)  # longer than any send; a crashed sender's delivery is due again
 MAX_BACKOFF = timedelta(hours=6)
@@ -50,8 +52,8 @@ def plan_instant(session: Session, rule: Rule, alert: Alert, now: datetime) -> i
             key=f"instant:{alert.id}:{channel}",
             rule_name=rule.name,
             channel=channel,
-            kind=DeliveryKind.INSTANT.value,
-            state=DeliveryState.PENDING.value,
+            kind=DeliveryKind.INSTANT,
+            state=DeliveryState.PENDING,
             next_attempt_at=now,
             created_at=now,
         )
@@ -71,9 +73,9 @@ def window(mode: DeliveryMode, moment: datetime) -> tuple[datetime, datetime]:
     return start, start + timedelta(days=7)
 
 
-def plan_digests(sessions: sessionmaker[Session], book: RuleBook, now: datetime) -> Counter[str]:
+def plan_digests(sessions: sessionmaker[Session], book: RuleBook, now: datetime) -> StageCounts:
     """A digest delivery per channel for every closed window with undelivered alerts."""
-    counts: Counter[str] = Counter()
+    counts: StageCounts = Counter()
     for rule in book.active:
         if rule.delivery == "instant":
             continue
@@ -114,23 +116,23 @@ def _plan_digest(
         key = f"digest:{rule.name}:{channel}:{start.date().isoformat()}:{min(ids)}"
         inserted = insert_new(
             session,
-            AlertDelivery.__table__,  # type: ignore[arg-type]
+            AlertDelivery,
             [
                 {
                     "key": key,
                     "rule_name": rule.name,
                     "channel": channel,
-                    "kind": DeliveryKind.DIGEST.value,
+                    "kind": DeliveryKind.DIGEST,
                     "window_start": start,
                     "window_end": window(rule.delivery, start)[1],
-                    "state": DeliveryState.PENDING.value,
+                    "state": DeliveryState.PENDING,
                     "attempts": 0,
                     "next_attempt_at": now,
                     "created_at": now,
                 }
             ],
             ["key"],
-            AlertDelivery.id,  # type: ignore[arg-type]
+            AlertDelivery.id,
         )
         if not inserted:
             continue
@@ -151,17 +153,17 @@ def send_due(
     book: RuleBook,
     now: datetime,
     kinds: Sequence[DeliveryKind] = tuple(DeliveryKind),
-) -> Counter[str]:
+) -> StageCounts:
     """Send every pending delivery that is due, one at a time, each under a lease."""
-    counts: Counter[str] = Counter()
+    counts: StageCounts = Counter()
     down: set[str] = set()
     with sessions() as session:
         due = session.execute(
             select(AlertDelivery.id, AlertDelivery.channel)
             .where(
-                AlertDelivery.state == DeliveryState.PENDING.value,
+                AlertDelivery.state == DeliveryState.PENDING,
                 AlertDelivery.next_attempt_at <= now,
-                AlertDelivery.kind.in_([k.value for k in kinds]),
+                AlertDelivery.kind.in_(kinds),
             )
             .order_by(AlertDelivery.next_attempt_at, AlertDelivery.id)
         ).all()
@@ -178,7 +180,8 @@ def send_due(
         except DeliveryFailed as exc:
             down.add(channel)
             state = _record(sessions, delivery_id, settings, now, str(exc))
-            counts["deliveries_failed" if state == "failed" else "deliveries_retry_later"] += 1
+            failed = state is DeliveryState.FAILED
+            counts["deliveries_failed" if failed else "deliveries_retry_later"] += 1
         else:
             _record(sessions, delivery_id, settings, now, None)
             counts["deliveries_sent"] += 1
@@ -188,16 +191,17 @@ def send_due(
 def _lease(
     session: Session, delivery_id: int, settings: Settings, book: RuleBook, now: datetime
 ) -> _Prepared | None:
-    claimed = session.execute(
+    claimed = rows_matched(
+        session,
         update(AlertDelivery)
         .where(
             AlertDelivery.id == delivery_id,
-            AlertDelivery.state == DeliveryState.PENDING.value,
+            AlertDelivery.state == DeliveryState.PENDING,
             AlertDelivery.next_attempt_at <= now,
         )
-        .values(next_attempt_at=now + LEASE, attempts=AlertDelivery.attempts + 1)
+        .values(next_attempt_at=now + LEASE, attempts=AlertDelivery.attempts + 1),
     )
-    if not claimed.rowcount:  # type: ignore[attr-defined]
+    if not claimed:
         return None
     delivery = session.get_one(AlertDelivery, delivery_id)
     rule = book.rule(delivery.rule_name)
@@ -241,32 +245,34 @@ def _record(
     settings: Settings,
     now: datetime,
     error: str | None,
-) -> str:
+) -> DeliveryState:
     with transaction(sessions) as session:
         delivery = session.get_one(AlertDelivery, delivery_id)
         if error is None:
-            delivery.state = DeliveryState.SENT.value
+            delivery.state = DeliveryState.SENT
             delivery.sent_at = now
             delivery.next_attempt_at = None
             delivery.last_error = None
         elif delivery.attempts >= settings.alerts.max_attempts:
-            delivery.state = DeliveryState.FAILED.value
+            delivery.state = DeliveryState.FAILED
             delivery.next_attempt_at = None
             delivery.last_error = error[:2000]
         else:
-            delay = timedelta(
-                seconds=settings.alerts.retry_backoff_seconds * 2 ** (delivery.attempts - 1)
+            delay = exponential_backoff(
+                settings.alerts.retry_backoff_seconds,
+                delivery.attempts - 1,
+                cap=MAX_BACKOFF.total_seconds(),
             )
-            delivery.next_attempt_at = now + min(delay, MAX_BACKOFF)
+            delivery.next_attempt_at = now + timedelta(seconds=delay)
             delivery.last_error = error[:2000]
         return delivery.state
 
 
 def retry_failed(sessions: sessionmaker[Session], now: datetime, rule: str | None = None) -> int:
     """Put parked deliveries back in the queue with fresh attempts (after fixing a channel)."""
-    stmt = update(AlertDelivery).where(AlertDelivery.state == DeliveryState.FAILED.value)
+    stmt = update(AlertDelivery).where(AlertDelivery.state == DeliveryState.FAILED)
     if rule is not None:
         stmt = stmt.where(AlertDelivery.rule_name == rule)
-    stmt = stmt.values(state=DeliveryState.PENDING.value, attempts=0, next_attempt_at=now)
+    stmt = stmt.values(state=DeliveryState.PENDING, attempts=0, next_attempt_at=now)
     with transaction(sessions) as session:
-        return session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]
+        return rows_matched(session, stmt)

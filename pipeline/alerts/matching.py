@@ -1,19 +1,20 @@
 """Does an article match a rule, and where? Pure functions over the cleaned text.
 
 Matching runs here in Python, not in the search backend, so a rule means the same with
-SQLite FTS5 and with Elasticsearch. Terms match case-insensitively on whole words: "HK"
-never matches inside "HKEX", unless the term asks for a prefix ("HK*"). The words of a
-phrase may be separated by any whitespace, line breaks included.
+SQLite FTS5 and with Elasticsearch. Terms are found by pipeline.text.terms, the matcher of
+the storyline tags: whole words, case-insensitively ("HK" never matches inside "HKEX",
+unless the term asks for a prefix, "HK*"); the words of a phrase may be separated by
+spaces, line breaks or punctuation.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, Literal
 
 from pipeline.alerts.rules import Rule
+from pipeline.text.terms import Term, parse_term, text_terms
 
 SNIPPET_CONTEXT = 70  # characters of context either side of a mention
 MAX_EVIDENCE = 5  # mentions kept (with snippets) per article
@@ -115,31 +116,20 @@ def _same_language(wanted: str, language: str | None) -> bool:
 
 
 def _find(terms: tuple[str, ...], title: str, text: str) -> tuple[Mention, ...]:
-    pattern = term_pattern(terms)
+    parsed = parsed_terms(terms)
     found: list[Mention] = []
-    for field, content in (("title", title), ("text", text)):
-        for m in pattern.finditer(content):
-            term = terms[int((m.lastgroup or "t0")[1:])]
-            found.append(_mention(term, field, content, m.start(), m.end()))  # type: ignore[arg-type]
+    fields: tuple[tuple[Literal["title", "text"], str], ...] = (("title", title), ("text", text))
+    for field, content in fields:
+        index = text_terms(content)
+        for match in index.find(parsed):
+            start, end = index.span(match)
+            found.append(_mention(terms[match.term], field, content, start, end))
     return tuple(found)
 
 
 @cache
-def term_pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
-    """One regex for all terms, longest first so a phrase wins over its first word."""
-    order = sorted(range(len(terms)), key=lambda i: -len(terms[i]))
-    alternatives = [f"(?P<t{i}>{_term_regex(terms[i])})" for i in order]
-    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.IGNORECASE)
-
-
-def _term_regex(term: str) -> str:
-    words = []
-    for word in term.split():
-        if word.endswith("*"):
-            words.append(re.escape(word.rstrip("*")) + r"\w*")
-        else:
-            words.append(re.escape(word))
-    return r"\s+".join(words)
+def parsed_terms(terms: tuple[str, ...]) -> tuple[Term, ...]:
+    return tuple(parse_term(term) for term in terms)
 
 
 def _mention(

@@ -14,7 +14,7 @@ from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstrain
 from sqlalchemy.orm import Mapped, mapped_column
 
 from pipeline.records import utcnow
-from pipeline.store.models import Base
+from pipeline.store.models import Base, EnumText
 
 
 class DeliveryState(StrEnum):
@@ -101,10 +101,12 @@ class AlertDelivery(Base):
     key: Mapped[str] = mapped_column(String(300), unique=True)
     rule_name: Mapped[str] = mapped_column(String(64), index=True)
     channel: Mapped[str] = mapped_column(String(64))
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[DeliveryKind] = mapped_column(EnumText(DeliveryKind, 16))
     window_start: Mapped[datetime | None]  # digests only
     window_end: Mapped[datetime | None]
-    state: Mapped[str] = mapped_column(String(16), default=DeliveryState.PENDING.value)
+    state: Mapped[DeliveryState] = mapped_column(
+        EnumText(DeliveryState, 16), default=DeliveryState.PENDING
+    )
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None]
     last_error: Mapped[str | None] = mapped_column(Text)

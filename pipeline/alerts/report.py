@@ -78,9 +78,9 @@ def open_deliveries(sessions: sessionmaker[Session]) -> list[DeliveryRow]:
     with sessions() as session:
         rows = session.scalars(
             select(AlertDelivery)
-            .where(AlertDelivery.state != DeliveryState.SENT.value)
+            .where(AlertDelivery.state != DeliveryState.SENT)
             .order_by(
-                AlertDelivery.state != DeliveryState.FAILED.value,
+                AlertDelivery.state != DeliveryState.FAILED,
                 AlertDelivery.next_attempt_at,
                 AlertDelivery.id,
             )

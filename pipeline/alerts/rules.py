@@ -17,6 +17,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
 from pipeline.config import AlertSettings
+from pipeline.text.terms import TermError, parse_term
 
 DEFAULT_RULES_FILE = Path(__file__).resolve().parents[1] / "data" / "alert_rules.json"
 SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schemas" / "alert-rules.schema.json"
@@ -113,6 +114,12 @@ def parse_rules(
         if rule.name in seen:
             raise RuleFileError(f"alert rules file {source}: rule {rule.name!r}: name repeated")
         seen.add(rule.name)
+        for term in (*rule.terms, *rule.exclude):
+            try:
+                parse_term(term)
+            except TermError as exc:
+                where = f"alert rules file {source}: rule {rule.name!r}"
+                raise RuleFileError(f"{where}: {exc}") from None
         for channel in rule.channels:
             if channel not in channels:
                 raise RuleFileError(

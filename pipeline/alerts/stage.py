@@ -16,12 +16,11 @@ and delivery guarantees.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.alerts.delivery import plan_digests, plan_instant, send_due
@@ -34,19 +33,19 @@ from pipeline.alerts.models import (
     DeliveryKind,
 )
 from pipeline.alerts.rules import Rule, RuleBook, load_rules
-from pipeline.alerts.storage import insert_new
 from pipeline.config import Settings
 from pipeline.records import ArticleStatus, as_utc, utcnow
+from pipeline.store.batches import StageCounts, drain
 from pipeline.store.db import transaction
+from pipeline.store.inserts import insert_new
 from pipeline.store.models import Article
 
-BATCH_SIZE = 200
-_DONE = (ArticleStatus.CLASSIFIED.value, ArticleStatus.INDEXED.value)
+_DONE = (ArticleStatus.CLASSIFIED, ArticleStatus.INDEXED)
 
 
 def run_alerts(
     sessions: sessionmaker[Session], settings: Settings, *, now: datetime | None = None
-) -> Counter[str]:
+) -> StageCounts:
     """The pipeline's alerts stage: raise, then deliver."""
     book = load_rules(settings.alerts)
     counts = raise_alerts(sessions, settings, now=now, book=book)
@@ -60,24 +59,23 @@ def raise_alerts(
     *,
     now: datetime | None = None,
     book: RuleBook | None = None,
-) -> Counter[str]:
+) -> StageCounts:
     """Match every article waiting for the alerts stage; create or extend alerts. Idempotent."""
     book = book or load_rules(settings.alerts)
     now = now or utcnow()
     rules = sorted(book.active, key=lambda r: r.name)
     grace = timedelta(minutes=settings.alerts.new_rule_grace_minutes)
     since = {name: seen - grace for name, seen in register_rules(sessions, rules, now).items()}
-    counts: Counter[str] = Counter()
-    while True:
-        with transaction(sessions) as session:
-            batch = _claim_batch(session)
-            if not batch:
-                return counts
-            # Cluster order, and rules in name order, everywhere: concurrent runs then take
-            # the (rule, cluster) keys in the same order and cannot deadlock on them.
-            for article in batch:
-                _scan(session, article, rules, since, now, counts)
-                _mark_scanned(session, article, now)
+
+    def work(session: Session, batch: list[Article], counts: StageCounts) -> None:
+        # Cluster order, and rules in name order, everywhere: concurrent runs then take
+        # the (rule, cluster) keys in the same order and cannot deadlock on them.
+        for article in batch:
+            _scan(session, article, rules, since, now, counts)
+            _mark_scanned(session, article, now)
+
+    # lock_of: concurrent runs take disjoint batches; the scan side of the join may be NULL.
+    return drain(sessions, _due, work, batch_size=settings.alerts.batch_size, lock_of=Article)
 
 
 def deliver_pending(
@@ -86,7 +84,7 @@ def deliver_pending(
     *,
     now: datetime | None = None,
     book: RuleBook | None = None,
-) -> Counter[str]:
+) -> StageCounts:
     """Plan the digests now due, then send every due delivery (retrying failed ones)."""
     return _plan_and_send(sessions, settings, now, book, tuple(DeliveryKind))
 
@@ -97,7 +95,7 @@ def send_digests(
     *,
     now: datetime | None = None,
     book: RuleBook | None = None,
-) -> Counter[str]:
+) -> StageCounts:
     """Group undelivered alerts of daily/weekly rules per closed window and send them."""
     return _plan_and_send(sessions, settings, now, book, (DeliveryKind.DIGEST,))
 
@@ -108,7 +106,7 @@ def _plan_and_send(
     now: datetime | None,
     book: RuleBook | None,
     kinds: tuple[DeliveryKind, ...],
-) -> Counter[str]:
+) -> StageCounts:
     book = book or load_rules(settings.alerts)
     now = now or utcnow()
     counts = plan_digests(sessions, book, now)
@@ -123,17 +121,17 @@ def register_rules(
     with transaction(sessions) as session:
         insert_new(
             session,
-            AlertRuleState.__table__,  # type: ignore[arg-type]
+            AlertRuleState,
             [{"name": rule.name, "first_seen_at": now} for rule in rules],
             ["name"],
-            AlertRuleState.name,  # type: ignore[arg-type]
+            AlertRuleState.name,
         )
         rows = session.execute(select(AlertRuleState.name, AlertRuleState.first_seen_at))
         return {name: as_utc(seen) or now for name, seen in rows}
 
 
-def _claim_batch(session: Session) -> list[Article]:
-    stmt = (
+def _due() -> Select[Article]:
+    return (
         select(Article)
         .outerjoin(AlertScan, AlertScan.article_id == Article.id)
         .where(
@@ -144,12 +142,7 @@ def _claim_batch(session: Session) -> list[Article]:
             ),
         )
         .order_by(Article.cluster_id, Article.id)
-        .limit(BATCH_SIZE)
     )
-    if session.get_bind().dialect.name == "postgresql":
-        # Concurrent runs take disjoint batches; `of` because the scan side may be NULL.
-        stmt = stmt.with_for_update(skip_locked=True, of=Article)
-    return list(session.scalars(stmt))
 
 
 def _scan(
@@ -158,7 +151,7 @@ def _scan(
     rules: list[Rule],
     since: Mapping[str, datetime],
     now: datetime,
-    counts: Counter[str],
+    counts: StageCounts,
 ) -> None:
     counts["articles_scanned"] += 1
     cluster_id = article.cluster_id or article.id
@@ -217,7 +210,7 @@ def _raise(session: Session, rule: Rule, cluster_id: str, now: datetime) -> Aler
     )
     inserted = insert_new(
         session,
-        Alert.__table__,  # type: ignore[arg-type]
+        Alert,
         [
             {
                 "rule_name": rule.name,
@@ -235,17 +228,17 @@ def _raise(session: Session, rule: Rule, cluster_id: str, now: datetime) -> Aler
             }
         ],
         ["rule_name", "cluster_id"],
-        Alert.id,  # type: ignore[arg-type]
+        Alert.id,
     )
     if not inserted:
         return None
     alert = session.get_one(Alert, inserted[0])
     insert_new(
         session,
-        AlertArticle.__table__,  # type: ignore[arg-type]
+        AlertArticle,
         [_copy_row(alert, m, matches[m.id], now) for m in members],
         ["alert_id", "article_id"],
-        AlertArticle.article_id,  # type: ignore[arg-type]
+        AlertArticle.article_id,
     )
     return alert
 
@@ -257,10 +250,10 @@ def _attach(
     row = _copy_row(alert, article, result, now)
     added = insert_new(
         session,
-        AlertArticle.__table__,  # type: ignore[arg-type]
+        AlertArticle,
         [row],
         ["alert_id", "article_id"],
-        AlertArticle.article_id,  # type: ignore[arg-type]
+        AlertArticle.article_id,
     )
     if not added:
         existing = session.get_one(AlertArticle, (alert.id, article.id))

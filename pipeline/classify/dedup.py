@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -26,21 +25,15 @@ import numpy as np
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from pipeline.config import DedupSettings
+from pipeline.text.tokens import words
 
 MINHASH_SEED = 1  # part of the stored signature format: changing it invalidates signatures
 MINHASH_SCHEME = "affine32"  # datasketch 2.0 default; 32-bit values, stored little-endian
 _SIGNATURE_DTYPE = np.dtype("<u4")
 MIN_SHINGLES = 20  # a shorter text is too small to call anything a copy of it
 
-_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+")
 _SHINGLE_PRIME = np.uint64(1_099_511_628_211)  # FNV prime: mixes word hashes into a shingle
-
-
-def words(text: str) -> list[str]:
-    """Lower-case words, with Unicode compatibility forms and curly apostrophes folded."""
-    folded = unicodedata.normalize("NFKC", text).replace("’", "'").replace("‘", "'")
-    return _WORD.findall(folded.casefold())
 
 
 @dataclass(frozen=True)

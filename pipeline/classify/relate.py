@@ -27,19 +27,19 @@ from importlib import resources
 from itertools import pairwise
 from typing import Any
 
-from pipeline.classify.dedup import Fingerprint, containment, fingerprint, words
+from pipeline.classify.dedup import Fingerprint, containment, fingerprint
 from pipeline.classify.seeds import Seed
 from pipeline.classify.threads import (
     AngleMatch,
-    TextTerms,
     ThreadBook,
     ThreadMatch,
     match_angles,
     match_threads,
-    plain_words,
 )
 from pipeline.config import DedupSettings
 from pipeline.records import Relation
+from pipeline.text.terms import TextTerms
+from pipeline.text.tokens import plain_words, words
 
 KEY_TERMS = 60  # the seed's strongest terms make up its lexical profile
 PROPER_WEIGHT = 1.5  # names (capitalised inside a sentence) and phrases are more specific

@@ -18,12 +18,11 @@ waiting and changes nothing.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.classify.dedup import Fingerprint, NearDuplicateIndex, containment, shingles
@@ -47,10 +46,11 @@ from pipeline.classify.seeds import load_seeds
 from pipeline.classify.threads import ThreadBook, load_thread_book
 from pipeline.config import DedupSettings, Settings
 from pipeline.records import ArticleStatus, IndexState, Relation, utcnow
-from pipeline.store.db import claim, insert_ignoring_conflicts
+from pipeline.store.batches import StageCounts, drain
+from pipeline.store.inserts import insert_new
 from pipeline.store.models import Article
 
-_DONE = (ArticleStatus.CLASSIFIED.value, ArticleStatus.INDEXED.value)
+_DONE = (ArticleStatus.CLASSIFIED, ArticleStatus.INDEXED)
 
 
 @dataclass(frozen=True)
@@ -61,36 +61,36 @@ class NearMatch:
 
 
 def classify_pending(
-    session_factory: sessionmaker[Session],
+    sessions: sessionmaker[Session],
     settings: Settings,
+    *,
     article_ids: Sequence[str] | None = None,
-) -> dict[str, int]:
+) -> StageCounts:
     """Classify every extracted article (optionally only the given ids). Idempotent.
 
     Returns counts: classified, exact_duplicates, near_duplicates, seed_story_joins,
     new_clusters, revisions, and relation_<relation> for the default seed.
     """
-    counts: Counter[str] = Counter()
     book = load_thread_book(settings.dedup.threads_file)
     profiles = [profile_seed(s, settings.dedup, book) for s in load_seeds(settings)]
     index: NearDuplicateIndex | None = None
-    while True:
-        with session_factory() as session, session.begin():
-            articles = _claim_batch(session, settings.dedup.batch_size, article_ids)
-            if not articles:
-                return dict(counts)
-            # The costly per-text work happens before taking the dedup lock.
-            prepared = [_prepare(a, profiles, settings.dedup, book) for a in articles]
-            lock_dedup(session)
-            if index is None:
-                index = load_index(session, settings.dedup)
-            else:
-                refresh_index(session, index)
-            touched: set[str] = set()
-            for work in prepared:
-                touched.add(_classify_one(session, work, index, settings.dedup, counts))
-            for cluster_id in sorted(touched):
-                refresh_cluster(session, cluster_id)
+
+    def work(session: Session, articles: list[Article], counts: StageCounts) -> None:
+        nonlocal index
+        # The costly per-text work happens before taking the dedup lock.
+        prepared = [_prepare(a, profiles, settings.dedup, book) for a in articles]
+        lock_dedup(session)
+        if index is None:
+            index = load_index(session, settings.dedup)
+        else:
+            refresh_index(session, index)
+        touched: set[str] = set()
+        for item in prepared:
+            touched.add(_classify_one(session, item, index, settings.dedup, counts))
+        for cluster_id in sorted(touched):
+            refresh_cluster(session, cluster_id)
+
+    return drain(sessions, lambda: _due(article_ids), work, batch_size=settings.dedup.batch_size)
 
 
 @dataclass(frozen=True)
@@ -107,15 +107,14 @@ def _prepare(
     return _Work(article, analysis, [relate(analysis, p, settings) for p in profiles])
 
 
-def _claim_batch(session: Session, limit: int, article_ids: Sequence[str] | None) -> list[Article]:
-    stmt = select(Article).where(Article.status == ArticleStatus.EXTRACTED.value)
+def _due(article_ids: Sequence[str] | None) -> Select[Article]:
+    stmt = select(Article).where(Article.status == ArticleStatus.EXTRACTED)
     if article_ids is not None:
         stmt = stmt.where(Article.id.in_(list(article_ids)))
     # Oldest first, so the first copy of a story opens its cluster.
-    stmt = stmt.order_by(
+    return stmt.order_by(
         Article.published_at.is_(None), Article.published_at, Article.discovered_at, Article.id
-    ).limit(limit)
-    return list(session.scalars(claim(session, stmt)))
+    )
 
 
 def _classify_one(
@@ -123,7 +122,7 @@ def _classify_one(
     work: _Work,
     index: NearDuplicateIndex,
     settings: DedupSettings,
-    counts: Counter[str],
+    counts: StageCounts,
 ) -> str:
     """Dedup and relate one article and mark it classified; returns its cluster id."""
     now = utcnow()
@@ -155,10 +154,10 @@ def _classify_one(
     counts[f"relation_{default.relation.value}"] += 1
     article.text_hash = fp.text_hash
     article.cluster_id = cluster_id
-    article.status = ArticleStatus.CLASSIFIED.value
+    article.status = ArticleStatus.CLASSIFIED
     article.status_reason = None
     article.classified_at = now
-    article.index_state = IndexState.PENDING.value
+    article.index_state = IndexState.PENDING
     article.index_attempts = 0
     article.index_next_attempt_at = None
     counts["classified"] += 1
@@ -171,7 +170,7 @@ def _assign_cluster(
     work: _Work,
     index: NearDuplicateIndex,
     settings: DedupSettings,
-    counts: Counter[str],
+    counts: StageCounts,
 ) -> str:
     article, fp = work.article, work.analysis.fingerprint
     original = exact_original(session, fp.text_hash, article.id)
@@ -273,9 +272,9 @@ def near_duplicate(
 
 
 def _record_revision(session: Session, article: Article, content_hash: str, now: datetime) -> None:
-    insert_ignoring_conflicts(
+    insert_new(
         session,
-        ArticleRevision.__table__,  # type: ignore[arg-type]
+        ArticleRevision,
         [
             {
                 "article_id": article.id,
@@ -286,6 +285,7 @@ def _record_revision(session: Session, article: Article, content_hash: str, now:
             }
         ],
         ["article_id", "content_hash"],
+        ArticleRevision.id,
     )
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import json
 import math
-from bisect import bisect_left
-from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -20,21 +18,12 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field, ValidationError
 
-from pipeline.classify.dedup import words
+from pipeline.text import terms
+from pipeline.text.terms import Term, TermError, TextTerms
 
 
 class ThreadsFileError(ValueError):
     """The thread definitions file is missing, not JSON, or not in the expected shape."""
-
-
-@dataclass(frozen=True)
-class Term:
-    """A word or phrase; `prefix` makes the last word match any ending."""
-
-    phrase: str
-    words: tuple[str, ...]
-    prefix: bool
-    weight: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -98,11 +87,10 @@ class _BookFile(BaseModel):
 
 
 def parse_term(phrase: str, weight: float = 1.0) -> Term:
-    prefix = phrase.rstrip().endswith("*")
-    ws = tuple(plain_words(phrase.replace("*", " ")))
-    if not ws:
-        raise ThreadsFileError(f"term {phrase!r} has no words")
-    return Term(phrase=phrase, words=ws, prefix=prefix, weight=weight)
+    try:
+        return terms.parse_term(phrase, weight)
+    except TermError as exc:
+        raise ThreadsFileError(str(exc)) from None
 
 
 def _terms(raw: dict[str, float]) -> tuple[Term, ...]:
@@ -154,54 +142,6 @@ def load_thread_book(path: Path | None = None) -> ThreadBook:
     except json.JSONDecodeError as exc:
         raise ThreadsFileError(f"{source} is not valid JSON: {exc}") from exc
     return parse_thread_book(data, source)
-
-
-def plain_words(text: str) -> list[str]:
-    """Words for term matching: possessives dropped ("china's" is "china"), and a pound
-    sign read as the word "gbp", since sterling amounts are a sign of a UK story."""
-    return [w[:-2] if w.endswith("'s") else w for w in words(text.replace("£", " gbp "))]
-
-
-class TextTerms:
-    """A text's words, indexed for counting phrase occurrences quickly."""
-
-    def __init__(self, text: str) -> None:
-        self.words = plain_words(text)
-        self._positions: dict[str, list[int]] = defaultdict(list)
-        for i, word in enumerate(self.words):
-            self._positions[word].append(i)
-        self._vocabulary = sorted(self._positions)  # for prefix lookups by bisection
-        self._counts: dict[Term, int] = {}
-
-    def __len__(self) -> int:
-        return len(self.words)
-
-    def _matches_at(self, start: int, term: Term) -> bool:
-        end = start + len(term.words)
-        if end > len(self.words):
-            return False
-        window = self.words[start:end]
-        if term.prefix:
-            return window[:-1] == list(term.words[:-1]) and window[-1].startswith(term.words[-1])
-        return window == list(term.words)
-
-    def _with_prefix(self, prefix: str) -> list[str]:
-        found = []
-        for word in self._vocabulary[bisect_left(self._vocabulary, prefix) :]:
-            if not word.startswith(prefix):
-                break
-            found.append(word)
-        return found
-
-    def count(self, term: Term) -> int:
-        if term not in self._counts:
-            first = term.words[0]
-            if term.prefix and len(term.words) == 1:
-                n = sum(len(self._positions[w]) for w in self._with_prefix(first))
-            else:
-                n = sum(1 for i in self._positions.get(first, ()) if self._matches_at(i, term))
-            self._counts[term] = n
-        return self._counts[term]
 
 
 def _score(text: TextTerms, terms: tuple[Term, ...]) -> tuple[float, dict[str, int], int]:

@@ -1,71 +1,43 @@
 """`newswatch alerts …`: list the rules, test one on a text, show and send deliveries.
 
-Registered on the main app in pipeline/cli/main.py. It keeps the main CLI's exit codes (0 ok,
-1 failed, 2 bad input or configuration, 3 database unavailable) but not its helpers, which
-would import this module back.
+Registered on the main app in pipeline/cli/main.py; errors and exit codes as in errors.py.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated
 
 import typer
 from rich.table import Table
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
 
 from pipeline.alerts.delivery import retry_failed
 from pipeline.alerts.matching import match_rule
 from pipeline.alerts.models import Alert, AlertRuleState
 from pipeline.alerts.report import AlertReportRow, delivery_counts, open_deliveries
-from pipeline.alerts.rules import RuleBook, RuleFileError, load_rules
+from pipeline.alerts.rules import RuleBook, load_rules
 from pipeline.alerts.stage import send_digests
-from pipeline.cli.output import console, err_console, escape_markup
+from pipeline.cli.context import connect, load
+from pipeline.cli.errors import EXIT_FAILED, clean_errors
+from pipeline.cli.output import console, escape_markup
+from pipeline.cli.output import table as plain_table
 from pipeline.config import Settings
 from pipeline.extract.extractor import NoContent, extract
 from pipeline.records import utcnow
-from pipeline.store import Store, open_store
-
-EXIT_FAILED, EXIT_BAD_INPUT, EXIT_UNAVAILABLE = 1, 2, 3
+from pipeline.store import Store
 
 alerts_app = typer.Typer(no_args_is_help=True, help="Alert rules and their deliveries.")
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _clean_errors(func: F) -> F:
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (RuleFileError, ValueError, FileNotFoundError) as exc:
-            _fail(str(exc), EXIT_BAD_INPUT)
-        except OperationalError as exc:
-            _fail(
-                f"database unavailable: {str(exc.orig).strip().splitlines()[0]}", EXIT_UNAVAILABLE
-            )
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _fail(message: str, code: int) -> None:
-    err_console.print(
-        f"[red]error:[/red] {escape_markup(message)}", highlight=False, soft_wrap=True
-    )
-    raise typer.Exit(code)
-
 
 def _open() -> tuple[Settings, RuleBook, Store]:
-    settings = Settings()
-    book = load_rules(settings.alerts)
-    return settings, book, open_store(settings.resolved_database_url)
+    settings = load()
+    return settings, load_rules(settings.alerts), connect(settings)
 
 
 @alerts_app.command("list")
-@_clean_errors
+@clean_errors
 def list_rules() -> None:
     """The rules in force, when each was first seen and how many stories it fired on."""
     _, book, store = _open()
@@ -109,7 +81,7 @@ def list_rules() -> None:
 
 
 @alerts_app.command("test")
-@_clean_errors
+@clean_errors
 def test_rule(
     rule_name: Annotated[str, typer.Argument(metavar="RULE", help="Rule name.")],
     source: Annotated[
@@ -117,7 +89,7 @@ def test_rule(
     ],
 ) -> None:
     """Whether RULE matches a text, and where (filters need article metadata: not applied)."""
-    settings = Settings()
+    settings = load()
     book = load_rules(settings.alerts)
     rule = book.rule(rule_name)
     if rule is None:
@@ -130,9 +102,7 @@ def test_rule(
     console.print(f"{verdict} rule {rule.name!r}: {escape_markup(result.reason)}")
     hits = [*result.mentions, *([result.excluded_by] if result.excluded_by else [])]
     if hits:
-        table = Table()
-        for column in ("field", "offset", "term", "snippet"):
-            table.add_column(column)
+        table = plain_table(None, "field", "offset", "term", "snippet")
         for hit in hits:
             start, end = hit.highlight
             s = hit.snippet
@@ -156,7 +126,7 @@ def _read_source(source: str, settings: Settings) -> tuple[str, str]:
 
 
 @alerts_app.command("status")
-@_clean_errors
+@clean_errors
 def status() -> None:
     """Deliveries per rule, channel and state; the failed and pending ones in detail."""
     _, _, store = _open()
@@ -175,9 +145,9 @@ def status() -> None:
     if not open_rows:
         console.print("Nothing waiting: every delivery has been sent.")
         return
-    detail = Table(title="Not yet delivered")
-    for column in ("state", "delivery", "attempts", "next attempt", "last error"):
-        detail.add_column(column)
+    detail = plain_table(
+        "Not yet delivered", *("state", "delivery", "attempts", "next attempt", "last error")
+    )
     for row in open_rows:
         detail.add_row(
             row.state,
@@ -190,7 +160,7 @@ def status() -> None:
 
 
 @alerts_app.command("send-digests")
-@_clean_errors
+@clean_errors
 def send_digests_command() -> None:
     """Send the daily and weekly digests whose window has closed (and retry due ones)."""
     settings, book, store = _open()
@@ -202,7 +172,7 @@ def send_digests_command() -> None:
 
 
 @alerts_app.command("retry")
-@_clean_errors
+@clean_errors
 def retry(
     rule: Annotated[str | None, typer.Option(help="Only this rule's deliveries.")] = None,
 ) -> None:

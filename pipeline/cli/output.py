@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 from rich.console import Console
@@ -20,39 +21,33 @@ err_console = Console(stderr=True)
 
 
 def print_run_summary(summary: RunSummary) -> None:
-    stages = Table(title=f"Run {summary.run_id}: {summary.state}", show_lines=False)
-    stages.add_column("stage")
-    stages.add_column("counts")
+    stages = table(f"Run {summary.run_id}: {summary.state}", "stage", "counts")
     for stage in STAGES:
         counts = summary.stage_counts.get(stage, {})
         text = ", ".join(f"{k}={v}" for k, v in sorted(counts.items()) if v) or "nothing to do"
         stages.add_row(stage, text)
     console.print(stages)
 
-    statuses = Table(title="Articles by status")
-    statuses.add_column("status")
+    statuses = table("Articles by status", "status")
     statuses.add_column("articles", justify="right")
     for status, count in sorted(summary.status_counts.items()):
         statuses.add_row(status, str(count))
     console.print(statuses)
 
     if summary.errors:
-        errors = Table(title=f"Errors in this run ({len(summary.errors)})")
-        errors.add_column("where")
-        errors.add_column("error")
+        errors = table(f"Errors in this run ({len(summary.errors)})", "where", "error")
         for error in summary.errors:
-            where = error.get("feed") or error.get("url") or ""
+            where = error.get("url") or error.get("feed") or ""
             what = " ".join(v for k, v in error.items() if k in ("error", "detail") and v)
             errors.add_row(where, what)
         console.print(errors)
 
 
 def print_search_page(page: SearchPage, query_text: str) -> None:
-    table = Table(title=f"Search {query_text!r}: {page.total} matching articles")
-    table.add_column("date")
-    table.add_column("outlet")
-    table.add_column("title / snippet")
-    table.add_column("also published by")
+    hits = table(
+        f"Search {query_text!r}: {page.total} matching articles",
+        *("date", "outlet", "title / snippet", "also published by"),
+    )
     for hit in page.hits:
         when = as_utc(hit.published_at)
         # the snippet is HTML; show it as text with the matches in bold
@@ -60,15 +55,23 @@ def print_search_page(page: SearchPage, query_text: str) -> None:
             html.unescape(hit.snippet.replace("<mark>", "\x01").replace("</mark>", "\x02"))
         )
         snippet = plain.replace("\x01", "[bold yellow]").replace("\x02", "[/]")
-        table.add_row(
+        hits.add_row(
             when.date().isoformat() if when else "",
             hit.outlet,
             f"[bold]{escape_markup(hit.title)}[/bold]\n{snippet}",
             ", ".join(hit.also_published_by),
         )
-    console.print(table)
+    console.print(hits)
     if page.next_cursor:
         console.print(f"more: --cursor {page.next_cursor}")
+
+
+def table(title: str | None, *columns: str) -> Table:
+    """A table with these plain columns (add others with add_column)."""
+    new = Table(title=title)
+    for column in columns:
+        new.add_column(column)
+    return new
 
 
 def escape_markup(text: str) -> str:
@@ -76,15 +79,15 @@ def escape_markup(text: str) -> str:
 
 
 def print_feeds(rows: Sequence[Feed], configured: dict[str, Any]) -> None:
-    table = Table(title="Feeds")
-    for column in ("name", "status", "failures", "last polled", "next poll", "last error"):
-        table.add_column(column)
+    feeds = table(
+        "Feeds", *("name", "status", "failures", "last polled", "next poll", "last error")
+    )
     for row in rows:
         enabled = configured.get(row.name)
         status = row.last_status if enabled is not None else f"{row.last_status} (not configured)"
         if enabled is False:
             status += " (disabled)"
-        table.add_row(
+        feeds.add_row(
             row.name,
             status,
             str(row.consecutive_failures),
@@ -92,7 +95,7 @@ def print_feeds(rows: Sequence[Feed], configured: dict[str, Any]) -> None:
             _when(row.next_poll_at),
             (row.last_error or "")[:80],
         )
-    console.print(table)
+    console.print(feeds)
 
 
 def _when(value: Any) -> str:
@@ -112,32 +115,32 @@ def print_seed_followups(report: SeedFollowups) -> None:
             f"  cluster {story.cluster_id[:8]}: {story.size} copies; "
             f"published by {', '.join(story.outlets)}"
         )
-    table = Table(title=f"Follow-ups of the seed ({report.followup_articles} articles)")
-    table.add_column("thread")
-    table.add_column("date")
-    table.add_column("story")
-    table.add_column("outlets")
+    followups = table(
+        f"Follow-ups of the seed ({report.followup_articles} articles)",
+        *("thread", "date", "story", "outlets"),
+    )
     for group in report.threads:
         for story in group.stories:
             when = as_utc(story.first_seen_at)
-            table.add_row(
+            followups.add_row(
                 group.label,
                 when.date().isoformat() if when else "",
                 escape_markup(story.title),
                 ", ".join(story.outlets),
             )
-    console.print(table)
+    console.print(followups)
 
 
 def print_classification(results: Sequence[dict[str, Any]]) -> None:
-    table = Table(title="Classification against the default seed")
-    for column in ("input", "title", "relation", "similarity", "threads", "duplicate of"):
-        table.add_column(column)
+    results_table = table(
+        "Classification against the default seed",
+        *("input", "title", "relation", "similarity", "threads", "duplicate of"),
+    )
     for result in results:
         if "error" in result:
-            table.add_row(result["input"], f"[red]{escape_markup(result['error'])}[/red]")
+            results_table.add_row(result["input"], f"[red]{escape_markup(result['error'])}[/red]")
             continue
-        table.add_row(
+        results_table.add_row(
             result["input"],
             escape_markup(result.get("title") or ""),
             result.get("relation") or "",
@@ -145,15 +148,20 @@ def print_classification(results: Sequence[dict[str, Any]]) -> None:
             ", ".join(result.get("threads") or []),
             result.get("duplicate_of_url") or result.get("duplicate_of") or "",
         )
-    console.print(table)
+    console.print(results_table)
 
 
 def print_index_status(backend: str, counts: dict[str, int], health: dict[str, object]) -> None:
-    table = Table(title=f"Search index ({backend})")
-    table.add_column("")
-    table.add_column("value")
+    status = table(f"Search index ({backend})", "", "value")
     for state in ("pending", "indexed", "failed"):
-        table.add_row(f"outbox {state}", str(counts.get(state, 0)))
+        status.add_row(f"outbox {state}", str(counts.get(state, 0)))
     for key, value in health.items():
-        table.add_row(key, str(value))
-    console.print(table)
+        status.add_row(key, str(value))
+    console.print(status)
+
+
+def json_default(value: object) -> object:
+    """For json.dumps: date-times as ISO 8601."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.config import ExtractSettings
 from pipeline.extract.extractor import NoContent, extract
 from pipeline.records import ArticleStatus, utcnow
-from pipeline.store.db import claim
+from pipeline.store.batches import StageCounts, drain
 from pipeline.store.models import Article, Page
 from pipeline.urls import domain_of
 
@@ -21,23 +20,20 @@ def extract_pending(
     settings: ExtractSettings,
     *,
     article_ids: Sequence[str] | None = None,
-    batch_size: int = 100,
-) -> Counter[str]:
+) -> StageCounts:
     """Extract every fetched article (optionally only the given ids). Idempotent."""
-    counts: Counter[str] = Counter()
-    while True:
-        with sessions() as session, session.begin():
-            stmt = select(Article).where(Article.status == ArticleStatus.FETCHED.value)
-            if article_ids is not None:
-                stmt = stmt.where(Article.id.in_(list(article_ids)))
-            stmt = claim(
-                session, stmt.order_by(Article.discovered_at, Article.id).limit(batch_size)
-            )
-            articles = list(session.scalars(stmt))
-            if not articles:
-                return counts
-            for article in articles:
-                counts[record_extraction(session, article, settings)] += 1
+
+    def due() -> Select[Article]:
+        stmt = select(Article).where(Article.status == ArticleStatus.FETCHED)
+        if article_ids is not None:
+            stmt = stmt.where(Article.id.in_(list(article_ids)))
+        return stmt.order_by(Article.discovered_at, Article.id)
+
+    def work(session: Session, articles: list[Article], counts: StageCounts) -> None:
+        for article in articles:
+            counts[record_extraction(session, article, settings)] += 1
+
+    return drain(sessions, due, work, batch_size=settings.batch_size)
 
 
 def record_extraction(session: Session, article: Article, settings: ExtractSettings) -> str:
@@ -46,7 +42,7 @@ def record_extraction(session: Session, article: Article, settings: ExtractSetti
     url = article.final_url or article.canonical_url
     article.domain = domain_of(url)
     if page is None:  # cannot happen through the fetch stage; keep the article visible
-        article.status = ArticleStatus.FETCH_FAILED.value
+        article.status = ArticleStatus.FETCH_FAILED
         article.status_reason = "no stored page to extract; will be fetched again"
         article.next_attempt_at = now
         return "missing_page"
@@ -55,7 +51,7 @@ def record_extraction(session: Session, article: Article, settings: ExtractSetti
     )
     article.extracted_at = now
     if isinstance(outcome, NoContent):
-        article.status = ArticleStatus.NO_CONTENT.value
+        article.status = ArticleStatus.NO_CONTENT
         article.status_reason = outcome.reason
         article.title = article.title or article.feed_title
         return "no_content"
@@ -67,6 +63,6 @@ def record_extraction(session: Session, article: Article, settings: ExtractSetti
     article.language = outcome.language
     article.text = outcome.text
     article.word_count = outcome.word_count
-    article.status = ArticleStatus.EXTRACTED.value
+    article.status = ArticleStatus.EXTRACTED
     article.status_reason = None
     return "extracted"

@@ -15,8 +15,10 @@ from urllib.parse import urljoin
 import feedparser
 import httpx
 
+from pipeline.backoff import exponential_backoff
 from pipeline.config import FeedConfig, FetchSettings, PollSettings
-from pipeline.fetch.http import DownloadError, Throttle, download, make_client
+from pipeline.fetch.errors import DownloadError
+from pipeline.fetch.http import Throttle, download, make_client
 from pipeline.fetch.pages import looks_like_html
 from pipeline.records import FeedEntry, FeedPollResult, FeedStatus
 
@@ -30,7 +32,6 @@ _ENTITY_DECLARATIONS = tuple(
     "<!ENTITY".encode(codec)
     for codec in ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be", "cp037")
 )
-_MAX_BACKOFF_DOUBLINGS = 32  # keeps 2**n finite; the max_backoff cap applies long before
 
 
 class FeedRefused(ValueError):
@@ -251,8 +252,8 @@ def next_poll_at(
     """
     minutes = float(interval_minutes)
     if result.status == FeedStatus.ERROR and consecutive_failures > 0:
-        doubled = interval_minutes * 2 ** min(consecutive_failures, _MAX_BACKOFF_DOUBLINGS)
-        minutes = min(doubled, max(max_backoff_minutes, interval_minutes))
+        cap = max(max_backoff_minutes, interval_minutes)
+        minutes = exponential_backoff(interval_minutes, consecutive_failures, cap=cap)
     delay = timedelta(minutes=minutes)
     if result.retry_after_seconds is not None:
         delay = max(delay, timedelta(seconds=result.retry_after_seconds))

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipeline.config import FeedConfig, Settings
 from pipeline.feeds.documents import FeedState, next_poll_at, poll_feeds_sync
 from pipeline.records import ArticleStatus, FeedPollResult, FeedStatus, utcnow
-from pipeline.store.db import insert_ignoring_conflicts, transaction
+from pipeline.store.db import transaction
+from pipeline.store.inserts import insert_new
 from pipeline.store.models import Article, Feed, FeedEntryRow
 from pipeline.urls import InvalidUrl, article_id, canonical_url
 
@@ -61,7 +62,7 @@ def due_feeds(
     return [
         f
         for f in settings.feeds
-        if f.enabled and (next_at.get(f.name) is None or next_at[f.name] <= now)  # type: ignore[operator]
+        if f.enabled and ((when := next_at.get(f.name)) is None or when <= now)
     ]
 
 
@@ -109,7 +110,7 @@ def _record_poll(
         row = session.get_one(Feed, feed.name)
         failed = poll.status == FeedStatus.ERROR
         row.consecutive_failures = row.consecutive_failures + 1 if failed else 0
-        row.last_status = poll.status.value
+        row.last_status = poll.status
         row.last_http_status = poll.http_status
         row.last_error = poll.error
         row.last_polled_at = now
@@ -162,9 +163,9 @@ def _record_entries(
             result.errors.append({"feed": feed.name, "error": str(exc)})
             continue
         new_id = article_id(canonical)
-        inserted = insert_ignoring_conflicts(
+        inserted = insert_new(
             session,
-            Article.__table__,  # type: ignore[arg-type]
+            Article,
             [
                 {
                     "id": new_id,
@@ -174,7 +175,7 @@ def _record_entries(
                     "feed_title": entry.title,
                     "feed_published_at": entry.published_at,
                     "ignore_robots": feed.ignore_robots,
-                    "status": ArticleStatus.DISCOVERED.value,
+                    "status": ArticleStatus.DISCOVERED,
                     "discovered_at": utcnow(),
                     "updated_at": utcnow(),
                     "fetch_attempts": 0,
@@ -183,6 +184,7 @@ def _record_entries(
                 }
             ],
             ["id"],
+            Article.id,
         )
         # Linked only now: the insert's autoflush must not write a link to a missing article.
         row.article_id = new_id
@@ -202,7 +204,7 @@ def _refetch_if_updated(
     known.published_at = published_at
     article = session.get(Article, known.article_id) if known.article_id else None
     if article is not None and article.status in _REFETCHABLE:
-        article.status = ArticleStatus.DISCOVERED.value
+        article.status = ArticleStatus.DISCOVERED
         article.status_reason = "feed entry updated; fetching the page again"
         article.fetch_attempts = 0
         article.next_attempt_at = None

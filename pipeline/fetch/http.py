@@ -1,60 +1,30 @@
 """The guarded HTTP client: the one way newswatch talks to the network.
 
-Every TCP connection is vetted after DNS resolution (the SSRF guard) and made to the vetted
-address, so a DNS answer that changes between check and connect (rebinding) cannot reach a
-private address. Redirects are followed here hop by hop, bodies are streamed under size caps
-(wire and decompressed), and every failure is a `DownloadError` carrying a `FetchError`.
+Connections go through the SSRF guard (guard.py). Redirects are followed here hop by hop,
+bodies are streamed under size caps (body.py), and every failure is a `DownloadError`
+carrying a `FetchError` (errors.py).
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
-import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpcore
 import httpx
 
 from pipeline.config import FetchSettings
+from pipeline.fetch.body import ACCEPT_ENCODING, read_body
+from pipeline.fetch.errors import DownloadError
+from pipeline.fetch.guard import GuardedBackend, parse_networks
 from pipeline.records import FetchError, utcnow
 
-IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-# We decode bodies ourselves (to bound decompression), so only offer what we can decode.
-ACCEPT_ENCODING = "gzip, deflate"
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-
-
-class DownloadError(Exception):
-    """A download that gave no usable response, with its typed reason.
-
-    `final_url` and `redirects` are filled in by `download` with the hops taken so far.
-    """
-
-    def __init__(
-        self,
-        error: FetchError,
-        detail: str,
-        *,
-        http_status: int | None = None,
-        retry_after_seconds: float | None = None,
-    ) -> None:
-        super().__init__(f"{error.value}: {detail}")
-        self.error = error
-        self.detail = detail
-        self.http_status = http_status
-        self.retry_after_seconds = retry_after_seconds
-        self.final_url: str | None = None
-        self.redirects: list[str] = []
 
 
 @dataclass(frozen=True)
@@ -70,109 +40,8 @@ class RawResponse:
 
     @property
     def content_type(self) -> str | None:
-        return self.headers.get("content-type")
-
-
-# --- SSRF guard ---------------------------------------------------------------------------
-
-
-def parse_networks(cidrs: Iterable[str]) -> tuple[IPNetwork, ...]:
-    return tuple(ipaddress.ip_network(cidr, strict=False) for cidr in cidrs)
-
-
-def blocked_reason(address: IPAddress, allowed: Sequence[IPNetwork]) -> str | None:
-    """Why the guard refuses `address` (e.g. 'private'), or None if it may be contacted."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped  # ::ffff:a.b.c.d reaches a.b.c.d: judge that
-    if any(address in network for network in allowed):
-        return None
-    embedded = address.sixtofour if isinstance(address, ipaddress.IPv6Address) else None
-    for candidate in (address, embedded):
-        if candidate is None:
-            continue
-        for category, hit in (
-            ("unspecified", candidate.is_unspecified),
-            ("loopback", candidate.is_loopback),
-            ("link-local", candidate.is_link_local),
-            ("multicast", candidate.is_multicast),
-            ("private", candidate.is_private),
-            ("reserved", candidate.is_reserved),
-            ("not globally routable", not candidate.is_global),
-        ):
-            if hit:
-                return category if candidate is address else f"6to4 for {candidate}, {category}"
-    return None
-
-
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """An httpcore network backend that resolves, vets and then connects to the vetted address.
-
-    TLS still verifies the certificate against the URL's host name: httpcore passes the
-    origin host as SNI/server_hostname to `start_tls`, independently of the address used here.
-    """
-
-    def __init__(
-        self, allowed: Sequence[IPNetwork], inner: httpcore.AsyncNetworkBackend | None = None
-    ) -> None:
-        self._allowed = tuple(allowed)
-        self._inner = inner or httpcore.AnyIOBackend()
-
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        addresses = await self._resolve(host, port, timeout)
-        for address in addresses:
-            reason = blocked_reason(address, self._allowed)
-            if reason is not None:
-                shown = host if host == str(address) else f"{host} resolves to {address}, which"
-                raise DownloadError(
-                    FetchError.BLOCKED_ADDRESS,
-                    f"refused: {shown} is {reason}; add its network to "
-                    "fetch.allowed_networks to allow it",
-                )
-        last_error: Exception | None = None
-        for address in addresses:
-            try:
-                return await self._inner.connect_tcp(
-                    str(address),
-                    port,
-                    timeout=timeout,
-                    local_address=local_address,
-                    socket_options=socket_options,
-                )
-            except httpcore.ConnectError as exc:  # try the host's next address
-                last_error = exc
-        assert last_error is not None  # _resolve never returns an empty list
-        raise last_error
-
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
-
-    async def _resolve(self, host: str, port: int, timeout: float | None) -> list[IPAddress]:
-        try:
-            return [ipaddress.ip_address(host)]
-        except ValueError:
-            pass  # a name, not a literal
-        try:
-            async with asyncio.timeout(timeout):
-                infos = await asyncio.get_running_loop().getaddrinfo(
-                    host, port, type=socket.SOCK_STREAM
-                )
-        except TimeoutError as exc:
-            raise httpcore.ConnectTimeout(f"DNS lookup of {host} timed out") from exc
-        except socket.gaierror as exc:
-            raise DownloadError(
-                FetchError.DNS_ERROR, f"cannot resolve {host}: {exc.strerror}"
-            ) from exc
-        addresses = [ipaddress.ip_address(info[4][0]) for info in infos]
-        if not addresses:
-            raise DownloadError(FetchError.DNS_ERROR, f"{host} has no addresses")
-        return list(dict.fromkeys(addresses))
+        value: str | None = self.headers.get("content-type")
+        return value
 
 
 def make_client(
@@ -309,7 +178,7 @@ async def _follow(
                 continue
             if status >= 300 and status != 304:
                 raise _status_error(response, settings)
-            body = b"" if status == 304 else await _read_body(response, settings)
+            body = b"" if status == 304 else await read_body(response, settings)
         finally:
             await response.aclose()
         return RawResponse(url, current, status, response.headers, body, list(hops))
@@ -383,81 +252,3 @@ def _as_download_error(exc: Exception, settings: FetchSettings) -> DownloadError
     if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
         return DownloadError(FetchError.INVALID_URL, str(exc))
     return DownloadError(FetchError.CONNECTION_ERROR, f"{type(exc).__name__}: {exc}".rstrip(": "))
-
-
-async def _read_body(response: httpx.Response, settings: FetchSettings) -> bytes:
-    declared = response.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > settings.max_body_bytes:
-        raise DownloadError(
-            FetchError.TOO_LARGE,
-            f"Content-Length {declared} exceeds max_body_bytes={settings.max_body_bytes}",
-            http_status=response.status_code,
-        )
-    decoder = _Decoder(response.headers.get("content-encoding"), settings.max_decompressed_bytes)
-    chunks: list[bytes] = []
-    wire = 0
-    async for raw in response.aiter_raw():
-        wire += len(raw)
-        if wire > settings.max_body_bytes:
-            raise DownloadError(
-                FetchError.TOO_LARGE,
-                f"body exceeds max_body_bytes={settings.max_body_bytes} (stopped reading)",
-                http_status=response.status_code,
-            )
-        chunks.append(decoder.feed(raw))
-    chunks.append(decoder.flush())
-    return b"".join(chunks)
-
-
-class _Decoder:
-    """Content-Encoding decoding that never inflates past `limit` bytes (zip bombs).
-
-    zlib's `max_length` bounds each step's output, so memory stays bounded even when one
-    small wire chunk would inflate to gigabytes.
-    """
-
-    def __init__(self, content_encoding: str | None, limit: int) -> None:
-        codings = [c.strip().lower() for c in (content_encoding or "").split(",") if c.strip()]
-        codings = [c for c in codings if c != "identity"]
-        if len(codings) > 1 or (codings and codings[0] not in ("gzip", "x-gzip", "deflate")):
-            raise DownloadError(
-                FetchError.DECODE_ERROR,
-                f"unsupported Content-Encoding {content_encoding!r} (we ask for {ACCEPT_ENCODING})",
-            )
-        self._remaining = limit
-        self._limit = limit
-        # wbits | 32 accepts both gzip and zlib headers; raw deflate is tried on a header error.
-        self._inflater = zlib.decompressobj(zlib.MAX_WBITS | 32) if codings else None
-        self._started = False
-
-    def feed(self, data: bytes) -> bytes:
-        if self._inflater is None:
-            return self._count(data)
-        try:
-            # At most one byte past the cap: enough to tell that the cap was crossed.
-            out = self._inflater.decompress(data, self._remaining + 1)
-        except zlib.error as exc:
-            if self._started:
-                raise DownloadError(FetchError.DECODE_ERROR, f"bad compressed body: {exc}") from exc
-            self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)  # deflate without zlib header
-            self._started = True
-            return self.feed(data)
-        self._started = True
-        return self._count(out)
-
-    def flush(self) -> bytes:
-        if self._inflater is None:
-            return b""
-        try:
-            return self._count(self._inflater.flush())
-        except zlib.error as exc:
-            raise DownloadError(FetchError.DECODE_ERROR, f"bad compressed body: {exc}") from exc
-
-    def _count(self, out: bytes) -> bytes:
-        if len(out) > self._remaining:
-            raise DownloadError(
-                FetchError.TOO_LARGE,
-                f"body exceeds max_decompressed_bytes={self._limit} once decompressed",
-            )
-        self._remaining -= len(out)
-        return out

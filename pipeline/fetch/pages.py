@@ -16,7 +16,8 @@ import charset_normalizer
 import httpx
 
 from pipeline.config import FetchSettings
-from pipeline.fetch.http import DownloadError, RawResponse, Throttle, download, make_client
+from pipeline.fetch.errors import DownloadError
+from pipeline.fetch.http import RawResponse, Throttle, download, make_client
 from pipeline.fetch.robots import Robots
 from pipeline.records import FetchError, FetchResult
 

@@ -15,7 +15,8 @@ from urllib.robotparser import RobotFileParser
 import httpx
 
 from pipeline.config import FetchSettings
-from pipeline.fetch.http import DownloadError, download
+from pipeline.fetch.errors import DownloadError
+from pipeline.fetch.http import download
 from pipeline.records import FetchError
 
 # The robots.txt itself is unusable but says nothing of the page: report the real cause.

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.backoff import exponential_backoff
 from pipeline.config import FetchSettings
 from pipeline.fetch.pages import PageRequest, fetch_pages_sync
 from pipeline.records import ArticleStatus, FetchResult, utcnow
-from pipeline.store.db import claim
+from pipeline.store.batches import StageCounts, drain
 from pipeline.store.models import Article, Page
 
 
@@ -20,9 +20,9 @@ def due_for_fetch(now: datetime, article_ids: Sequence[str] | None = None) -> Se
     """Articles never fetched, or whose failed fetch may be retried now."""
     stmt = select(Article).where(
         or_(
-            Article.status == ArticleStatus.DISCOVERED.value,
+            Article.status == ArticleStatus.DISCOVERED,
             and_(
-                Article.status == ArticleStatus.FETCH_FAILED.value,
+                Article.status == ArticleStatus.FETCH_FAILED,
                 Article.next_attempt_at.is_not(None),
                 Article.next_attempt_at <= now,
             ),
@@ -38,39 +38,34 @@ def fetch_pending(
     settings: FetchSettings,
     *,
     article_ids: Sequence[str] | None = None,
-    limit: int | None = None,
-    batch_size: int = 16,
-) -> Counter[str]:
+) -> StageCounts:
     """Fetch due articles in batches; each batch is claimed, fetched and written in one go.
 
     On PostgreSQL the batch's rows stay locked (SKIP LOCKED) while they are fetched,
     so concurrent workers never take the same article; a crash releases the locks.
     """
-    counts: Counter[str] = Counter()
-    done = 0
-    while limit is None or done < limit:
-        take = batch_size if limit is None else min(batch_size, limit - done)
-        with sessions() as session, session.begin():
-            stmt = claim(session, due_for_fetch(utcnow(), article_ids).limit(take))
-            articles = list(session.scalars(stmt))
-            if not articles:
-                break
-            requests = [
-                PageRequest(
-                    article_id=a.id,
-                    url=a.canonical_url,
-                    etag=a.etag,
-                    last_modified=a.last_modified,
-                    ignore_robots=a.ignore_robots,
-                )
-                for a in articles
-            ]
-            by_id = {a.id: a for a in articles}
-            for request, fetched in fetch_pages_sync(requests, settings):
-                outcome = record_fetch(session, by_id[request.article_id], fetched, settings)
-                counts[outcome] += 1
-        done += len(articles)
-    return counts
+
+    def work(session: Session, articles: list[Article], counts: StageCounts) -> None:
+        requests = [
+            PageRequest(
+                article_id=a.id,
+                url=a.canonical_url,
+                etag=a.etag,
+                last_modified=a.last_modified,
+                ignore_robots=a.ignore_robots,
+            )
+            for a in articles
+        ]
+        by_id = {a.id: a for a in articles}
+        for request, fetched in fetch_pages_sync(requests, settings):
+            counts[record_fetch(session, by_id[request.article_id], fetched, settings)] += 1
+
+    return drain(
+        sessions,
+        lambda: due_for_fetch(utcnow(), article_ids),
+        work,
+        batch_size=settings.batch_size,
+    )
 
 
 def record_fetch(
@@ -81,7 +76,7 @@ def record_fetch(
     article.fetch_attempts += 1
     article.http_status = fetched.http_status
     if fetched.not_modified and session.get(Page, article.id) is not None:
-        article.status = ArticleStatus.FETCHED.value
+        article.status = ArticleStatus.FETCHED
         article.status_reason = "not modified since the last fetch"
         article.fetch_error = None
         article.next_attempt_at = None
@@ -99,7 +94,7 @@ def record_fetch(
             )
         else:
             page.html, page.encoding, page.fetched_at = fetched.html, fetched.encoding, now
-        article.status = ArticleStatus.FETCHED.value
+        article.status = ArticleStatus.FETCHED
         article.status_reason = None
         article.fetch_error = None
         article.next_attempt_at = None
@@ -110,12 +105,12 @@ def record_fetch(
         article.fetched_at = now
         return "fetched"
     error = fetched.error
-    article.status = ArticleStatus.FETCH_FAILED.value
+    article.status = ArticleStatus.FETCH_FAILED
     article.fetch_error = error.value if error else "unknown"
     article.status_reason = fetched.error_detail or article.fetch_error
     article.next_attempt_at = None
     if error is not None and error.retryable and article.fetch_attempts < settings.max_attempts:
-        delay = settings.retry_backoff_seconds * 2 ** (article.fetch_attempts - 1)
+        delay = exponential_backoff(settings.retry_backoff_seconds, article.fetch_attempts - 1)
         if fetched.retry_after_seconds:
             delay = max(delay, min(fetched.retry_after_seconds, settings.max_retry_after_seconds))
         article.next_attempt_at = now + timedelta(seconds=delay)

@@ -11,13 +11,15 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import Select, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.backoff import exponential_backoff
 from pipeline.config import IndexSettings
 from pipeline.index.base import BackendUnavailable, SearchIndex
 from pipeline.records import ArticleStatus, IndexDocument, IndexState, utcnow
-from pipeline.store.db import claim, transaction
+from pipeline.store.batches import StageCounts, drain
+from pipeline.store.db import rows_matched, transaction
 from pipeline.store.models import Article
 
 
@@ -47,52 +49,55 @@ def index_pending(
     settings: IndexSettings,
     *,
     article_ids: Sequence[str] | None = None,
-) -> Counter[str]:
+) -> StageCounts:
     """Send pending articles to the backend in batches until none is due."""
-    counts: Counter[str] = Counter()
-    while True:
-        with sessions() as session, session.begin():
-            now = utcnow()
-            stmt = select(Article).where(
-                Article.index_state == IndexState.PENDING.value,
-                or_(Article.index_next_attempt_at.is_(None), Article.index_next_attempt_at <= now),
-            )
-            if article_ids is not None:
-                stmt = stmt.where(Article.id.in_(list(article_ids)))
-            stmt = claim(session, stmt.order_by(Article.id).limit(settings.batch_size))
-            articles = list(session.scalars(stmt))
-            if not articles:
-                return counts
-            docs = [to_document(a, now) for a in articles]
-            try:
-                outcomes = backend.index(docs)
-            except BackendUnavailable as exc:
-                for article in articles:
-                    _defer(article, f"backend unavailable: {exc}", settings, now)
-                counts["index_deferred"] += len(articles)
-                counts["backend_unavailable"] += 1
-                return counts  # the rest waits for the next run; do not hammer a down backend
-            for article, outcome in zip(articles, outcomes, strict=True):
-                if outcome.ok:
-                    article.index_state = IndexState.INDEXED.value
-                    article.index_error = None
-                    article.index_next_attempt_at = None
-                    article.indexed_at = now
-                    article.status = ArticleStatus.INDEXED.value
-                    counts["indexed"] += 1
-                else:
-                    _defer(article, outcome.error or "rejected", settings, now)
-                    counts[f"index_{article.index_state}"] += 1
+
+    def due() -> Select[Article]:
+        stmt = select(Article).where(
+            Article.index_state == IndexState.PENDING,
+            or_(
+                Article.index_next_attempt_at.is_(None),
+                Article.index_next_attempt_at <= utcnow(),
+            ),
+        )
+        if article_ids is not None:
+            stmt = stmt.where(Article.id.in_(list(article_ids)))
+        return stmt.order_by(Article.id)
+
+    def work(session: Session, articles: list[Article], counts: StageCounts) -> bool:
+        now = utcnow()
+        try:
+            outcomes = backend.index([to_document(a, now) for a in articles])
+        except BackendUnavailable as exc:
+            for article in articles:
+                _defer(article, f"backend unavailable: {exc}", settings, now)
+            counts["index_deferred"] += len(articles)
+            counts["backend_unavailable"] += 1
+            return True  # the rest waits for the next run; do not hammer a down backend
+        for article, outcome in zip(articles, outcomes, strict=True):
+            if outcome.ok:
+                article.index_state = IndexState.INDEXED
+                article.index_error = None
+                article.index_next_attempt_at = None
+                article.indexed_at = now
+                article.status = ArticleStatus.INDEXED
+                counts["indexed"] += 1
+            else:
+                _defer(article, outcome.error or "rejected", settings, now)
+                counts[f"index_{article.index_state}"] += 1
+        return False
+
+    return drain(sessions, due, work, batch_size=settings.batch_size)
 
 
 def _defer(article: Article, reason: str, settings: IndexSettings, now: datetime) -> None:
     article.index_attempts += 1
     article.index_error = reason[:2000]
     if article.index_attempts >= settings.max_attempts:
-        article.index_state = IndexState.FAILED.value
+        article.index_state = IndexState.FAILED
         article.index_next_attempt_at = None
     else:
-        delay = settings.retry_backoff_seconds * 2 ** (article.index_attempts - 1)
+        delay = exponential_backoff(settings.retry_backoff_seconds, article.index_attempts - 1)
         article.index_next_attempt_at = now + timedelta(seconds=delay)
 
 
@@ -104,24 +109,22 @@ def requeue(
 ) -> int:
     """Put articles back in the outbox (after a rebuild elsewhere, or to retry failures)."""
     stmt = update(Article).where(
-        Article.status.in_([ArticleStatus.CLASSIFIED.value, ArticleStatus.INDEXED.value])
+        Article.status.in_([ArticleStatus.CLASSIFIED, ArticleStatus.INDEXED])
     )
     if failed_only:
-        stmt = stmt.where(Article.index_state == IndexState.FAILED.value)
+        stmt = stmt.where(Article.index_state == IndexState.FAILED)
     if since is not None:
         stmt = stmt.where(Article.published_at >= since)
-    stmt = stmt.values(
-        index_state=IndexState.PENDING.value, index_attempts=0, index_next_attempt_at=None
-    )
+    stmt = stmt.values(index_state=IndexState.PENDING, index_attempts=0, index_next_attempt_at=None)
     with transaction(sessions) as session:
-        return session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]
+        return rows_matched(session, stmt)
 
 
-_INDEXABLE = (ArticleStatus.CLASSIFIED.value, ArticleStatus.INDEXED.value)
+_INDEXABLE = (ArticleStatus.CLASSIFIED, ArticleStatus.INDEXED)
 _REBUILD_CHUNK = 500
 
 
-def rebuild_index(sessions: sessionmaker[Session], backend: SearchIndex) -> Counter[str]:
+def rebuild_index(sessions: sessionmaker[Session], backend: SearchIndex) -> StageCounts:
     """Build a fresh index from every classified or indexed article, then switch to it.
 
     Searchers keep the old index until the new one is complete (the backend's alias
@@ -145,15 +148,15 @@ def rebuild_index(sessions: sessionmaker[Session], backend: SearchIndex) -> Coun
                 session.expunge(article)  # keep memory flat over a large store
 
         indexed = backend.rebuild(documents())
-    counts: Counter[str] = Counter(documents=len(sent), indexed=indexed)
+    counts: StageCounts = Counter(documents=len(sent), indexed=indexed)
     complete = indexed == len(sent)
     values: dict[str, object] = {
-        "index_state": IndexState.INDEXED.value if complete else IndexState.PENDING.value,
+        "index_state": IndexState.INDEXED if complete else IndexState.PENDING,
         "index_attempts": 0,
         "index_next_attempt_at": None,
     }
     if complete:
-        values.update(status=ArticleStatus.INDEXED.value, index_error=None, indexed_at=started)
+        values.update(status=ArticleStatus.INDEXED, index_error=None, indexed_at=started)
     with transaction(sessions) as session:
         for start in range(0, len(sent), _REBUILD_CHUNK):
             # Articles reclassified or rediscovered meanwhile keep their newer state.
@@ -166,9 +169,7 @@ def rebuild_index(sessions: sessionmaker[Session], backend: SearchIndex) -> Coun
                 )
                 .values(**values)
             )
-            counts["marked_indexed" if complete else "requeued"] += (
-                session.execute(stmt).rowcount or 0  # type: ignore[attr-defined]
-            )
+            counts["marked_indexed" if complete else "requeued"] += rows_matched(session, stmt)
     return counts
 
 

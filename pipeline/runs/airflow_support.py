@@ -4,7 +4,7 @@
   Connections (``newswatch_elasticsearch``) when they exist;
 - the DAGs' default task arguments (retries, backoff, timeouts) from ``[airflow]`` settings;
 - batching for the mapped poll and fetch tasks;
-- the run record and the run summary that the last task logs and returns.
+- the run summary that the last task logs and returns (the run record is pipeline/runs/record.py).
 
 Importable without Airflow: Airflow, the store and the stages are imported inside
 the functions that need them, so a DAG file that imports this module at parse time
@@ -142,22 +142,9 @@ def parse_since(value: str | None) -> datetime | None:
 
 def begin_run(sessions: sessionmaker[Session], external_id: str) -> int:
     """The store's run record for an Airflow run; a cleared and re-run DAG run reuses it."""
-    from sqlalchemy import select
+    from pipeline.runs.record import open_run
 
-    from pipeline.store.db import transaction
-    from pipeline.store.models import Run
-
-    with transaction(sessions) as session:
-        run = session.scalar(
-            select(Run).where(Run.trigger == "airflow", Run.external_id == external_id)
-        )
-        if run is None:
-            run = Run(trigger="airflow", external_id=external_id, counts={}, errors=[])
-            session.add(run)
-            session.flush()
-        else:
-            run.state, run.finished_at = "running", None
-        return run.id
+    return open_run(sessions, "airflow", external_id)
 
 
 def due_feed_batches(
@@ -194,21 +181,6 @@ def sum_counts(results: Iterable[Mapping[str, int] | None]) -> dict[str, int]:
     return dict(sorted(total.items()))
 
 
-def fetch_errors_by_feed(sessions: sessionmaker[Session], since: datetime) -> list[dict[str, str]]:
-    """Articles whose download failed since `since`, with their feed and the reason."""
-    from sqlalchemy import select
-
-    from pipeline.store.models import Article
-
-    with sessions() as session:
-        rows = session.execute(
-            select(Article.feed_name, Article.canonical_url, Article.fetch_error)
-            .where(Article.fetch_error.is_not(None), Article.updated_at >= since)
-            .order_by(Article.feed_name, Article.canonical_url)
-        )
-        return [{"feed": feed or "", "url": url, "error": error or ""} for feed, url, error in rows]
-
-
 def finish_run(
     sessions: sessionmaker[Session],
     run_id: int,
@@ -218,33 +190,20 @@ def finish_run(
 ) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """Close the run record; returns the run summary (small enough for XCom) and the
     errors it counts, one per feed problem or failed download, for the log."""
-    from pipeline.runs import runner
-    from pipeline.store.models import Run
+    from pipeline.records import RunState
+    from pipeline.runs.record import close_run
 
-    with sessions() as session:
-        started_at = session.get_one(Run, run_id).started_at
-    errors = [
-        {"feed": e.get("feed", ""), "stage": "poll", "error": e.get("error", "")}
-        for e in poll_errors
-    ]
-    errors += [{"stage": "fetch", **e} for e in fetch_errors_by_feed(sessions, started_at)]
-    summary = runner.RunSummary(
-        run_id=run_id,
-        stage_counts={name: dict(counts) for name, counts in stages.items()},
-        status_counts=runner.articles_by_status(sessions),
-        errors=errors,
-        state="failed" if failed else "succeeded",
-    )
-    runner.finish_run(sessions, summary)
+    state = RunState.FAILED if failed else RunState.SUCCEEDED
+    summary = close_run(sessions, run_id, stages, poll_errors, state)
     report = {
         "run_id": run_id,
-        "state": summary.state,
+        "state": summary.state.value,
         "stages": summary.stage_counts,
-        "articles_by_status": dict(sorted(summary.status_counts.items())),
-        "errors_by_feed": dict(sorted(Counter(e["feed"] for e in errors).items())),
+        "articles_by_status": summary.status_counts,
+        "errors_by_feed": dict(sorted(Counter(e["feed"] for e in summary.errors).items())),
         "failed_tasks": sorted(failed),
     }
-    return report, errors
+    return report, summary.errors
 
 
 def failed_tasks(task_states: Mapping[str, Any]) -> list[str]:

@@ -6,13 +6,8 @@ module only strings them together for the single-process entry points.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.alerts.stage import run_alerts
@@ -23,68 +18,13 @@ from pipeline.feeds.stage import poll_feeds
 from pipeline.fetch.stage import fetch_pending
 from pipeline.index.base import SearchIndex
 from pipeline.index.stage import index_pending
-from pipeline.records import utcnow
-from pipeline.store.db import transaction
-from pipeline.store.models import Article, Run
+from pipeline.records import RunState
+from pipeline.runs.record import RunSummary, close_run, open_run
+from pipeline.store.batches import StageCounts
 
 STAGES = ("poll", "fetch", "extract", "classify", "index", "alerts")
 
 StageCallback = Callable[[str, dict[str, int]], None]
-
-
-@dataclass
-class RunSummary:
-    run_id: int
-    stage_counts: dict[str, dict[str, int]] = field(default_factory=dict)
-    status_counts: dict[str, int] = field(default_factory=dict)
-    errors: list[dict[str, str]] = field(default_factory=list)
-    state: str = "running"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "run_id": self.run_id,
-            "state": self.state,
-            "stages": self.stage_counts,
-            "articles_by_status": self.status_counts,
-            "errors": self.errors,
-        }
-
-
-def start_run(sessions: sessionmaker[Session], trigger: str, external_id: str | None = None) -> int:
-    with transaction(sessions) as session:
-        run = Run(trigger=trigger, external_id=external_id, counts={}, errors=[])
-        session.add(run)
-        session.flush()
-        return run.id
-
-
-def finish_run(sessions: sessionmaker[Session], summary: RunSummary) -> None:
-    with transaction(sessions) as session:
-        run = session.get_one(Run, summary.run_id)
-        run.state = summary.state
-        run.finished_at = utcnow()
-        run.counts = {"stages": summary.stage_counts, "articles_by_status": summary.status_counts}
-        run.errors = summary.errors
-
-
-def articles_by_status(sessions: sessionmaker[Session]) -> dict[str, int]:
-    with sessions() as session:
-        rows = session.execute(select(Article.status, func.count()).group_by(Article.status))
-        return {status: count for status, count in rows}
-
-
-def fetch_errors(sessions: sessionmaker[Session], since: datetime) -> list[dict[str, str]]:
-    """Articles whose download failed during this run, with the reason."""
-    with sessions() as session:
-        rows = session.execute(
-            select(Article.canonical_url, Article.fetch_error, Article.status_reason)
-            .where(Article.fetch_error.is_not(None), Article.updated_at >= since)
-            .order_by(Article.canonical_url)
-        )
-        return [
-            {"url": url, "error": error or "", "detail": detail or ""}
-            for url, error, detail in rows
-        ]
 
 
 def run_pipeline(
@@ -97,30 +37,26 @@ def run_pipeline(
     on_stage: StageCallback | None = None,
 ) -> RunSummary:
     """Run every stage once over whatever is waiting. Safe to repeat or to resume."""
-    started_at = utcnow()
-    summary = RunSummary(run_id=start_run(sessions, trigger))
+    run_id = open_run(sessions, trigger)
+    stage_counts: dict[str, StageCounts] = {}
+    poll_errors: list[dict[str, str]] = []
+    state = RunState.FAILED
     try:
         polled = poll_feeds(sessions, settings, names=feed_names)
-        summary.errors.extend(polled.errors)
-        stage_results: list[tuple[str, Callable[[], Counter[str]]]] = [
+        poll_errors = polled.errors
+        stages: list[tuple[str, Callable[[], StageCounts]]] = [
             ("poll", lambda: polled.counts),
             ("fetch", lambda: fetch_pending(sessions, settings.fetch)),
             ("extract", lambda: extract_pending(sessions, settings.extract)),
-            ("classify", lambda: Counter(classify_pending(sessions, settings))),
+            ("classify", lambda: classify_pending(sessions, settings)),
             ("index", lambda: index_pending(sessions, backend, settings.index)),
             ("alerts", lambda: run_alerts(sessions, settings)),
         ]
-        for name, stage in stage_results:
-            counts = dict(stage())
-            summary.stage_counts[name] = counts
+        for name, stage in stages:
+            stage_counts[name] = stage()
             if on_stage:
-                on_stage(name, counts)
-        summary.state = "succeeded"
-    except BaseException:
-        summary.state = "failed"
-        raise
+                on_stage(name, dict(stage_counts[name]))
+        state = RunState.SUCCEEDED
     finally:
-        summary.status_counts = articles_by_status(sessions)
-        summary.errors.extend(fetch_errors(sessions, started_at))
-        finish_run(sessions, summary)
+        summary = close_run(sessions, run_id, stage_counts, poll_errors, state)
     return summary

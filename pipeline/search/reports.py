@@ -22,7 +22,7 @@ from pipeline.classify.threads import ThreadBook
 from pipeline.records import ArticleStatus, Relation
 from pipeline.store.models import Article
 
-CLASSIFIED = (ArticleStatus.CLASSIFIED.value, ArticleStatus.INDEXED.value)
+CLASSIFIED = (ArticleStatus.CLASSIFIED, ArticleStatus.INDEXED)
 UNTHREADED = "other"  # the group of follow-ups that carry no thread
 _NEVER = datetime.min.replace(tzinfo=UTC)
 

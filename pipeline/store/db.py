@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Engine, Select, Table, create_engine, event
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
+from sqlalchemy import Delete, Engine, Update, create_engine, event
+from sqlalchemy.engine import CursorResult, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
-
-
-def is_sqlite(engine: Engine) -> bool:
-    return engine.dialect.name == "sqlite"
 
 
 def make_engine(url: str) -> Engine:
@@ -53,29 +48,8 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         yield session
 
 
-def claim(session: Session, stmt: Select[Any]) -> Select[Any]:
-    """Lock the selected rows for this transaction so concurrent workers skip them.
-
-    PostgreSQL gets FOR UPDATE SKIP LOCKED; SQLite has a single writer and no row
-    locks, so the statement is returned unchanged there.
-    """
-    if session.get_bind().dialect.name == "postgresql":
-        return stmt.with_for_update(skip_locked=True)
-    return stmt
-
-
-def insert_ignoring_conflicts(
-    session: Session, table: Table, rows: Sequence[dict[str, Any]], index_elements: Sequence[str]
-) -> int:
-    """INSERT … ON CONFLICT DO NOTHING on both backends; returns rows inserted."""
-    if not rows:
-        return 0
-    dialect = session.get_bind().dialect.name
-    module = postgresql if dialect == "postgresql" else sqlite
-    stmt = (
-        module.insert(table)
-        .values(list(rows))
-        .on_conflict_do_nothing(index_elements=list(index_elements))
-    )
-    result = session.execute(stmt)
-    return max(result.rowcount or 0, 0)  # type: ignore[attr-defined]
+def rows_matched(session: Session, stmt: Update | Delete) -> int:
+    """How many rows an UPDATE or DELETE matched (both drivers report these exactly; an
+    INSERT … ON CONFLICT is another matter, see pipeline/store/inserts.py)."""
+    result = cast(CursorResult[Any], session.execute(stmt))
+    return max(result.rowcount, 0)

@@ -7,7 +7,8 @@ the same `Base`; `pipeline.store` imports them all so migrations see every table
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from enum import StrEnum
+from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -23,7 +24,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from pipeline.records import ArticleStatus, FeedStatus, utcnow
+from pipeline.records import ArticleStatus, FeedStatus, IndexState, RunState, utcnow
+
+E = TypeVar("E", bound=StrEnum)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -45,6 +48,26 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class EnumText(TypeDecorator[E]):
+    """A status enum stored as its value in a plain VARCHAR: the schema stays as it was (no
+    migration, no native enum type to alter when a value is added), and Python sees the
+    enum. Writing a value outside the enum raises ValueError instead of storing it."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+        self.length = length
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum(value)
+
+
 class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         datetime: UTCDateTime,
@@ -60,7 +83,9 @@ class Feed(Base):
 
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     url: Mapped[str] = mapped_column(Text)
-    last_status: Mapped[str] = mapped_column(String(32), default=FeedStatus.NEVER_POLLED.value)
+    last_status: Mapped[FeedStatus] = mapped_column(
+        EnumText(FeedStatus, 32), default=FeedStatus.NEVER_POLLED
+    )
     last_http_status: Mapped[int | None]
     last_error: Mapped[str | None] = mapped_column(Text)
     etag: Mapped[str | None] = mapped_column(Text)
@@ -110,7 +135,9 @@ class Article(Base):
     feed_published_at: Mapped[datetime | None]
     ignore_robots: Mapped[bool] = mapped_column(default=False)
 
-    status: Mapped[str] = mapped_column(String(32), default=ArticleStatus.DISCOVERED.value)
+    status: Mapped[ArticleStatus] = mapped_column(
+        EnumText(ArticleStatus, 32), default=ArticleStatus.DISCOVERED
+    )
     status_reason: Mapped[str | None] = mapped_column(Text)
     discovered_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -150,7 +177,7 @@ class Article(Base):
     classified_at: Mapped[datetime | None]
 
     # search-index outbox
-    index_state: Mapped[str | None] = mapped_column(String(16))
+    index_state: Mapped[IndexState | None] = mapped_column(EnumText(IndexState, 16))
     index_error: Mapped[str | None] = mapped_column(Text)
     index_attempts: Mapped[int] = mapped_column(Integer, default=0)
     index_next_attempt_at: Mapped[datetime | None]
@@ -182,7 +209,7 @@ class Run(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     trigger: Mapped[str] = mapped_column(String(32))  # cli | demo | airflow
     external_id: Mapped[str | None] = mapped_column(String(250), index=True)  # e.g. Airflow run_id
-    state: Mapped[str] = mapped_column(String(16), default="running")  # running|succeeded|failed
+    state: Mapped[RunState] = mapped_column(EnumText(RunState, 16), default=RunState.RUNNING)
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)

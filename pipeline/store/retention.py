@@ -14,7 +14,6 @@ lose members are recomputed, and removed once empty.
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
@@ -25,7 +24,7 @@ from pipeline.classify.repository import lock_dedup
 from pipeline.classify.stage import refresh_cluster
 from pipeline.index.base import SearchIndex
 from pipeline.records import utcnow
-from pipeline.store.db import claim
+from pipeline.store.batches import StageCounts, drain
 from pipeline.store.models import Article
 
 
@@ -36,31 +35,29 @@ def delete_expired(
     *,
     now: datetime | None = None,
     batch_size: int = 500,
-) -> Counter[str]:
+) -> StageCounts:
     """Delete every article older than `keep_days`; returns what was removed."""
     cutoff = (now or utcnow()) - timedelta(days=keep_days)
     age = func.coalesce(Article.published_at, Article.discovered_at)
-    counts: Counter[str] = Counter()
-    while True:
-        with sessions() as session, session.begin():
-            stmt = select(Article.id).where(age < cutoff).order_by(Article.id).limit(batch_size)
-            ids = list(session.scalars(claim(session, stmt)))
-            if not ids:
-                return counts
-            clusters = session.scalars(
-                select(Article.cluster_id).where(Article.id.in_(ids)).distinct()
-            ).all()
-            backend.delete(ids)
-            counts["index_deleted"] += len(ids)
-            session.execute(delete(Article).where(Article.id.in_(ids)))
-            counts["articles_deleted"] += len(ids)
-            lock_dedup(session)  # cluster bookkeeping is ordered like the classify stage's
-            for cluster_id in sorted(c for c in clusters if c is not None):
-                if session.get(StoryCluster, cluster_id) is None:
-                    continue
-                cluster = refresh_cluster(session, cluster_id)
-                if cluster.size == 0:
-                    session.delete(cluster)
-                    counts["clusters_deleted"] += 1
-                else:
-                    counts["clusters_updated"] += 1
+
+    def work(session: Session, ids: list[str], counts: StageCounts) -> None:
+        clusters = session.scalars(
+            select(Article.cluster_id).where(Article.id.in_(ids)).distinct()
+        ).all()
+        backend.delete(ids)
+        counts["index_deleted"] += len(ids)
+        session.execute(delete(Article).where(Article.id.in_(ids)))
+        counts["articles_deleted"] += len(ids)
+        lock_dedup(session)  # cluster bookkeeping is ordered like the classify stage's
+        for cluster_id in sorted(c for c in clusters if c is not None):
+            if session.get(StoryCluster, cluster_id) is None:
+                continue
+            cluster = refresh_cluster(session, cluster_id)
+            if cluster.size == 0:
+                session.delete(cluster)
+                counts["clusters_deleted"] += 1
+            else:
+                counts["clusters_updated"] += 1
+
+    due = select(Article.id).where(age < cutoff).order_by(Article.id)
+    return drain(sessions, lambda: due, work, batch_size=batch_size)

@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from pipeline.alerts import stage
 from pipeline.alerts.delivery import window
 from pipeline.alerts.models import AlertDelivery, AlertDeliveryItem
 from pipeline.alerts.stage import deliver_pending, raise_alerts
@@ -183,9 +182,7 @@ def test_digest_rules_collect_alerts_and_send_one_message_per_closed_window(
 
 
 @pytest.mark.postgres
-def test_concurrent_runs_raise_each_story_once(
-    postgres_store_url: str, settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_concurrent_runs_raise_each_story_once(postgres_store_url: str, settings: Settings) -> None:
     """Two runs at once over stories with three copies and a revision each, on PostgreSQL."""
     stores = [open_store(postgres_store_url) for _ in range(2)]
     store = stores[0]
@@ -199,14 +196,17 @@ def test_concurrent_runs_raise_each_story_once(
             add_article(
                 store, f"https://{outlet.lower()}.example/{n}", text, outlet=outlet, cluster=first
             )
-    monkeypatch.setattr(stage, "BATCH_SIZE", 1)  # many small transactions, to interleave
+    # Many small transactions, to interleave.
+    one_at_a_time = settings.model_copy(
+        update={"alerts": settings.alerts.model_copy(update={"batch_size": 1})}
+    )
     barrier = threading.Barrier(2)
     errors: list[BaseException] = []
 
     def run(which: Store) -> None:
         try:
             barrier.wait()
-            raise_alerts(which.sessions, settings, now=T0, book=RULES)
+            raise_alerts(which.sessions, one_at_a_time, now=T0, book=RULES)
         except BaseException as exc:  # reported below
             errors.append(exc)
 

@@ -5,19 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
-from pipeline.cli.main import EXIT_BAD_INPUT, app
+from pipeline.cli.errors import EXIT_BAD_INPUT
+from pipeline.cli.main import app
 
 SEED = Path(__file__).resolve().parents[2] / "pipeline" / "data" / "seeds" / "seed_article.txt"
-
-
-@pytest.fixture
-def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
-    monkeypatch.setenv("NEWSWATCH_DATA_DIR", str(tmp_path / "data"))
-    monkeypatch.chdir(tmp_path)  # no stray newswatch.toml
-    return CliRunner()
 
 
 def test_classify_json_on_a_fresh_store_knows_the_seed(runner: CliRunner) -> None:

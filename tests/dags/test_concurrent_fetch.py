@@ -55,7 +55,8 @@ def test_overlapping_fetch_batches_run_at_once_fetch_every_page_exactly_once(
 
         def mapped_fetch_task(batch: list[str]) -> Counter[str]:
             start_together.wait()
-            return fetch_pending(store.sessions, settings.fetch, article_ids=batch, batch_size=3)
+            small_batches = settings.fetch.model_copy(update={"batch_size": 3})
+            return fetch_pending(store.sessions, small_batches, article_ids=batch)
 
         with ThreadPoolExecutor(len(batches)) as pool:
             outcomes = list(pool.map(mapped_fetch_task, batches))

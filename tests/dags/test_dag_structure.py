@@ -71,6 +71,8 @@ def test_only_publish_emits_the_articles_asset(dagbag: dict[str, Any]) -> None:
 
 
 def test_every_task_retries_with_backoff_and_has_a_timeout(dagbag: dict[str, Any]) -> None:
+    assert set(dagbag["dags"]) == {"newswatch_ingest", "newswatch_maintenance"}
+    assert all(dag["tasks"] for dag in dagbag["dags"].values())  # the loop checks something
     for dag_id, dag in dagbag["dags"].items():
         timeout = 30 * 60 if dag_id == "newswatch_ingest" else 240 * 60
         for task_id, spec in dag["tasks"].items():

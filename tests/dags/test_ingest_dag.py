@@ -16,7 +16,8 @@ import pytest
 from sqlalchemy import func, select
 
 from pipeline.config import Settings
-from pipeline.demo.server import HOSTILE_EXPECT, NewsroomServer
+from pipeline.demo.hostile import HOSTILE_EXPECT
+from pipeline.demo.server import NewsroomServer
 from pipeline.index.factory import open_index
 from pipeline.records import ArticleStatus
 from pipeline.store import open_store

@@ -23,15 +23,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from pipeline.config import FetchSettings, Settings
-from pipeline.fetch.http import (
-    DownloadError,
-    RawResponse,
-    blocked_reason,
-    download,
-    make_client,
-    parse_networks,
-    parse_retry_after,
-)
+from pipeline.fetch.errors import DownloadError
+from pipeline.fetch.guard import blocked_reason, parse_networks
+from pipeline.fetch.http import RawResponse, download, make_client, parse_retry_after
 from pipeline.records import FetchError
 
 

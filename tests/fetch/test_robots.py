@@ -9,7 +9,8 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from pipeline.config import FetchSettings, Settings
-from pipeline.fetch.http import DownloadError, make_client
+from pipeline.fetch.errors import DownloadError
+from pipeline.fetch.http import make_client
 from pipeline.fetch.pages import PageRequest, fetch_pages_sync
 from pipeline.fetch.robots import Robots
 from pipeline.records import FetchError

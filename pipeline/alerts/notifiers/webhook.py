@@ -26,7 +26,8 @@ from pipeline.alerts.notifiers import DeliveryFailed
 from pipeline.alerts.render import json_payload, slack_payload
 from pipeline.alerts.rules import Channel
 from pipeline.config import AlertSettings, FetchSettings
-from pipeline.fetch.http import DownloadError, make_client
+from pipeline.fetch.errors import DownloadError
+from pipeline.fetch.http import make_client
 
 SIGNATURE_HEADER = "X-Newswatch-Signature"
 DELIVERY_HEADER = "X-Newswatch-Delivery"

@@ -1,0 +1,85 @@
+"""`newswatch run` and `newswatch demo`: the whole pipeline, on the feeds or the sample newsroom."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from pipeline.cli.context import connect, load, run_with_progress
+from pipeline.cli.errors import EXIT_BAD_INPUT, CliError, clean_errors
+from pipeline.cli.output import console, print_run_summary, print_search_page, print_seed_followups
+from pipeline.config import Settings
+from pipeline.index.base import SearchQuery
+from pipeline.index.factory import open_index
+from pipeline.store import Store
+
+
+@clean_errors
+def run(
+    feed: Annotated[list[str] | None, typer.Option(help="Poll only these feeds (by name).")] = None,
+) -> None:
+    """Poll the feeds once and process whatever is new."""
+    settings = load()
+    if not settings.feeds:
+        raise CliError("no feeds configured (add [[feeds]] to newswatch.toml)", EXIT_BAD_INPUT)
+    summary = run_with_progress(connect(settings), settings, feed_names=feed)
+    print_run_summary(summary)
+
+
+@clean_errors
+def demo(
+    index: Annotated[str, typer.Option(help="Search backend: sqlite or elasticsearch.")] = "sqlite",
+    es_url: Annotated[str | None, typer.Option(help="Elasticsearch URL (with --index).")] = None,
+    serve: Annotated[
+        bool, typer.Option(help="Keep the newsroom up and serve the search UI.")
+    ] = False,
+) -> None:
+    """Run the whole pipeline offline against the bundled sample newsroom."""
+    from pipeline.demo.command import DEMO_PORT, DEMO_SLOW_SECONDS, demo_settings
+    from pipeline.demo.server import NewsroomServer
+
+    if index not in ("sqlite", "elasticsearch"):
+        raise CliError("--index must be 'sqlite' or 'elasticsearch'", EXIT_BAD_INPUT)
+    index_overrides: dict[str, Any] = {"backend": index}
+    if es_url:
+        index_overrides["elasticsearch"] = {
+            **load().index.elasticsearch.model_dump(),
+            "url": es_url,
+        }
+    with NewsroomServer(slow_seconds=DEMO_SLOW_SECONDS, port=DEMO_PORT) as newsroom:
+        settings = demo_settings(load(), newsroom, **index_overrides)
+        console.print(
+            f"Sample newsroom: {len(newsroom.manifest())} articles, "
+            f"{len(settings.feeds)} feeds, served on 127.0.0.x:{DEMO_PORT}"
+        )
+        store = connect(settings)
+        summary = run_with_progress(store, settings, trigger="demo")
+        print_run_summary(summary)
+        print_demo_report(store, settings)
+        backend = open_index(settings)
+        print_search_page(backend.search(SearchQuery(text="huawei", limit=5)), "huawei")
+        if serve:
+            from pipeline.api.server import serve as serve_api
+
+            console.print(
+                f"Search UI: http://{settings.api.host}:{settings.api.port}/ "
+                "(the seed's follow-ups are one click away); Ctrl-C to stop"
+            )
+            serve_api(settings)
+
+
+def print_demo_report(store: Store, settings: Settings) -> None:
+    """Story clusters of the seed, its follow-ups by thread, and the alerts raised."""
+    from pipeline.alerts.report import alerts_report
+    from pipeline.classify.seeds import load_seeds
+    from pipeline.classify.threads import load_thread_book
+    from pipeline.cli.alerts import print_alerts_report
+    from pipeline.search.reports import seed_followups
+
+    seed = load_seeds(settings)[0]
+    book = load_thread_book(settings.dedup.threads_file)
+    with store.sessions() as session:
+        print_seed_followups(seed_followups(session, seed, book))
+    print_alerts_report(alerts_report(store.sessions))
+    console.print(f"Alert feeds (Atom) written under {settings.data_dir / 'alerts'}")

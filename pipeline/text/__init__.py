@@ -1,0 +1,1 @@
+"""Text handling shared by classification and alerts: one tokenisation, one term matcher."""
