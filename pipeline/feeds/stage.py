@@ -18,6 +18,9 @@ from pipeline.store.inserts import insert_new
 from pipeline.store.models import Article, Feed, FeedEntryRow
 from pipeline.urls import InvalidUrl, article_id, canonical_url
 
+# Bound on the parameters of one IN list (SQLite allows 32,766; PostgreSQL 65,535).
+_KEYS_PER_QUERY = 500
+
 # Articles in these states are re-fetched when their feed entry shows a newer date.
 _REFETCHABLE = (ArticleStatus.CLASSIFIED, ArticleStatus.INDEXED, ArticleStatus.NO_CONTENT)
 
@@ -134,12 +137,21 @@ def _record_poll(
 def _record_entries(
     session: Session, feed: FeedConfig, poll: FeedPollResult, result: PollStageResult
 ) -> None:
-    for entry in poll.entries:
-        known = session.scalar(
-            select(FeedEntryRow).where(
-                FeedEntryRow.feed_name == feed.name, FeedEntryRow.entry_key == entry.entry_key
+    # The feed's known entries in one query (not one per entry): most of a feed is known.
+    keys = list({entry.entry_key for entry in poll.entries})
+    seen: dict[str, FeedEntryRow] = {}
+    for start in range(0, len(keys), _KEYS_PER_QUERY):
+        chunk = keys[start : start + _KEYS_PER_QUERY]
+        seen.update(
+            (row.entry_key, row)
+            for row in session.scalars(
+                select(FeedEntryRow).where(
+                    FeedEntryRow.feed_name == feed.name, FeedEntryRow.entry_key.in_(chunk)
+                )
             )
         )
+    for entry in poll.entries:
+        known = seen.get(entry.entry_key)
         if known is not None:
             _refetch_if_updated(session, known, entry.published_at, result)
             continue
@@ -152,6 +164,7 @@ def _record_entries(
             published_at=entry.published_at,
         )
         session.add(row)
+        seen[entry.entry_key] = row  # a key listed twice in one document is one entry
         if not entry.link:
             row.skipped_reason = "no_link"
             continue
