@@ -11,7 +11,7 @@ loopback address, then alternates, `--repeat` times:
 - **run**: `newswatch run` in a child process on a fresh data directory (SQLite store,
   FTS5 index), polling the feeds and taking every page through fetch, extract, classify,
   index and alerts, politeness delays off; with each `--workers` value
-  (`NEWSWATCH_WORKERS`).
+  (`NEWSWATCH_EXTRACT__WORKERS`).
 
 The ratio of a run is bare seconds / run seconds from the same repeat (1.0 = as fast as
 trafilatura alone); the report gives the median over repeats. Results go to
@@ -94,7 +94,7 @@ def environment(data_dir: Path, sites: Sites, workers: int) -> dict[str, str]:
         "NEWSWATCH_FEEDS": json.dumps(feeds),
         "NEWSWATCH_FETCH__ALLOWED_NETWORKS": '["127.0.0.0/8"]',
         "NEWSWATCH_FETCH__PER_HOST_DELAY_SECONDS": "0",
-        "NEWSWATCH_WORKERS": str(workers),
+        "NEWSWATCH_EXTRACT__WORKERS": str(workers),
     }
 
 

@@ -132,6 +132,13 @@ class ExtractSettings(BaseModel):
     batch_size: int = Field(
         100, ge=1, description="Articles the extract stage claims and commits at a time."
     )
+    workers: int = Field(
+        1,
+        ge=1,
+        description="Processes that run trafilatura in parallel (1: in the stage's own "
+        "process). Extraction is CPU-bound; about one per core. Under Airflow, mapped tasks "
+        "spread over workers instead.",
+    )
 
 
 class DedupSettings(BaseModel):
@@ -317,9 +324,7 @@ class AirflowSettings(BaseModel):
     retry_delay_seconds: float = Field(
         60.0, ge=0, description="First retry delay; it doubles with each further retry."
     )
-    max_retry_delay_seconds: float = Field(
-        1800.0, ge=0, description="Ceiling of the retry delay."
-    )
+    max_retry_delay_seconds: float = Field(1800.0, ge=0, description="Ceiling of the retry delay.")
     task_timeout_minutes: float = Field(
         30.0, gt=0, description="execution_timeout of each ingest task: a hung task is killed."
     )

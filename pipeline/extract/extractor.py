@@ -192,6 +192,11 @@ def _language_identifier() -> LanguageIdentifier:
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
+def warm_up() -> None:
+    """Load the language model now (about a second), not inside the first page's extraction."""
+    _language_identifier()
+
+
 def _detected_language(text: str) -> str | None:
     language, confidence = _language_identifier().classify(text[:LANGUAGE_SAMPLE_CHARS])
     if confidence < MIN_LANGUAGE_CONFIDENCE:
