@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.machine import describe  # noqa: E402
 from pipeline.classify.models import SeedRelation, StoryCluster  # noqa: E402
-from pipeline.config import load_settings  # noqa: E402
+from pipeline.config import Settings  # noqa: E402
 from pipeline.index.factory import open_index  # noqa: E402
 from pipeline.index.stage import index_pending  # noqa: E402
 from pipeline.records import ArticleStatus, IndexState, Relation  # noqa: E402
@@ -195,7 +195,7 @@ def generate(rng: random.Random, count: int) -> tuple[list[dict[str, Any]], list
 
 def build(data_dir: Path, count: int) -> dict[str, float]:
     """A fresh store and index with `count` articles; returns timings."""
-    settings = load_settings(data_dir=data_dir, feeds=[])
+    settings = Settings(data_dir=data_dir, feeds=[])
     store = open_store(settings.resolved_database_url)
     backend = open_index(settings)
     backend.ensure_ready()

@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from benchmarks.corpus import build_corpus, render_feed  # noqa: E402
 from benchmarks.local_http import Sites  # noqa: E402
 from benchmarks.machine import describe  # noqa: E402
-from pipeline.config import FeedConfig, Settings, load_settings  # noqa: E402
+from pipeline.config import FeedConfig, Settings  # noqa: E402
 from pipeline.feeds import documents  # noqa: E402
 from pipeline.feeds.stage import poll_feeds  # noqa: E402
 from pipeline.store import open_store  # noqa: E402
@@ -103,7 +103,7 @@ def main() -> None:
         for repeat in range(args.repeat):
             with tempfile.TemporaryDirectory(prefix="newswatch-bench-feeds-") as tmp:
                 feeds = publish(sites, args, extra=0)
-                settings = load_settings(
+                settings = Settings(
                     data_dir=Path(tmp), feeds=feeds, fetch={"allowed_networks": ["127.0.0.0/8"]}
                 )
                 names = [f.name for f in feeds]
