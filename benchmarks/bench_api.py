@@ -322,8 +322,8 @@ def start_server(data_dir: Path, port: int, workers: int) -> subprocess.Popen[by
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            stderr = server.stderr.read().decode() if server.stderr else ""
-            raise SystemExit(f"newswatch serve exited: {stderr[-2000:]}")
+            err = server.stderr.read().decode() if server.stderr else ""
+            raise SystemExit(f"newswatch serve exited: {err[-2000:]}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
                 return server

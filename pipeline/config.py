@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import tomllib
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -417,7 +416,6 @@ def config_file_path() -> Path | None:
     return local if local.is_file() else None
 
 
-@lru_cache(maxsize=1)
 def load_settings(**overrides: Any) -> Settings:
     """Settings with explicit overrides on top (used by tests, the demo and the CLI flags)."""
     return Settings(**overrides)

@@ -9,7 +9,8 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 from pipeline.cli.output import console
 from pipeline.config import Settings
 from pipeline.index.factory import open_index
-from pipeline.runs.runner import STAGES, RunSummary, run_pipeline
+from pipeline.runs.record import RunSummary
+from pipeline.runs.runner import STAGES, run_pipeline
 from pipeline.store import Store, open_store
 
 

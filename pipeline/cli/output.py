@@ -12,7 +12,8 @@ from rich.table import Table
 
 from pipeline.index.base import SearchPage
 from pipeline.records import as_utc
-from pipeline.runs.runner import STAGES, RunSummary
+from pipeline.runs.record import RunSummary
+from pipeline.runs.runner import STAGES
 from pipeline.search.reports import SeedFollowups
 from pipeline.store.models import Feed
 

@@ -127,7 +127,8 @@ class _Fetcher:
             return wait if wait is not None and wait <= MAX_IN_RUN_RETRY_AFTER_SECONDS else None
         if exc.error in _RETRIED_WITH_BACKOFF:
             base = self._settings.in_run_retry_delay_seconds * 2**attempt
-            return base * random.uniform(1.0, 1.5)  # jitter: retries of one outage spread out
+            jitter: float = random.uniform(1.0, 1.5)  # retries of one outage spread out
+            return float(base) * jitter
         return None
 
 

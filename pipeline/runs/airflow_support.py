@@ -105,7 +105,8 @@ def airflow_connection(conn_id: str) -> ConnectionLike | None:
     from airflow.sdk.exceptions import AirflowNotFoundException
 
     try:
-        return Connection.get(conn_id)
+        found: ConnectionLike = Connection.get(conn_id)
+        return found
     except AirflowNotFoundException:
         return None
 

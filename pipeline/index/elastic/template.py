@@ -22,7 +22,7 @@ def _template_file() -> dict[str, Any]:
 
 def index_template(prefix: str) -> dict[str, Any]:
     """The index template body for the indices PREFIX-vN."""
-    template = json.loads(json.dumps(_template_file()))  # a deep copy to fill in
+    template: dict[str, Any] = json.loads(json.dumps(_template_file()))  # a deep copy to fill in
     template["index_patterns"] = [p.replace("{prefix}", prefix) for p in template["index_patterns"]]
     return template
 
