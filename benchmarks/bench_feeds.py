@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.corpus import build_corpus, render_feed  # noqa: E402
 from benchmarks.local_http import Sites  # noqa: E402
-from benchmarks.machine import describe  # noqa: E402
+from benchmarks.machine import describe, write_report  # noqa: E402
 from pipeline.config import FeedConfig, Settings  # noqa: E402
 from pipeline.feeds import documents  # noqa: E402
 from pipeline.feeds.stage import poll_feeds  # noqa: E402
@@ -143,10 +143,7 @@ def main() -> None:
             f"| {name} | {statistics.median(times[name]):.2f} | {each} | "
             f"{statistics.median(cpus[name]):.2f} | {shown} | {target} |"
         )
-    text = "\n".join(lines) + "\n"
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text, encoding="utf-8")
-    print(text)
+    write_report(RESULTS, lines)
 
 
 if __name__ == "__main__":

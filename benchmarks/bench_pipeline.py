@@ -40,7 +40,7 @@ import trafilatura  # noqa: E402
 
 from benchmarks.corpus import OUTLETS, Page, build_corpus, render_feed, render_page  # noqa: E402
 from benchmarks.local_http import Sites  # noqa: E402
-from benchmarks.machine import describe  # noqa: E402
+from benchmarks.machine import describe, write_report  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results" / "pipeline.md"
 NEWSWATCH = Path(sys.executable).with_name("newswatch")
@@ -199,10 +199,7 @@ def main() -> None:
         elif 1 in runs:
             speedups = [a.wall / b.wall for a, b in zip(runs[1], timings, strict=True)]
             lines += rows(f"speed-up {workers} workers / 1, wall", speedups, "≥ 1.7")
-    text = "\n".join(lines) + "\n"
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(text, encoding="utf-8")
-    print(text)
+    write_report(RESULTS, lines)
 
 
 if __name__ == "__main__":

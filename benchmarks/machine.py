@@ -1,4 +1,4 @@
-"""One line describing the machine and its load, for every benchmark report."""
+"""What every benchmark report shares: the machine line, and writing the report out."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 import platform
 import sqlite3
 from datetime import UTC, datetime
+from pathlib import Path
 
 
 def describe() -> str:
@@ -15,3 +16,11 @@ def describe() -> str:
         f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}; load average at the "
         f"end {load} (shared machine); {datetime.now(UTC):%Y-%m-%d %H:%M} UTC"
     )
+
+
+def write_report(path: Path, lines: list[str]) -> None:
+    """Write the report (Markdown lines) to `path` and print it."""
+    text = "\n".join(lines) + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    print(text)
