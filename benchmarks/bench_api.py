@@ -319,7 +319,7 @@ def start_server(data_dir: Path, port: int, workers: int) -> subprocess.Popen[by
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180
     while time.monotonic() < deadline:
         if server.poll() is not None:
             err = server.stderr.read().decode() if server.stderr else ""
@@ -331,7 +331,7 @@ def start_server(data_dir: Path, port: int, workers: int) -> subprocess.Popen[by
             pass
         time.sleep(0.2)
     server.kill()
-    raise SystemExit("newswatch serve did not become ready within 60 s")
+    raise SystemExit("newswatch serve did not become ready within 180 s")
 
 
 def percentile(values: list[float], share: float) -> float:

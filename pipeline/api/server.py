@@ -39,6 +39,9 @@ def serve(
             "pipeline.api.server:app_from_environment",
             factory=True,
             workers=settings.api.workers,
+            # A worker answers the supervisor's health checks only once it has imported the
+            # app, which takes several seconds on a busy machine; uvicorn's 5 s kills it first.
+            timeout_worker_healthcheck=60,
             **options,  # type: ignore[arg-type]
         )
     else:
