@@ -35,6 +35,7 @@ from benchmarks.local_http import Sites  # noqa: E402
 from benchmarks.machine import describe, write_report  # noqa: E402
 from pipeline.config import FeedConfig, Settings  # noqa: E402
 from pipeline.feeds import documents  # noqa: E402
+from pipeline.feeds.items import ParsedFeed  # noqa: E402
 from pipeline.feeds.stage import poll_feeds  # noqa: E402
 from pipeline.store import open_store  # noqa: E402
 
@@ -50,7 +51,7 @@ class ParseCounter:
         self.calls = 0
         self._parse = documents.parse_feed
 
-    def __call__(self, *args: Any, **kwargs: Any) -> documents.ParsedFeed:
+    def __call__(self, *args: Any, **kwargs: Any) -> ParsedFeed:
         self.calls += 1
         return self._parse(*args, **kwargs)
 

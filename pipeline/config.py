@@ -44,8 +44,8 @@ class FeedConfig(BaseModel):
     )
     ignore_robots: bool = Field(
         False,
-        description="Fetch this feed's articles even where robots.txt disallows it. "
-        "Off by default; only for outlets that have granted permission.",
+        description="Poll this feed and fetch its articles even where robots.txt disallows "
+        "them. Off by default; only for outlets that have granted permission.",
     )
 
 
@@ -109,7 +109,14 @@ class FetchSettings(BaseModel):
         6 * 3600, ge=0, description="A Retry-After longer than this is clipped to it."
     )
     respect_robots: bool = Field(
-        True, description="Obey robots.txt (per-feed override: ignore_robots)."
+        True,
+        description="Obey robots.txt for feeds and pages (per-feed override: ignore_robots).",
+    )
+    max_crawl_delay_seconds: float = Field(
+        30.0,
+        ge=0,
+        description="A robots.txt Crawl-delay raises the per-host delay up to this; longer "
+        "ones are clipped, so one site cannot hold a run for hours.",
     )
     allowed_networks: list[str] = Field(
         default_factory=list,
@@ -156,7 +163,11 @@ class DedupSettings(BaseModel):
         "copies of one story.",
     )
     follow_up_threshold: float = Field(
-        0.35, gt=0, le=1, description="Seed-relation score at which an article is a follow-up."
+        0.3,
+        gt=0,
+        le=1,
+        description="Seed-relation score at which an article is related to the seed: a "
+        "follow-up, or background if it was published before the seed.",
     )
     seeds: list[str] = Field(
         default_factory=lambda: ["builtin:seed_article"],
@@ -164,7 +175,11 @@ class DedupSettings(BaseModel):
         "The first is the default seed.",
     )
     threads_file: Path | None = Field(
-        None, description="Thread (storyline) definitions; default: the shipped threads.json."
+        None,
+        description="Thread (storyline) labels and angle keyword lists; default: the shipped "
+        "threads.json. Optional for relations: a seed's follow-ups are found by meaning "
+        "(embeddings) and grouped into developments without any keyword list; a file with "
+        "empty 'threads' and 'angles' turns keyword storylines off.",
     )
     passage_min_words: int = Field(
         8,
@@ -180,7 +195,31 @@ class DedupSettings(BaseModel):
         gt=0,
         le=1,
         description="Lexical similarity to a seed (1 = the seed itself) at which an article "
-        "that shares little wording is still the seed's story rewritten, i.e. a duplicate.",
+        "that shares little wording, published within the same-day tolerance, is still the "
+        "seed's story rewritten, i.e. a duplicate.",
+    )
+    same_event_threshold: float = Field(
+        0.45,
+        gt=0,
+        le=1,
+        description="Semantic similarity of an article's lead (title and first words, "
+        "embedded) to a seed's at which a report within the same-day tolerance is the seed's "
+        "event reported independently, i.e. a duplicate.",
+    )
+    event_cluster_threshold: float = Field(
+        0.65,
+        gt=0,
+        le=1,
+        description="Semantic similarity of two articles' leads at which two reports within "
+        "the same-day tolerance are one event and share a story cluster. Stricter than "
+        "same_event_threshold: a busy day has many stories on one subject.",
+    )
+    same_day_tolerance_days: int = Field(
+        1,
+        ge=0,
+        description="Days either side of the seed's publication day (UTC) within which a "
+        "report can be the same event; related coverage dated before the seed's day is "
+        "background, after it a follow-up. Time zones and overnight reports need one day.",
     )
 
 

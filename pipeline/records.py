@@ -94,8 +94,9 @@ class DateSource(StrEnum):
 
 
 class Relation(StrEnum):
-    DUPLICATE = "duplicate"
-    FOLLOW_UP = "follow_up"
+    DUPLICATE = "duplicate"  # the seed's story: a copy, or the same event reported independently
+    FOLLOW_UP = "follow_up"  # related, published after the seed
+    BACKGROUND = "background"  # related, published before the seed
     UNRELATED = "unrelated"
 
 
@@ -123,6 +124,8 @@ class FeedPollResult:
     body_hash: str | None = None
     retry_after_seconds: float | None = None
     skipped_without_link: int = 0
+    entries_beyond_limit: int = 0  # listed after poll.max_entries_per_poll: not read
+    dates_rejected: int = 0  # entry dates too far in the future or past (pipeline/dates.py)
 
 
 @dataclass
@@ -161,6 +164,7 @@ class ExtractedPage:
     language: str | None
     word_count: int
     description: str | None = None
+    date_note: str | None = None  # why a date that was found is not the publication date
 
 
 @dataclass(frozen=True)

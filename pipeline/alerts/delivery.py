@@ -11,13 +11,16 @@ Guarantees (docs/alerts.md):
   alerts.max_attempts, never dropped; a sender that dies mid-send leaves the lease to
   expire, and the delivery is sent again. That is at-least-once delivery; the key (in the
   webhook header and the email Message-ID) lets receivers drop the rare duplicate.
-- A channel that fails is skipped for the rest of the run; the other channels go on.
+- A channel that fails is skipped for the rest of the run; the other channels go on, each
+  on its own thread, so one slow receiver delays nobody else (a webhook has a total deadline
+  per delivery, alerts.webhook_timeout_seconds).
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -154,9 +157,11 @@ def send_due(
     now: datetime,
     kinds: Sequence[DeliveryKind] = tuple(DeliveryKind),
 ) -> StageCounts:
-    """Send every pending delivery that is due, one at a time, each under a lease."""
-    counts: StageCounts = Counter()
-    down: set[str] = set()
+    """Send every pending delivery that is due, each under a lease.
+
+    Each channel sends its deliveries in order on a thread of its own, so a slow or dead
+    channel (bounded by its own timeout) never delays the others.
+    """
     with sessions() as session:
         due = session.execute(
             select(AlertDelivery.id, AlertDelivery.channel)
@@ -167,10 +172,32 @@ def send_due(
             )
             .order_by(AlertDelivery.next_attempt_at, AlertDelivery.id)
         ).all()
+    by_channel: dict[str, list[int]] = defaultdict(list)
     for delivery_id, channel in due:
-        if channel in down:
-            counts["deferred_channel_down"] += 1
-            continue
+        by_channel[channel].append(delivery_id)
+    counts: StageCounts = Counter()
+    if not by_channel:
+        return counts
+    with ThreadPoolExecutor(len(by_channel), thread_name_prefix="alerts-channel") as pool:
+        futures = [
+            pool.submit(_send_channel, sessions, settings, book, now, ids)
+            for ids in by_channel.values()
+        ]
+        for future in futures:
+            counts.update(future.result())
+    return counts
+
+
+def _send_channel(
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    book: RuleBook,
+    now: datetime,
+    delivery_ids: Sequence[int],
+) -> StageCounts:
+    """One channel's deliveries in order; after a failure the rest wait for a later run."""
+    counts: StageCounts = Counter()
+    for position, delivery_id in enumerate(delivery_ids):
         with transaction(sessions) as session:
             prepared = _lease(session, delivery_id, settings, book, now)
         if prepared is None:
@@ -178,13 +205,13 @@ def send_due(
         try:
             prepared.send()
         except DeliveryFailed as exc:
-            down.add(channel)
             state = _record(sessions, delivery_id, settings, now, str(exc))
             failed = state is DeliveryState.FAILED
             counts["deliveries_failed" if failed else "deliveries_retry_later"] += 1
-        else:
-            _record(sessions, delivery_id, settings, now, None)
-            counts["deliveries_sent"] += 1
+            counts["deferred_channel_down"] += len(delivery_ids) - position - 1
+            break
+        _record(sessions, delivery_id, settings, now, None)
+        counts["deliveries_sent"] += 1
     return counts
 
 

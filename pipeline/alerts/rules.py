@@ -1,4 +1,4 @@
-"""The alert rules file: load, validate against schemas/alert-rules.schema.json, and parse.
+"""The alert rules file: load, validate against pipeline/schemas/alert-rules.schema.json, parse.
 
 A file with errors is refused as a whole, with a message naming the rule and the field,
 so a typo never silently turns an alert off.
@@ -16,11 +16,12 @@ from typing import Any, Literal
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
+from pipeline import schemas
 from pipeline.config import AlertSettings
 from pipeline.text.terms import TermError, parse_term
 
 DEFAULT_RULES_FILE = Path(__file__).resolve().parents[1] / "data" / "alert_rules.json"
-SCHEMA_FILE = Path(__file__).resolve().parents[2] / "schemas" / "alert-rules.schema.json"
+SCHEMA = "alert-rules.schema.json"  # in pipeline/schemas/
 
 DeliveryMode = Literal["instant", "daily", "weekly"]
 ChannelType = Literal["log", "webhook", "email", "atom"]
@@ -131,7 +132,7 @@ def parse_rules(
 
 @cache
 def _validator() -> Draft202012Validator:
-    schema = json.loads(SCHEMA_FILE.read_text(encoding="utf-8"))
+    schema = schemas.load(SCHEMA)
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
 

@@ -12,6 +12,7 @@ from pipeline.api import health, routes_api, routes_feeds, routes_web
 from pipeline.api.access import add_access_middleware
 from pipeline.api.context import AppContext
 from pipeline.api.errors import add_error_handlers
+from pipeline.api.slashes import add_slash_redirects
 from pipeline.api.templating import STATIC_DIR
 from pipeline.classify.threads import load_thread_book
 from pipeline.config import Settings
@@ -57,6 +58,7 @@ def create_app(
     )
     app.state.context = context
     add_access_middleware(app, settings.api)
+    add_slash_redirects(app)
     add_error_handlers(app)
     app.include_router(health.router)
     app.include_router(routes_api.router)

@@ -6,20 +6,30 @@ an unreachable store or search backend is a 503; nothing the user sends becomes 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import DatabaseError
 from starlette.exceptions import HTTPException
 
 from pipeline.alerts.rules import RuleFileError
 from pipeline.api.templating import render
 from pipeline.classify.seeds import SeedError
 from pipeline.index.base import BackendUnavailable, SearchError
+from pipeline.store.errors import DataDirError, unusable_store_message
 
-_CODES = {400: "bad_request", 401: "unauthorized", 404: "not_found", 503: "unavailable"}
+log = logging.getLogger(__name__)
+
+_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    404: "not_found",
+    500: "internal",
+    503: "unavailable",
+}
 _JSON_PREFIXES = ("/api/", "/alerts/", "/healthz", "/readyz", "/openapi")
 
 
@@ -51,11 +61,17 @@ def add_error_handlers(app: FastAPI) -> None:
     async def search_down(request: Request, exc: BackendUnavailable) -> Response:
         return error_response(request, 503, f"the search backend is unavailable: {exc}")
 
-    @app.exception_handler(OperationalError)
-    @app.exception_handler(ProgrammingError)
-    async def store_down(request: Request, exc: OperationalError | ProgrammingError) -> Response:
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        return error_response(request, 503, f"the store is unavailable: {reason}")
+    @app.exception_handler(DatabaseError)
+    async def store_down(request: Request, exc: DatabaseError) -> Response:
+        message = unusable_store_message(exc)
+        if message is None:  # a bug, not the store: the server's error, logged with its trace
+            log.error("database error on %s", request.url.path, exc_info=exc)
+            return error_response(request, 500, "internal error")
+        return error_response(request, 503, message)
+
+    @app.exception_handler(DataDirError)
+    async def data_dir_unusable(request: Request, exc: DataDirError) -> Response:
+        return error_response(request, 503, str(exc))
 
     @app.exception_handler(SeedError)
     async def seeds_missing(request: Request, exc: SeedError) -> Response:

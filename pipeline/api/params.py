@@ -40,7 +40,8 @@ class SearchParams(BaseModel):
         default_factory=list, description="Storyline name (see /api/threads); repeat for any of."
     )
     relation: str | None = Field(
-        None, description="Relation to the default seed: duplicate, follow_up or unrelated."
+        None,
+        description="Relation to the default seed: duplicate, follow_up, background or unrelated.",
     )
     lang: str | None = Field(None, description="Language code, e.g. en.")
     sort: Literal["relevance", "date"] = Field(

@@ -15,7 +15,11 @@ from starlette.datastructures import QueryParams
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 
-RELATION_BADGES = {"duplicate": "copy of the seed", "follow_up": "follow-up"}
+RELATION_BADGES = {
+    "duplicate": "copy of the seed",
+    "follow_up": "follow-up",
+    "background": "background",
+}
 
 
 def day(value: date | datetime | None) -> str:

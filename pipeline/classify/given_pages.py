@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.classify.dedup import NearDuplicateIndex
-from pipeline.classify.relate import SeedProfile, analyse, profile_seed, relate
+from pipeline.classify.embed import Embedder, default_embedder
+from pipeline.classify.relate import Dated, SeedProfile, analyse, profile_seed, relate
 from pipeline.classify.repository import load_index
 from pipeline.classify.seeds import load_seeds as load_seed_list
 from pipeline.classify.seeds import split_front_matter
@@ -25,7 +27,7 @@ from pipeline.classify.threads import ThreadBook, load_thread_book
 from pipeline.config import Settings
 from pipeline.extract.extractor import NoContent, extract
 from pipeline.fetch.pages import PageRequest, fetch_pages_sync
-from pipeline.records import Relation
+from pipeline.records import Relation, utcnow
 from pipeline.store.models import Article
 from pipeline.urls import InvalidUrl, article_id, canonical_url
 
@@ -40,6 +42,7 @@ class InputText:
     url: str | None
     outlet: str | None = None
     published_at: str | None = None
+    date_note: str | None = None
 
 
 class InputError(Exception):
@@ -51,7 +54,8 @@ def classify_inputs(
 ) -> list[dict[str, Any]]:
     """One result dict per input, in order; an input that fails carries an "error"."""
     book = load_thread_book(settings.dedup.threads_file)
-    profiles = [profile_seed(s, settings.dedup, book) for s in load_seed_list(settings)]
+    embedder = default_embedder()
+    profiles = [profile_seed(s, settings.dedup, book, embedder) for s in load_seed_list(settings)]
     texts = _read_inputs(inputs, settings)
     results: list[dict[str, Any]] = []
     with session_factory() as session:
@@ -61,7 +65,7 @@ def classify_inputs(
             if isinstance(got, InputError):
                 results.append({"input": raw, "error": str(got), "relation": None})
                 continue
-            results.append(_classify_one(session, got, profiles, index, book, settings))
+            results.append(_classify_one(session, got, profiles, index, book, embedder, settings))
     return results
 
 
@@ -71,10 +75,12 @@ def _classify_one(
     profiles: list[SeedProfile],
     index: NearDuplicateIndex,
     book: ThreadBook,
+    embedder: Embedder,
     settings: Settings,
 ) -> dict[str, Any]:
-    analysis = analyse(item.text, item.title, settings.dedup, book)
-    relations = [relate(analysis, p, settings.dedup) for p in profiles]
+    analysis = analyse(item.text, item.title, settings.dedup, book, embedder)
+    when = Dated.of(_parse_time(item.published_at), utcnow())
+    relations = [relate(analysis, p, settings.dedup, when) for p in profiles]
     self_id = _article_id(item.url)
     copy_of = exact_original(session, analysis.fingerprint.text_hash, self_id)
     duplicate_of: str | None = None
@@ -97,6 +103,7 @@ def _classify_one(
         "title": item.title,
         "outlet": item.outlet,
         "published_at": item.published_at,
+        "date_note": item.date_note,
         "words": len(item.text.split()),
         "relation": default.relation.value,
         "seed_similarity": default.score,
@@ -108,6 +115,17 @@ def _classify_one(
             r.seed_id: {"relation": r.relation.value, "score": r.score} for r in relations
         },
     }
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    """A given page's date, if it parses; a date without a zone is taken as UTC."""
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _article_id(url: str | None) -> str:
@@ -183,4 +201,5 @@ def _extracted(
         url=None if local else url,
         outlet=page.site_name,
         published_at=page.published_at.isoformat() if page.published_at else None,
+        date_note=page.date_note,
     )

@@ -98,3 +98,22 @@ class Passage(Base):
     article_id: Mapped[str] = mapped_column(
         ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True, index=True
     )
+
+
+class ArticleEmbedding(Base):
+    """The sentence embedding of an article's title and lead, computed once.
+
+    ``source_hash`` is the hash of the embedded text, so an unchanged article is never
+    embedded twice and an edited lead is; ``model`` names the model, so vectors of
+    another model are never compared with these.
+    """
+
+    __tablename__ = "article_embeddings"
+
+    article_id: Mapped[str] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    model: Mapped[str] = mapped_column(String(64))
+    source_hash: Mapped[str] = mapped_column(String(64))
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # little-endian float32
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,6 +1,15 @@
-"""How an article relates to a seed story: duplicate, follow-up or unrelated, with evidence.
+"""How an article relates to a seed story, with evidence, and when it was published.
 
-Three kinds of evidence are combined, so no single keyword decides:
+Relations (``docs/statuses.md`` has examples):
+
+- ``duplicate``: the seed's own story: a copy of it, or the same event reported
+  independently within ``dedup.same_day_tolerance_days`` of the seed;
+- ``follow_up``: related coverage published after the seed (a later development);
+- ``background``: related coverage published before the seed;
+- ``unrelated``: none of these.
+
+An article without a publication date is dated by its discovery time, and the evidence
+says so. Four kinds of evidence are combined, so no single keyword decides:
 
 - copy: containment of word shingles between the article and the seed (as in
   ``pipeline.classify.dedup``) — a copy of the seed, whatever its chrome, headline or length;
@@ -11,10 +20,13 @@ Three kinds of evidence are combined, so no single keyword decides:
   phrases count extra. A fixed background keeps a relation reproducible: the same
   article gets the same relation on a fresh store and on a full one;
 - topic: the storylines (threads) the article shares with the seed, and the story
-  angles (e.g. Britain and China) the seed shows and the article must show too.
+  angles (e.g. Britain and China) the seed shows and the article must show too; both
+  come from the optional threads file, so a seed without keyword lists has none;
+- semantic: the cosine between the article's embedding (title and lead, see
+  ``pipeline.classify.embed``) and the seed's paragraphs (the best one is quoted as
+  the passage that matched) and the seed's own lead (same event or not).
 
-A rewrite of the seed (same event, new words) has a lexical score close to the seed's
-own and is a duplicate too. Thresholds live in ``DedupSettings``.
+Thresholds live in ``DedupSettings``; the weights below were chosen on the dev split.
 """
 
 from __future__ import annotations
@@ -22,12 +34,14 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from functools import lru_cache
 from importlib import resources
 from itertools import pairwise
 from typing import Any
 
 from pipeline.classify.dedup import Fingerprint, containment, fingerprint
+from pipeline.classify.embed import Embedder, Passage, Vector, cosine, mostly_cjk
 from pipeline.classify.seeds import Seed
 from pipeline.classify.threads import (
     AngleMatch,
@@ -52,6 +66,15 @@ LEXICAL_WEIGHT = 0.5
 THREAD_WEIGHT = 0.5
 EXTRA_THREAD_BONUS = 0.25  # each further shared storyline beyond the strongest one
 TOP_TERMS_SHOWN = 10
+# The semantic cosine to the seed's best paragraph is mapped onto 0..1 between these two
+# points (on dev, unrelated items stay below the first, related ones mostly above it).
+SEMANTIC_FLOOR = 0.25
+SEMANTIC_CEILING = 0.55
+SEMANTIC_WEIGHT = 0.8  # its share of the semantic route's score; lexical closeness has the rest
+# The semantic route is gated by the seed's angles too, but softly: an article showing
+# this much of its weakest angle counts in full. Angle terms are English keyword lists,
+# so text in a script they cannot match (Chinese) is not gated by them.
+ANGLE_FULL = 0.4
 
 
 @lru_cache(maxsize=1)
@@ -100,9 +123,19 @@ class Analysis:
     length: int  # words in title and body
     threads: tuple[ThreadMatch, ...]
     angles: dict[str, AngleMatch]
+    vector: Vector  # embedding of title and lead
+    keyword_script: bool  # written in a script the keyword lists can match
 
 
-def analyse(text: str, title: str | None, settings: DedupSettings, book: ThreadBook) -> Analysis:
+def analyse(
+    text: str,
+    title: str | None,
+    settings: DedupSettings,
+    book: ThreadBook,
+    embedder: Embedder,
+    vector: Vector | None = None,
+) -> Analysis:
+    """Everything about a text the relations need; `vector` reuses a stored embedding."""
     full = f"{title}\n\n{text}" if title else text
     text_terms = TextTerms(full)
     return Analysis(
@@ -111,6 +144,8 @@ def analyse(text: str, title: str | None, settings: DedupSettings, book: ThreadB
         length=len(text_terms),
         threads=tuple(match_threads(text_terms, book)),
         angles=match_angles(text_terms, book),
+        vector=embedder.embed_article(title, text) if vector is None else vector,
+        keyword_script=not mostly_cjk(full),
     )
 
 
@@ -121,10 +156,13 @@ class SeedProfile:
     key_terms: dict[str, float]  # term → query weight
     self_score: float  # BM25 of the seed against its own key terms
     angles: tuple[str, ...]  # the angles the seed fully shows
+    passages: tuple[Passage, ...]  # the seed's paragraphs, embedded
 
 
-def profile_seed(seed: Seed, settings: DedupSettings, book: ThreadBook) -> SeedProfile:
-    analysis = analyse(seed.text, seed.title, settings, book)
+def profile_seed(
+    seed: Seed, settings: DedupSettings, book: ThreadBook, embedder: Embedder
+) -> SeedProfile:
+    analysis = analyse(seed.text, seed.title, settings, book, embedder)
     proper = proper_nouns(seed.full_text)
 
     def weight(term: str, tf: int) -> float:
@@ -137,7 +175,8 @@ def profile_seed(seed: Seed, settings: DedupSettings, book: ThreadBook) -> SeedP
     key_terms = {t: w for w, t in ranked[:KEY_TERMS]}
     self_score = _bm25(key_terms, analysis.terms, analysis.length)[0]
     angles = tuple(sorted(a.name for a in analysis.angles.values() if a.strength >= 1.0))
-    return SeedProfile(seed, analysis, key_terms, self_score, angles)
+    passages = tuple(embedder.passages(seed.text))
+    return SeedProfile(seed, analysis, key_terms, self_score, angles, passages)
 
 
 def _bm25(
@@ -153,6 +192,27 @@ def _bm25(
 
 
 @dataclass(frozen=True)
+class Dated:
+    """When an article appeared: its publication time, else its discovery time."""
+
+    at: datetime
+    source: str  # "published" or "discovered"
+
+    @classmethod
+    def of(cls, published: datetime | None, discovered: datetime | None) -> Dated | None:
+        if published is not None:
+            return cls(_utc(published), "published")
+        if discovered is not None:
+            return cls(_utc(discovered), "discovered")
+        return None
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything stored is UTC.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+@dataclass(frozen=True)
 class RelationResult:
     seed_id: str
     relation: Relation
@@ -160,7 +220,21 @@ class RelationResult:
     evidence: dict[str, Any]
 
 
-def relate(article: Analysis, profile: SeedProfile, settings: DedupSettings) -> RelationResult:
+@dataclass(frozen=True)
+class _Scores:
+    copy: float
+    lexical: float
+    threads: float
+    angle: float
+    topical: float
+    semantic: float  # cosine to the seed's closest paragraph
+    semantic_lead: float  # cosine to the seed's own title and lead
+    related: float
+
+
+def relate(
+    article: Analysis, profile: SeedProfile, settings: DedupSettings, when: Dated | None = None
+) -> RelationResult:
     """The article's relation to one seed, its score and the evidence behind it."""
     copy = containment(article.fingerprint.shingles, profile.analysis.fingerprint.shingles)
     raw, contributions = _bm25(profile.key_terms, article.terms, article.length)
@@ -178,22 +252,20 @@ def relate(article: Analysis, profile: SeedProfile, settings: DedupSettings) -> 
     }
     angle = min(angle_strengths.values(), default=1.0)
     topical = (LEXICAL_WEIGHT * lexical + THREAD_WEIGHT * thread_score) * angle
-
-    if copy >= settings.duplicate_threshold:
-        relation, score = Relation.DUPLICATE, copy
-        reason = f"{copy:.0%} of the shorter text's shingles appear in the other: a copy"
-    elif lexical >= settings.rewrite_threshold:
-        relation, score = Relation.DUPLICATE, lexical
-        reason = f"lexical similarity {lexical:.2f} to the seed: the same story rewritten"
-    elif topical >= settings.follow_up_threshold:
-        relation, score = Relation.FOLLOW_UP, topical
-        reason = (
-            f"shares storylines ({', '.join(m.name for m in shared) or 'none'}) and key terms "
-            f"with the seed, with its angles ({', '.join(profile.angles) or 'none'})"
-        )
-    else:
-        relation, score = Relation.UNRELATED, topical
-        reason = _unrelated_reason(lexical, shared, angle_strengths, settings)
+    passage, semantic = _closest_passage(article.vector, profile.passages)
+    semantic_lead = cosine(article.vector, profile.analysis.vector)
+    span = SEMANTIC_CEILING - SEMANTIC_FLOOR
+    semantic_part = min(1.0, max(0.0, (semantic - SEMANTIC_FLOOR) / span))
+    # Semantic closeness carries a seed with no storylines; the angles still gate it.
+    gate = min(1.0, angle / ANGLE_FULL) if article.keyword_script else 1.0
+    related = max(
+        topical, (SEMANTIC_WEIGHT * semantic_part + (1 - SEMANTIC_WEIGHT) * lexical) * gate
+    )
+    scores = _Scores(copy, lexical, thread_score, angle, topical, semantic, semantic_lead, related)
+    days = _days_from_seed(when, profile.seed.published)
+    relation, score, reason = _decide(scores, days, shared, profile, settings)
+    if relation is Relation.UNRELATED:
+        reason = _unrelated_reason(lexical, semantic, shared, angle_strengths, settings)
 
     top = sorted(contributions.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_TERMS_SHOWN]
     evidence: dict[str, Any] = {
@@ -204,7 +276,12 @@ def relate(article: Analysis, profile: SeedProfile, settings: DedupSettings) -> 
             "threads": round(thread_score, 3),
             "angle": round(angle, 3),
             "topical": round(topical, 3),
+            "semantic": round(semantic, 3),
+            "semantic_lead": round(semantic_lead, 3),
+            "related": round(related, 3),
         },
+        "timing": _timing(when, profile.seed.published, days, settings),
+        "matched_passage": passage,
         # Each term's share of the lexical score (the shares add up to "lexical").
         "top_terms": [{"term": t, "share": round(w / profile.self_score, 4)} for t, w in top],
         "shared_threads": {m.name: m.terms for m in shared},
@@ -218,8 +295,84 @@ def relate(article: Analysis, profile: SeedProfile, settings: DedupSettings) -> 
     return RelationResult(profile.seed.id, relation, round(min(1.0, score), 4), evidence)
 
 
+def _decide(
+    s: _Scores,
+    days: int | None,
+    shared: list[ThreadMatch],
+    profile: SeedProfile,
+    settings: DedupSettings,
+) -> tuple[Relation, float, str]:
+    same_time = days is None or abs(days) <= settings.same_day_tolerance_days
+    # (applies, score, threshold, reason): the ways an article is the seed's own story.
+    same_story = (
+        (
+            True,
+            s.copy,
+            settings.duplicate_threshold,
+            f"{s.copy:.0%} of the shorter text's shingles appear in the other: a copy",
+        ),
+        (
+            same_time,
+            s.lexical,
+            settings.rewrite_threshold,
+            f"lexical similarity {s.lexical:.2f} to the seed, published with it: "
+            "the same story rewritten",
+        ),
+        (
+            same_time,
+            s.semantic_lead,
+            settings.same_event_threshold,
+            f"its lead says what the seed's says (semantic {s.semantic_lead:.2f}), "
+            "published with it: the same event reported independently",
+        ),
+    )
+    for applies, score, threshold, reason in same_story:
+        if applies and score >= threshold:
+            return Relation.DUPLICATE, score, reason
+    if s.related < settings.follow_up_threshold:
+        return Relation.UNRELATED, s.related, ""
+    why = (
+        f"related to the seed (semantic {s.semantic:.2f}, lexical {s.lexical:.2f}"
+        + (f", storylines {', '.join(m.name for m in shared)}" if shared else "")
+        + (f", angles {', '.join(profile.angles)}" if profile.angles else "")
+        + ")"
+    )
+    if days is not None and days < 0:
+        return Relation.BACKGROUND, s.related, f"{why}, published before it: background"
+    return Relation.FOLLOW_UP, s.related, f"{why}, published after it: a later development"
+
+
+def _closest_passage(vector: Vector, passages: tuple[Passage, ...]) -> tuple[str | None, float]:
+    best: tuple[str | None, float] = (None, 0.0)
+    for passage in passages:
+        score = cosine(vector, passage.vector)
+        if best[0] is None or score > best[1]:
+            best = (passage.text, score)
+    return best
+
+
+def _days_from_seed(when: Dated | None, seed_day: date | None) -> int | None:
+    """Whole days from the seed's publication day to the article's (UTC), if both known."""
+    if when is None or seed_day is None:
+        return None
+    return (when.at.date() - seed_day).days
+
+
+def _timing(
+    when: Dated | None, seed_day: date | None, days: int | None, settings: DedupSettings
+) -> dict[str, Any]:
+    return {
+        "article_date": when.at.isoformat() if when else None,
+        "dated_by": when.source if when else "none",
+        "seed_date": seed_day.isoformat() if seed_day else None,
+        "days_after_seed": days,
+        "same_day_tolerance_days": settings.same_day_tolerance_days,
+    }
+
+
 def _unrelated_reason(
     lexical: float,
+    semantic: float,
     shared: list[ThreadMatch],
     angle_strengths: dict[str, float],
     settings: DedupSettings,
@@ -230,6 +383,8 @@ def _unrelated_reason(
         parts.append("no storyline in common with the seed")
     if missing:
         parts.append(f"weak or missing angle: {', '.join(missing)}")
+    if semantic < SEMANTIC_FLOOR:
+        parts.append(f"low semantic similarity ({semantic:.2f})")
     if lexical < settings.follow_up_threshold:
         parts.append(f"low lexical similarity ({lexical:.2f})")
     return "; ".join(parts) or "combined evidence below the follow-up threshold"

@@ -8,11 +8,15 @@ Takes the articles waiting in status 'extracted' and, for each one:
   cluster of the closest copy;
 - a rewrite of a seed story (relation 'duplicate' without shared wording) → joins the
   cluster of the seed's other copies;
+- the same event reported independently by another outlet (lead embeddings close,
+  dates within the same-day tolerance; ``pipeline.classify.events``) → joins that
+  report's cluster;
 - otherwise → a new story cluster whose id is this article's id;
 - a page classified before whose text changed (a re-fetch) → a new revision, same cluster.
 
-Every article also gets its relation to each seed (with evidence) and its threads. It
-then has status 'classified' and sits in the search outbox. Re-running finds nothing
+Every article also gets its embedding (stored, computed once), its relation to each seed
+(with evidence) and its threads. It then has status 'classified' and sits in the search
+outbox. Re-running finds nothing
 waiting and changes nothing.
 """
 
@@ -26,9 +30,12 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.classify.dedup import Fingerprint, NearDuplicateIndex, containment, shingles
+from pipeline.classify.embed import Embedder, Vector, default_embedder, lead_text
+from pipeline.classify.events import same_event, save_vector, source_hash, stored_vectors
 from pipeline.classify.models import ArticleRevision, SeedRelation, StoryCluster
 from pipeline.classify.relate import (
     Analysis,
+    Dated,
     RelationResult,
     SeedProfile,
     analyse,
@@ -69,16 +76,29 @@ def classify_pending(
     """Classify every extracted article (optionally only the given ids). Idempotent.
 
     Returns counts: classified, exact_duplicates, near_duplicates, seed_story_joins,
-    new_clusters, revisions, and relation_<relation> for the default seed.
+    same_event_joins, new_clusters, revisions, embedded, and relation_<relation> for
+    the default seed.
     """
     book = load_thread_book(settings.dedup.threads_file)
-    profiles = [profile_seed(s, settings.dedup, book) for s in load_seeds(settings)]
+    embedder = default_embedder()
+    profiles = [profile_seed(s, settings.dedup, book, embedder) for s in load_seeds(settings)]
     index: NearDuplicateIndex | None = None
 
     def work(session: Session, articles: list[Article], counts: StageCounts) -> None:
         nonlocal index
         # The costly per-text work happens before taking the dedup lock.
-        prepared = [_prepare(a, profiles, settings.dedup, book) for a in articles]
+        texts = {a.id: lead_text(a.title, a.text or "") for a in articles}
+        leads = {aid: source_hash(text) for aid, text in texts.items()}
+        known = stored_vectors(session, leads)
+        # One call for the batch: the model streams its weights once per call.
+        missing = [a.id for a in articles if a.id not in known]
+        fresh = dict(zip(missing, embedder.embed([texts[i] for i in missing]), strict=True))
+        prepared = [
+            _prepare(
+                a, profiles, settings.dedup, book, embedder, known.get(a.id), fresh, leads[a.id]
+            )
+            for a in articles
+        ]
         lock_dedup(session)
         if index is None:
             index = load_index(session, settings.dedup)
@@ -98,13 +118,26 @@ class _Work:
     article: Article
     analysis: Analysis
     relations: list[RelationResult]  # one per seed, default seed first
+    when: Dated | None
+    lead_hash: str
+    embedded: bool  # the vector was computed now, not read from the store
 
 
 def _prepare(
-    article: Article, profiles: list[SeedProfile], settings: DedupSettings, book: ThreadBook
+    article: Article,
+    profiles: list[SeedProfile],
+    settings: DedupSettings,
+    book: ThreadBook,
+    embedder: Embedder,
+    stored: Vector | None,
+    fresh: dict[str, Vector],
+    lead_hash: str,
 ) -> _Work:
-    analysis = analyse(article.text or "", article.title, settings, book)
-    return _Work(article, analysis, [relate(analysis, p, settings) for p in profiles])
+    vector = stored if stored is not None else fresh[article.id]
+    analysis = analyse(article.text or "", article.title, settings, book, embedder, vector)
+    when = Dated.of(article.published_at, article.discovered_at)
+    relations = [relate(analysis, p, settings, when) for p in profiles]
+    return _Work(article, analysis, relations, when, lead_hash, stored is None)
 
 
 def _due(article_ids: Sequence[str] | None) -> Select[Article]:
@@ -136,6 +169,9 @@ def _classify_one(
     else:
         cluster_id = _assign_cluster(session, work, index, settings, counts)
     _record_revision(session, article, fp.text_hash, now)
+    if work.embedded:
+        save_vector(session, article.id, work.lead_hash, work.analysis.vector)
+        counts["embedded"] += 1
     for result in work.relations:
         session.merge(
             SeedRelation(
@@ -189,6 +225,12 @@ def _assign_cluster(
             if seed_cluster is not None:
                 counts["seed_story_joins"] += 1
                 return seed_cluster
+    if work.when is not None:
+        lead = lead_text(article.title, article.text or "")
+        event = same_event(session, article.id, lead, work.analysis.vector, work.when.at, settings)
+        if event is not None:
+            counts["same_event_joins"] += 1
+            return event.cluster_id
     counts["new_clusters"] += 1
     return article.id
 

@@ -1,7 +1,9 @@
 """One way every `newswatch` command fails: one line on stderr and one set of exit codes.
 
 0 success; 1 the command ran but failed (e.g. a run that stopped on an error); 2 bad input
-or configuration; 3 a backend (database, search index) is unavailable. Never a traceback.
+or configuration (a data directory that cannot be created); 3 a backend (database, search
+index) is unavailable or damaged, said with the file or server and what to do. Never a
+traceback.
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from typing import NoReturn, ParamSpec, TypeVar
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError
 
 from pipeline.cli.output import err_console, escape_markup
 from pipeline.index.base import BackendUnavailable, SearchError
+from pipeline.store.errors import unusable_store_message
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT, EXIT_UNAVAILABLE = 0, 1, 2, 3
 
@@ -50,9 +53,11 @@ def clean_errors(func: Callable[P, R]) -> Callable[P, R]:
             fail(str(exc), EXIT_BAD_INPUT)
         except BackendUnavailable as exc:
             fail(f"search backend unavailable: {exc}", EXIT_UNAVAILABLE)
-        except OperationalError as exc:
-            reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-            fail(f"database unavailable: {reason}", EXIT_UNAVAILABLE)
+        except DatabaseError as exc:  # a store that cannot be used; else a bug: traceback
+            message = unusable_store_message(exc)
+            if message is None:
+                raise
+            fail(message, EXIT_UNAVAILABLE)
 
     return wrapper
 

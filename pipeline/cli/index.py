@@ -32,8 +32,7 @@ def index_rebuild() -> None:
     from pipeline.index.stage import rebuild_index
 
     settings = load()
-    backend = open_index(settings)
-    backend.ensure_ready()
+    backend = open_index(settings)  # rebuild readies it, moving a damaged SQLite index aside
     counts = rebuild_index(connect(settings).sessions, backend)
     console.print(f"rebuilt the {backend.name} index: {dict(counts)}")
 

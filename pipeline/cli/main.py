@@ -104,7 +104,7 @@ def classify(
     if as_json:
         for result in results:
             print(json.dumps(result, ensure_ascii=False, default=json_default))
-        return
-    print_classification(results)
+    else:
+        print_classification(results)
     if any("error" in result for result in results):
         raise typer.Exit(EXIT_FAILED)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from typing import Annotated, Any
 
 import typer
@@ -47,7 +48,16 @@ def demo(
             **load().index.elasticsearch.model_dump(),
             "url": es_url,
         }
-    with NewsroomServer(slow_seconds=DEMO_SLOW_SECONDS, port=DEMO_PORT) as newsroom:
+    with ExitStack() as stack:
+        try:
+            newsroom = stack.enter_context(
+                NewsroomServer(slow_seconds=DEMO_SLOW_SECONDS, port=DEMO_PORT)
+            )
+        except OSError as exc:  # e.g. another demo holds the port
+            raise CliError(
+                f"the sample newsroom cannot listen on 127.0.0.x:{DEMO_PORT} "
+                f"({exc.strerror or exc}); is another newswatch demo running?"
+            ) from None
         settings = demo_settings(load(), newsroom, **index_overrides)
         console.print(
             f"Sample newsroom: {len(newsroom.manifest())} articles, "

@@ -28,7 +28,9 @@ def search(
     ] = None,
     source: Annotated[list[str] | None, typer.Option(help="Outlet name or domain.")] = None,
     thread: Annotated[list[str] | None, typer.Option(help="Storyline, e.g. huawei-5g.")] = None,
-    relation: Annotated[str | None, typer.Option(help="duplicate|follow_up|unrelated")] = None,
+    relation: Annotated[
+        str | None, typer.Option(help="duplicate|follow_up|background|unrelated")
+    ] = None,
     sort: Annotated[str, typer.Option(help="relevance or date")] = "relevance",
     limit: Annotated[int, typer.Option(help=f"Hits per page, 1 to {MAX_LIMIT}.")] = 10,
     cursor: Annotated[str | None, typer.Option(help="Next page, from a previous search.")] = None,

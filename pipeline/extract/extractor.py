@@ -21,6 +21,7 @@ from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
 from pipeline.config import ExtractSettings
+from pipeline.dates import implausible_reason
 from pipeline.records import DateSource, ExtractedPage, as_utc, utcnow
 
 # Below this probability the detector is guessing (lists of names, tables of numbers) and the
@@ -87,13 +88,16 @@ def extract(
             f"body text has {words} words (< {settings.min_words}): paywall stub or index page"
         )
 
-    published_at, date_source = _publication_date(document.date, feed_published_at)
+    published_at, date_source, date_note = publication_date(
+        _parse_page_date(document.date), feed_published_at, utcnow()
+    )
     return ExtractedPage(
         text=text,
         title=document.title or None,
         author=document.author or None,
         published_at=published_at,
         date_source=date_source,
+        date_note=date_note,
         # trafilatura falls back to the URL's host without "www." itself
         site_name=document.sitename or None,
         language=_detected_language(text) or _declared_language(tree),
@@ -165,15 +169,26 @@ def _date_params() -> dict[str, Any]:
     }
 
 
-def _publication_date(
-    page_date: str | None, feed_published_at: datetime | None
-) -> tuple[datetime | None, DateSource]:
-    parsed = _parse_page_date(page_date)
-    if parsed is not None:
-        return parsed, DateSource.PAGE
-    if feed_published_at is not None:
-        return as_utc(feed_published_at), DateSource.FEED
-    return None, DateSource.NONE
+def publication_date(
+    page_date: datetime | None, feed_published_at: datetime | None, now: datetime
+) -> tuple[datetime | None, DateSource, str | None]:
+    """The page's date, else the feed's; each only if plausible (pipeline/dates.py).
+
+    The note says why a date that was found was not used, for the article's date evidence.
+    """
+    notes = []
+    try:
+        feed_date = as_utc(feed_published_at)
+    except OverflowError:  # year 1 or 9999 with an offset: not a date we could use anyway
+        feed_date, notes = None, ["feed date rejected: out of range"]
+    for value, source in ((page_date, DateSource.PAGE), (feed_date, DateSource.FEED)):
+        if value is None:
+            continue
+        reason = implausible_reason(value, now)
+        if reason is None:
+            return value, source, "; ".join(notes) or None
+        notes.append(f"{source.value} date rejected: {reason}")
+    return None, DateSource.NONE, "; ".join(notes) or None
 
 
 def _parse_page_date(value: str | None) -> datetime | None:
@@ -182,7 +197,7 @@ def _parse_page_date(value: str | None) -> datetime | None:
         return None
     try:
         return as_utc(datetime.fromisoformat(value))
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: year 1 or 9999 shifted out of range
         return None
 
 

@@ -102,6 +102,7 @@ def record_extraction(article: Article, outcome: ExtractedPage | NoContent | Non
     article.author = outcome.author
     article.published_at = outcome.published_at
     article.date_source = outcome.date_source.value
+    article.date_note = outcome.date_note
     article.site_name = outcome.site_name
     article.language = outcome.language
     article.text = outcome.text

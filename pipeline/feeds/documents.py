@@ -10,20 +10,23 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urljoin
 
 import feedparser
 import httpx
 
 from pipeline.backoff import exponential_backoff
 from pipeline.config import FeedConfig, FetchSettings, PollSettings
+from pipeline.feeds.items import FeedItem, FeedRefused, ParsedFeed, entries_from
+from pipeline.feeds.jsonfeed import looks_like_json_feed, parse_json_feed
 from pipeline.fetch.errors import DownloadError
 from pipeline.fetch.http import Throttle, download, make_client
 from pipeline.fetch.pages import looks_like_html
-from pipeline.records import FeedEntry, FeedPollResult, FeedStatus
+from pipeline.fetch.robots import Robots
+from pipeline.records import FeedPollResult, FeedStatus
 
 ACCEPT = (
-    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/rss+xml, application/atom+xml, application/feed+json, "
+    "application/rdf+xml;q=0.9, application/json;q=0.8, "
     "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.5"
 )
 # "<!ENTITY" as it appears in every encoding feedparser reads (ASCII-compatible ones, UTF-16,
@@ -32,10 +35,6 @@ _ENTITY_DECLARATIONS = tuple(
     "<!ENTITY".encode(codec)
     for codec in ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be", "cp037")
 )
-
-
-class FeedRefused(ValueError):
-    """A document we will not read as a feed (entity declarations, HTML page, not a feed)."""
 
 
 @dataclass(frozen=True)
@@ -47,13 +46,6 @@ class FeedState:
     body_hash: str | None = None
 
 
-@dataclass
-class ParsedFeed:
-    entries: list[FeedEntry]
-    bozo_error: str | None  # feedparser's complaint about a malformed document, if any
-    skipped_without_link: int  # entries with no link: nothing to fetch (listed if they have an id)
-
-
 def parse_feed(
     feed_name: str,
     body: bytes,
@@ -62,11 +54,14 @@ def parse_feed(
     max_entries: int,
     base_url: str | None = None,
 ) -> ParsedFeed:
-    """Parse an RSS/Atom document; raise `FeedRefused` for documents we will not read.
+    """Parse an RSS/Atom/RDF or JSON Feed document; `FeedRefused` for what we will not read.
 
     A malformed document still yields the entries feedparser recovers (with `bozo_error`).
     `base_url` resolves relative links.
     """
+    if looks_like_json_feed(body, content_type):
+        items = parse_json_feed(body)
+        return entries_from(feed_name, items, max_entries=max_entries, base_url=base_url)
     # feedparser strips most entity declarations with a line-based regex and leaves the rest
     # to expat; feeds never need them, so refuse them outright (billion laughs, XXE).
     if any(marker in body for marker in _ENTITY_DECLARATIONS):
@@ -75,50 +70,44 @@ def parse_feed(
             "and they enable entity-expansion (billion laughs) and external-entity attacks"
         )
     # No base URL for feedparser: it would resolve guids too, and a guid must stay as written
-    # to stay a stable key. Links are resolved below instead.
+    # to stay a stable key. Links are resolved in entries_from instead.
     headers = {"content-type": content_type or "application/xml"}
     try:
         # A file object, never bytes/str: feedparser treats strings as URLs or paths.
         parsed = feedparser.parse(io.BytesIO(body), response_headers=headers)
     except Exception as exc:  # hostile input must not take down a poll of many feeds
         raise FeedRefused(f"feedparser failed on the document: {exc!r}") from exc
-    if not parsed.version and not parsed.entries:
+    if not parsed.get("version") and not parsed.get("entries"):
         if looks_like_html(body):
             raise FeedRefused(
                 f"not a feed: got an HTML page (Content-Type {content_type or 'missing'})"
             )
         raise FeedRefused(
-            f"not a feed: no RSS/Atom/RDF document found (Content-Type {content_type or 'missing'})"
-        )
-    return _entries(feed_name, parsed, max_entries, base_url)
-
-
-def _entries(feed_name: str, parsed: Any, max_entries: int, base_url: str | None) -> ParsedFeed:
-    entries: dict[str, FeedEntry] = {}
-    without_link = 0
-    for item in parsed.entries[:max_entries]:
-        link = (item.get("link") or "").strip() or None
-        if link and base_url:
-            link = urljoin(base_url, link)
-        key = (item.get("id") or "").strip() or link
-        if link is None:
-            without_link += 1
-        if key is None or key in entries:  # no identity at all, or a repeat within the document
-            continue
-        entries[key] = FeedEntry(
-            feed_name=feed_name,
-            entry_key=key,
-            link=link,
-            title=(item.get("title") or "").strip() or None,
-            published_at=_entry_time(item),
-            summary=item.get("summary") or None,
+            "not a feed: no RSS/Atom/RDF/JSON Feed document found "
+            f"(Content-Type {content_type or 'missing'})"
         )
     # Encoding notes (ThingsNobodyCaresAboutButMe) are not malformations: the document was
     # read with the encoding it declared.
     bozo = parsed.get("bozo_exception")
     benign = isinstance(bozo, feedparser.ThingsNobodyCaresAboutButMe)
-    bozo_error = str(bozo) if parsed.bozo and bozo is not None and not benign else None
-    return ParsedFeed(list(entries.values()), bozo_error, without_link)
+    return entries_from(
+        feed_name,
+        [_item(entry) for entry in parsed.entries[:max_entries]],
+        max_entries=max_entries,
+        base_url=base_url,
+        bozo_error=str(bozo) if parsed.bozo and bozo is not None and not benign else None,
+        total=len(parsed.entries),
+    )
+
+
+def _item(entry: Any) -> FeedItem:
+    return FeedItem(
+        id=(entry.get("id") or "").strip() or None,
+        link=(entry.get("link") or "").strip() or None,
+        title=(entry.get("title") or "").strip() or None,
+        summary=entry.get("summary") or None,
+        published=_entry_time(entry),
+    )
 
 
 def _entry_time(item: Any) -> datetime | None:
@@ -142,18 +131,23 @@ async def poll_feed(
     settings: FetchSettings,
     *,
     max_entries: int | None = None,
+    robots: Robots | None = None,
 ) -> FeedPollResult:
     """Poll one feed. Never raises for feed problems: the outcome is in the result's status.
 
-    `max_entries` defaults to the default of poll.max_entries_per_poll.
+    `max_entries` defaults to the default of poll.max_entries_per_poll. With `robots`, the
+    feed's URL must be allowed by its site's robots.txt (unless the feed ignores robots).
     """
+    check = None
+    if robots is not None and settings.respect_robots and not feed.ignore_robots:
+        check = robots.require_allowed
     headers = {"Accept": ACCEPT}
     if state.etag:
         headers["If-None-Match"] = state.etag
     if state.last_modified:
         headers["If-Modified-Since"] = state.last_modified
     try:
-        raw = await download(client, feed.url, settings=settings, headers=headers)
+        raw = await download(client, feed.url, settings=settings, headers=headers, check_url=check)
     except DownloadError as exc:
         return FeedPollResult(
             feed.name,
@@ -188,6 +182,8 @@ async def poll_feed(
         return result
     result.entries = parsed.entries
     result.skipped_without_link = parsed.skipped_without_link
+    result.entries_beyond_limit = parsed.beyond_limit
+    result.dates_rejected = parsed.dates_rejected
     if parsed.bozo_error is None:
         result.status = FeedStatus.OK
     elif parsed.entries:
@@ -216,10 +212,15 @@ async def poll_feeds(
         settings = settings.model_copy(update={"concurrency": concurrency})
     throttle = Throttle(settings)
     async with make_client(settings) as client:
+        robots = Robots(client, settings, throttle)
 
         async def one(feed: FeedConfig, state: FeedState) -> FeedPollResult:
+            if settings.respect_robots and not feed.ignore_robots:
+                await robots.prepare(feed.url)  # its Crawl-delay applies from the first poll
             async with throttle.slot(feed.url):
-                return await poll_feed(client, feed, state, settings, max_entries=max_entries)
+                return await poll_feed(
+                    client, feed, state, settings, max_entries=max_entries, robots=robots
+                )
 
         return list(await asyncio.gather(*(one(f, s) for f, s in feeds_with_state)))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -17,6 +18,8 @@ from pipeline.store.db import transaction
 from pipeline.store.inserts import insert_new
 from pipeline.store.models import Article, Feed, FeedEntryRow
 from pipeline.urls import InvalidUrl, article_id, canonical_url
+
+log = logging.getLogger(__name__)
 
 # Bound on the parameters of one IN list (SQLite allows 32,766; PostgreSQL 65,535).
 _KEYS_PER_QUERY = 500
@@ -88,11 +91,13 @@ def poll_feeds(
         (f, FeedState(rows[f.name].etag, rows[f.name].last_modified, rows[f.name].body_hash))
         for f in feeds
     ]
-    for feed, poll in zip(
-        feeds,
-        poll_feeds_sync(states, settings.fetch, concurrency=settings.poll.concurrency),
-        strict=True,
-    ):
+    polls = poll_feeds_sync(
+        states,
+        settings.fetch,
+        max_entries=settings.poll.max_entries_per_poll,
+        concurrency=settings.poll.concurrency,
+    )
+    for feed, poll in zip(feeds, polls, strict=True):
         _record_poll(sessions, settings, feed, poll, result)
     return result
 
@@ -131,6 +136,15 @@ def _record_poll(
         )
         row.entries_seen += len(poll.entries)
         result.counts["entries_without_link"] += poll.skipped_without_link
+        result.counts["entries_beyond_limit"] += poll.entries_beyond_limit
+        result.counts["entry_dates_rejected"] += poll.dates_rejected
+        if poll.entries_beyond_limit:
+            log.warning(
+                "feed %s lists %d entries beyond poll.max_entries_per_poll (%d): not read",
+                feed.name,
+                poll.entries_beyond_limit,
+                settings.poll.max_entries_per_poll,
+            )
         _record_entries(session, feed, poll, result)
 
 

@@ -80,6 +80,7 @@ def make_client(
 @dataclass
 class _Host:
     semaphore: asyncio.Semaphore
+    gap: float = 0.0  # seconds between request starts
     next_start: float = 0.0
 
 
@@ -92,16 +93,26 @@ class Throttle:
         self._gap = settings.per_host_delay_seconds
         self._hosts: dict[str, _Host] = {}
 
+    def at_least(self, url: str, seconds: float) -> None:
+        """Space requests to `url`'s host at least `seconds` apart (robots.txt Crawl-delay)."""
+        host = self._host(url)
+        host.gap = max(host.gap, seconds)
+
+    def _host(self, url: str) -> _Host:
+        name = (urlsplit(url).hostname or "").lower()
+        return self._hosts.setdefault(
+            name, _Host(asyncio.Semaphore(self._per_host), gap=self._gap)
+        )
+
     @asynccontextmanager
     async def slot(self, url: str) -> AsyncIterator[None]:
-        name = (urlsplit(url).hostname or "").lower()
-        host = self._hosts.setdefault(name, _Host(asyncio.Semaphore(self._per_host)))
+        host = self._host(url)
         async with host.semaphore:
             # Reserve a start time before awaiting, so concurrent callers queue up in order
             # (and do not hold a global slot while they wait for their turn).
             now = asyncio.get_running_loop().time()
             start = max(now, host.next_start)
-            host.next_start = start + self._gap
+            host.next_start = start + host.gap
             await asyncio.sleep(start - now)
             async with self._all:
                 yield

@@ -71,7 +71,7 @@ class _Fetcher:
         self._client = client
         self._settings = settings
         self._throttle = Throttle(settings)
-        self._robots = Robots(client, settings)
+        self._robots = Robots(client, settings, self._throttle)
         # Hosts that could not be resolved or connected to in this run, with the error: their
         # other pages fail at once, each with its own result, instead of each waiting out
         # the same timeout.
@@ -81,6 +81,7 @@ class _Fetcher:
         check = None
         if self._settings.respect_robots and not request.ignore_robots:
             check = self._robots.require_allowed
+            await self._robots.prepare(request.url)
         headers = {"Accept": ACCEPT}
         if request.etag:
             headers["If-None-Match"] = request.etag

@@ -1,22 +1,27 @@
-"""robots.txt, per origin, with urllib.robotparser semantics and RFC 9309 failure rules.
+"""robots.txt, per origin, with RFC 9309 semantics (protego) and its failure rules.
+
+protego gives the RFC's matching: the longest matching rule wins (Allow on a tie), `*`
+matches any run of characters and `$` anchors the end. A `Crawl-delay` for our agent is a
+floor on the per-host delay (clipped to fetch.max_crawl_delay_seconds).
 
 Each origin's robots.txt is fetched once through the guarded client (even when many pages of
-the site are requested at once) and kept for the lifetime of the `Robots` object, which the
-fetcher creates per client.
+the site, or a feed and its pages, are requested at once) and kept for the lifetime of the
+`Robots` object, which the fetcher and the feed poller create per client.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from urllib.parse import urlsplit
-from urllib.robotparser import RobotFileParser
 
 import httpx
+from protego import Protego
 
 from pipeline.config import FetchSettings
 from pipeline.fetch.errors import DownloadError
-from pipeline.fetch.http import download
+from pipeline.fetch.http import Throttle, download
 from pipeline.records import FetchError
 
 # The robots.txt itself is unusable but says nothing of the page: report the real cause.
@@ -30,16 +35,24 @@ _UNAVAILABLE = frozenset(
 @dataclass(frozen=True)
 class _Rules:
     robots_url: str
-    parser: RobotFileParser | None = None  # None: everything is allowed (unavailable)
+    parser: Protego | None = None  # None: everything is allowed (unavailable)
     unreachable: DownloadError | None = None  # 5xx/429/network: everything disallowed for now
 
 
 class Robots:
     """Decides whether our user agent may fetch a URL."""
 
-    def __init__(self, client: httpx.AsyncClient, settings: FetchSettings) -> None:
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        settings: FetchSettings,
+        throttle: Throttle | None = None,
+    ) -> None:
         self._client = client
         self._settings = settings
+        self._throttle = throttle  # told each host's Crawl-delay
+        # RFC 9309 matches groups on the product token, e.g. "newswatch" of "newswatch/0.1 (…)"
+        self._agent = settings.user_agent.split("/")[0].strip()
         self._rules: dict[str, _Rules] = {}
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -61,17 +74,30 @@ class Robots:
                 http_status=cause.http_status,
                 retry_after_seconds=cause.retry_after_seconds,
             )
-        if rules.parser is not None and not rules.parser.can_fetch(self._settings.user_agent, url):
-            agent = self._settings.user_agent.split("/")[0]
+        if rules.parser is not None and not rules.parser.can_fetch(url, self._agent):
             raise DownloadError(
                 FetchError.ROBOTS_DISALLOWED,
-                f"{rules.robots_url} disallows {parts.path or '/'} for user agent {agent}",
+                f"{rules.robots_url} disallows {parts.path or '/'} for user agent {self._agent}",
             )
+
+    async def prepare(self, url: str) -> None:
+        """Read `url`'s robots.txt now, before a throttle slot is taken, so that its
+        Crawl-delay spaces out the very first requests to the host. Errors surface later,
+        from `require_allowed`."""
+        parts = urlsplit(url)
+        with contextlib.suppress(DownloadError):
+            await self._rules_for(f"{parts.scheme}://{parts.netloc}".lower())
 
     async def _rules_for(self, origin: str) -> _Rules:
         async with self._locks.setdefault(origin, asyncio.Lock()):
             if origin not in self._rules:
-                self._rules[origin] = await self._fetch(f"{origin}/robots.txt")
+                rules = await self._fetch(f"{origin}/robots.txt")
+                self._rules[origin] = rules
+                if rules.parser is not None and self._throttle is not None:
+                    delay = rules.parser.crawl_delay(self._agent)
+                    if delay:
+                        limit = self._settings.max_crawl_delay_seconds
+                        self._throttle.at_least(origin, min(float(delay), limit))
         return self._rules[origin]
 
     async def _fetch(self, robots_url: str) -> _Rules:
@@ -83,6 +109,4 @@ class Robots:
             if exc.error in _UNAVAILABLE:
                 return _Rules(robots_url)
             return _Rules(robots_url, unreachable=exc)
-        parser = RobotFileParser(robots_url)
-        parser.parse(raw.body.decode("utf-8", "replace").splitlines())
-        return _Rules(robots_url, parser=parser)
+        return _Rules(robots_url, parser=Protego.parse(raw.body.decode("utf-8", "replace")))

@@ -22,6 +22,9 @@ from pipeline.index.base import SearchError
 FIELDS = ("title", "text")
 MAX_QUERY_CHARS = 1000
 MAX_TERMS = 64
+# Groups, NOTs and fields nest by recursion here and in every backend's renderer; real queries
+# nest two or three deep, and Python's stack would give out in the hundreds.
+MAX_DEPTH = 32
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _TOKEN = re.compile(
@@ -123,6 +126,14 @@ class _Parser:
     def __init__(self, tokens: list[tuple[str, str]]) -> None:
         self.tokens = tokens
         self.pos = 0
+        self.depth = 0
+
+    def _descend(self) -> None:
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise SearchError(
+                f"query nests too deeply (at most {MAX_DEPTH} levels of groups, NOT and fields)"
+            )
 
     def _peek(self) -> tuple[str, str] | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -153,7 +164,10 @@ class _Parser:
         token = self._peek()
         if token is not None and (token[0] == "minus" or token == ("word", "NOT")):
             self.pos += 1
-            return Not(self.parse_unary())
+            self._descend()
+            node = Not(self.parse_unary())
+            self.depth -= 1
+            return node
         return self.parse_primary(field=None)
 
     def parse_primary(self, field: str | None) -> Node:
@@ -162,18 +176,13 @@ class _Parser:
             raise SearchError("query ends where a term was expected")
         kind, value = token
         self.pos += 1
-        if kind == "lparen":
-            if field is not None:
-                raise SearchError("a field applies to one word or phrase, not a group")
-            node = self.parse_or()
-            if self._peek() is None or self._peek()[0] != "rparen":  # type: ignore[index]
-                raise SearchError("unbalanced '(': close every group you open")
-            self.pos += 1
+        if kind in ("lparen", "field"):
+            self._descend()
+            node = self._nested(kind, value, field)
+            self.depth -= 1
             return node
         if kind == "rparen":
             raise SearchError("unbalanced ')'")
-        if kind == "field":
-            return self.parse_primary(field=value)
         if kind == "phrase":
             words = words_of(value[1:-1])
             if not words:
@@ -182,6 +191,17 @@ class _Parser:
         if kind == "word" and value in ("AND", "OR", "NOT"):
             raise SearchError(f"{value} needs a term on each side")
         return _word_node(value, field)
+
+    def _nested(self, kind: str, value: str, field: str | None) -> Node:
+        if kind == "lparen":
+            if field is not None:
+                raise SearchError("a field applies to one word or phrase, not a group")
+            node = self.parse_or()
+            if self._peek() is None or self._peek()[0] != "rparen":  # type: ignore[index]
+                raise SearchError("unbalanced '(': close every group you open")
+            self.pos += 1
+            return node
+        return self.parse_primary(field=value)
 
 
 def _word_node(raw: str, field: str | None) -> Node:

@@ -139,6 +139,8 @@ class SeedFollowups:
     copy_outlets: list[str]  # every outlet that ran a copy
     followup_articles: int
     threads: list[ThreadGroup]  # in thread-definition order; UNTHREADED last
+    background: list[StoryRef]  # related stories published before the seed, in date order
+    developments: list[Any]  # the follow-ups grouped (pipeline.search.developments.Development)
 
 
 @dataclass
@@ -257,7 +259,8 @@ def thread_summaries(session: Session, book: ThreadBook) -> list[ThreadSummary]:
 
 
 def seed_followups(session: Session, seed: Seed, book: ThreadBook) -> SeedFollowups:
-    """The seed's copies (clusters and outlets), then its follow-up stories by thread.
+    """The seed's copies (clusters and outlets), its follow-up stories by thread and
+    grouped into developments, and the background: related stories published before it.
 
     A follow-up story carrying two threads is listed under both; one carrying none is
     listed under ``UNTHREADED``. Within a thread, stories are in date order.
@@ -267,21 +270,30 @@ def seed_followups(session: Session, seed: Seed, book: ThreadBook) -> SeedFollow
         .join(Article, Article.id == SeedRelation.article_id)
         .where(
             SeedRelation.seed_id == seed.id,
-            SeedRelation.relation.in_([Relation.DUPLICATE.value, Relation.FOLLOW_UP.value]),
+            SeedRelation.relation.in_(
+                [Relation.DUPLICATE.value, Relation.FOLLOW_UP.value, Relation.BACKGROUND.value]
+            ),
             Article.status.in_(CLASSIFIED),
             Article.cluster_id.is_not(None),
         )
     ).all()
     copy_clusters: list[str] = []
     followup_threads: dict[str, list[str]] = {}  # cluster -> threads of its follow-ups
+    background_clusters: list[str] = []
     followup_articles = 0
     for relation, cluster_id, threads in related:
         if relation == Relation.DUPLICATE.value:
             copy_clusters.append(cluster_id)
             continue
+        if relation == Relation.BACKGROUND.value:
+            background_clusters.append(cluster_id)
+            continue
         followup_articles += 1
         known = followup_threads.setdefault(cluster_id, [])
         known.extend(t for t in threads or [] if t not in known)
+    # Imported here: developments builds on this module's StoryRef.
+    from pipeline.search.developments import group_developments
+
     copies = _story_refs(session, copy_clusters)
     stories = _story_refs(session, followup_threads)
     for story in stories:
@@ -299,6 +311,8 @@ def seed_followups(session: Session, seed: Seed, book: ThreadBook) -> SeedFollow
         copy_outlets=list(dict.fromkeys(o for story in copies for o in story.outlets)),
         followup_articles=followup_articles,
         threads=[g for g in groups if g.stories],
+        background=_story_refs(session, dict.fromkeys(background_clusters)),
+        developments=group_developments(session, stories),
     )
 
 

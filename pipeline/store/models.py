@@ -158,6 +158,8 @@ class Article(Base):
     author: Mapped[str | None] = mapped_column(Text)
     published_at: Mapped[datetime | None] = mapped_column(index=True)
     date_source: Mapped[str | None] = mapped_column(String(16))
+    # why a date found on the page or in the feed was not used (pipeline/dates.py)
+    date_note: Mapped[str | None] = mapped_column(Text)
     site_name: Mapped[str | None] = mapped_column(Text)
     domain: Mapped[str | None] = mapped_column(String(255), index=True)
     language: Mapped[str | None] = mapped_column(String(16))

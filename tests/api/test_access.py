@@ -132,7 +132,8 @@ def test_store_down_is_503_not_500(tmp_path: Path) -> None:
         assert ready.json()["store"]["ok"] is False
         articles = live.get("/api/articles/0000")
         assert articles.status_code == 503
-        assert "store is unavailable" in articles.json()["detail"]
+        assert "is unavailable" in articles.json()["detail"]
+        assert "127.0.0.1:9" in articles.json()["detail"]
 
 
 def test_pages_load_nothing_from_elsewhere(tmp_path: Path) -> None:

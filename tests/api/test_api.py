@@ -167,7 +167,10 @@ def test_date_sort_and_cursor_paging_walk_every_article_once(service: Service) -
         ({"until": "9999-12-31"}, "until '9999-12-31' is outside the dates"),
         ({"since": "0001-01-01T00:00:00+01:00"}, "is outside the dates"),
         ({"until": "9999-12-31T23:59:59-01:00"}, "is outside the dates"),
-        ({"relation": "copy"}, "relation must be one of duplicate, follow_up, unrelated"),
+        (
+            {"relation": "copy"},
+            "relation must be one of duplicate, follow_up, background, unrelated",
+        ),
         ({"sort": "popularity"}, "sort"),
         ({"collapse": "perhaps"}, "collapse"),
         ({"cursor": "not-a-cursor"}, "cursor"),
@@ -332,6 +335,7 @@ def test_published_at_is_utc(service: Service) -> None:
         ("/", "See the seed's follow-ups"),
         ("/search?q=huawei&since=2020-08-01", "<mark>"),
         ("/followups", 'class="thread-group"'),
+        ("/followups", 'class="developments"'),
         ("/timeline?thread=hong-kong", 'class="bar"'),
         ("/articles/{pompeo-grand-strategy-china}", "Relation to seed"),
     ],
@@ -360,3 +364,27 @@ def test_web_errors_are_pages_with_a_message(
     assert response.status_code == status
     assert response.headers["content-type"].startswith("text/html")
     assert message in response.text
+
+
+def test_followups_group_follow_ups_into_named_developments(service: Service) -> None:
+    body = service.get("/api/followups").json()
+    developments = body["developments"]
+    assert developments, "the sample's follow-ups form developments"
+    listed = [s["cluster_id"] for d in developments for s in d["stories"]]
+    threaded = {s["cluster_id"] for group in body["threads"] for s in group["stories"]}
+    assert sorted(listed) == sorted(threaded)  # each follow-up story in exactly one
+    for development in developments:
+        assert development["name"] and development["terms"]
+        assert development["first"] == development["stories"][0]
+        dates = [s["first_seen_at"] for s in development["stories"]]
+        assert dates == sorted(dates)
+    firsts = [d["first_seen_at"] for d in developments]
+    assert firsts == sorted(firsts)
+
+
+def test_search_accepts_the_background_relation(service: Service) -> None:
+    response = service.get("/api/search", params={"q": "china", "relation": "background"})
+    assert response.status_code == 200
+    assert all(hit["relation"] == "background" for hit in response.json()["hits"])
+    bad = service.get("/api/search", params={"q": "china", "relation": "before"})
+    assert bad.status_code == 400 and "background" in bad.text

@@ -5,7 +5,7 @@ The sample articles go in as extracted pages and through the real classify stage
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import select
@@ -162,3 +162,31 @@ def test_filter_choices_list_outlets_and_languages(classified: Store) -> None:
         choices = filter_choices(session)
     assert choices.outlets == sorted({outlets[s.outlet].name for s in SAMPLE.values()})
     assert choices.languages == ["en"]
+
+
+def test_seed_followups_list_background_before_the_seed(
+    classified: Store, settings: Settings, book: ThreadBook
+) -> None:
+    from tests.classify.test_relate import fixture
+
+    with classified.sessions() as session, session.begin():
+        session.add(
+            Article(
+                id="b" * 32,
+                canonical_url="https://archive.example/hk-2019",
+                url="https://archive.example/hk-2019",
+                status=ArticleStatus.EXTRACTED.value,
+                title="UK urges restraint in Hong Kong",
+                text=fixture("background_hk_2019"),
+                published_at=datetime(2019, 7, 1, 10, 0, tzinfo=UTC),
+                site_name="Archive Times",
+                domain="archive.example",
+            )
+        )
+    classify_pending(classified.sessions, settings)
+    seed = load_seeds(settings)[0]
+    with classified.sessions() as session:
+        report = seed_followups(session, seed, book)
+    assert [s.article_id for s in report.background] == ["b" * 32]
+    listed = {s.article_id for group in report.threads for s in group.stories}
+    assert "b" * 32 not in listed

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from pipeline.classify.embed import default_embedder
 from pipeline.classify.relate import (
+    Dated,
     RelationResult,
     SeedProfile,
     analyse,
@@ -16,7 +19,7 @@ from pipeline.classify.relate import (
     term_counts,
 )
 from pipeline.classify.seeds import builtin_seed
-from pipeline.classify.threads import load_thread_book
+from pipeline.classify.threads import load_thread_book, parse_thread_book
 from pipeline.config import DedupSettings
 from pipeline.records import Relation
 
@@ -24,11 +27,12 @@ FIXTURES = Path(__file__).parents[1] / "fixtures" / "dedup"
 SETTINGS = DedupSettings()
 BOOK = load_thread_book()
 SEED = builtin_seed("seed_article")
+EMBED = default_embedder()
 
 
 @pytest.fixture(scope="module")
 def profile() -> SeedProfile:
-    return profile_seed(SEED, SETTINGS, BOOK)
+    return profile_seed(SEED, SETTINGS, BOOK, EMBED)
 
 
 def fixture(name: str) -> str:
@@ -36,7 +40,7 @@ def fixture(name: str) -> str:
 
 
 def related(text: str, profile: SeedProfile, title: str | None = None) -> RelationResult:
-    return relate(analyse(text, title, SETTINGS, BOOK), profile, SETTINGS)
+    return relate(analyse(text, title, SETTINGS, BOOK, EMBED), profile, SETTINGS)
 
 
 def test_key_terms_leave_out_common_words_and_favour_names(profile: SeedProfile) -> None:
@@ -103,5 +107,70 @@ def test_seed_keywords_without_a_uk_angle_are_not_a_follow_up(profile: SeedProfi
 
 def test_thresholds_come_from_settings(profile: SeedProfile) -> None:
     strict = DedupSettings(follow_up_threshold=0.99)
-    result = relate(analyse(fixture("follow_up_nuclear"), None, strict, BOOK), profile, strict)
+    result = relate(
+        analyse(fixture("follow_up_nuclear"), None, strict, BOOK, EMBED), profile, strict
+    )
     assert result.relation is Relation.UNRELATED
+
+
+def _dated(day: datetime | None, discovered: datetime | None = None) -> Dated | None:
+    return Dated.of(day, discovered)
+
+
+def test_related_coverage_before_the_seed_is_background(profile: SeedProfile) -> None:
+    text = fixture("background_hk_2019")
+    analysis = analyse(text, "UK urges restraint in Hong Kong", SETTINGS, BOOK, EMBED)
+    before = relate(analysis, profile, SETTINGS, _dated(datetime(2019, 7, 1, 10, tzinfo=UTC)))
+    after = relate(analysis, profile, SETTINGS, _dated(datetime(2021, 7, 1, 10, tzinfo=UTC)))
+    assert before.relation is Relation.BACKGROUND
+    assert after.relation is Relation.FOLLOW_UP
+    assert before.evidence["timing"]["dated_by"] == "published"
+    assert before.evidence["timing"]["days_after_seed"] < 0
+    assert "before" in before.evidence["reason"]
+
+
+def test_an_undated_article_is_dated_by_its_discovery_and_says_so(
+    profile: SeedProfile,
+) -> None:
+    analysis = analyse(fixture("background_hk_2019"), None, SETTINGS, BOOK, EMBED)
+    result = relate(analysis, profile, SETTINGS, _dated(None, datetime(2019, 8, 1, 10, tzinfo=UTC)))
+    assert result.relation is Relation.BACKGROUND
+    assert result.evidence["timing"]["dated_by"] == "discovered"
+
+
+def test_the_evidence_shows_the_semantic_score_and_the_passage_that_matched(
+    profile: SeedProfile,
+) -> None:
+    result = related(fixture("follow_up_nuclear"), profile)
+    features = result.evidence["features"]
+    assert 0.25 < features["semantic"] <= 1.0
+    assert result.evidence["matched_passage"] in {p.text for p in profile.passages}
+    unrelated = related(fixture("council_potholes"), profile)
+    assert unrelated.evidence["features"]["semantic"] < features["semantic"]
+
+
+def test_a_rewrite_is_the_same_story_only_when_published_with_the_seed(
+    profile: SeedProfile,
+) -> None:
+    analysis = analyse(fixture("seed_rewrite"), None, SETTINGS, BOOK, EMBED)
+    same_day = relate(analysis, profile, SETTINGS, _dated(datetime(2020, 7, 21, 18, tzinfo=UTC)))
+    months_on = relate(analysis, profile, SETTINGS, _dated(datetime(2021, 3, 1, tzinfo=UTC)))
+    assert same_day.relation is Relation.DUPLICATE
+    assert months_on.relation is Relation.FOLLOW_UP
+
+
+def test_a_seed_without_storylines_relates_by_meaning() -> None:
+    book = parse_thread_book({"threads": [], "angles": []}, "empty")
+    seed = builtin_seed("seed_article")
+    bare = profile_seed(seed, SETTINGS, book, EMBED)
+    assert bare.angles == ()
+    when = _dated(datetime(2021, 3, 1, tzinfo=UTC))
+    follow = relate(
+        analyse(fixture("follow_up_nuclear"), None, SETTINGS, book, EMBED), bare, SETTINGS, when
+    )
+    other = relate(
+        analyse(fixture("library_reopening"), None, SETTINGS, book, EMBED), bare, SETTINGS, when
+    )
+    assert follow.relation is Relation.FOLLOW_UP
+    assert follow.evidence["shared_threads"] == {}
+    assert other.relation is Relation.UNRELATED

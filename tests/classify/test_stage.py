@@ -9,7 +9,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
+from pipeline.classify.embed import DIMENSIONS, MODEL_ID
 from pipeline.classify.models import (
+    ArticleEmbedding,
     ArticleFingerprint,
     ArticleRevision,
     SeedRelation,
@@ -25,7 +27,7 @@ from pipeline.urls import article_id
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "dedup"
 POTHOLES = (FIXTURES / "council_potholes.txt").read_text(encoding="utf-8")
 LIBRARY = (FIXTURES / "library_reopening.txt").read_text(encoding="utf-8")
-T0 = datetime(2021, 3, 4, 9, 0, tzinfo=UTC)
+T0 = datetime(2020, 7, 21, 9, 0, tzinfo=UTC)  # the seed's day: copies and rewrites appear with it
 
 
 def add_article(
@@ -274,7 +276,9 @@ def test_two_concurrent_runs_on_postgres_keep_copies_together(
         pairs = []
         for n in range(12):
             text = synthetic_story(n)
-            when = T0 + timedelta(minutes=2 * n)
+            # Days apart: made-up-word stories of one day would be one event to the
+            # embedding model (see test_same_event_*); this test is about copies.
+            when = T0 + timedelta(days=3 * n)
             original = add_article(
                 store, f"https://a.example/{n}", text, outlet="A", published=when
             )
@@ -294,9 +298,75 @@ def test_two_concurrent_runs_on_postgres_keep_copies_together(
         assert sum(r.get("classified", 0) for r in runs) == 24
         assert sum(r.get("new_clusters", 0) for r in runs) == 12
         for original, copy in pairs:
-            assert get(store, copy).cluster_id == get(store, original).cluster_id == original
+            # Together in one cluster. Its id is whichever of the two took the dedup lock
+            # first (the embedding makes the unlocked preparation longer, so a copy can
+            # win); the cluster's representative is still the earliest published member.
+            cluster_id = get(store, original).cluster_id
+            assert get(store, copy).cluster_id == cluster_id
+            assert cluster_id in (original, copy)
+            with store.sessions() as session:
+                cluster = session.get(StoryCluster, cluster_id)
+                assert cluster is not None and cluster.representative_article_id == original
         assert count(store, StoryCluster) == 12
         assert count(store, SeedRelation) == 24
         assert count(store, ArticleRevision) == 24
     finally:
         store.dispose()
+
+
+def test_embeddings_are_computed_once_and_stored(store: Store, settings: Settings) -> None:
+    aid = add_article(
+        store,
+        "https://a.example/flood",
+        (FIXTURES / "quarry_flood_a.txt").read_text(),
+        outlet="A",
+        published=T0,
+        title="Quarry flood forces families out",
+    )
+    first = classify_pending(store.sessions, settings)
+    with store.sessions() as session, session.begin():
+        stored = session.get(ArticleEmbedding, aid)
+        assert stored is not None and stored.model == MODEL_ID
+        assert len(stored.vector) == DIMENSIONS * 4
+        article = session.get(Article, aid)
+        assert article is not None
+        article.status = ArticleStatus.EXTRACTED.value  # as a migration or re-run would
+    again = classify_pending(store.sessions, settings)
+    assert first["embedded"] == 1
+    assert again["classified"] == 1 and "embedded" not in again
+
+
+def test_independent_reports_of_one_event_share_a_story_cluster(
+    store: Store, settings: Settings
+) -> None:
+    first = add_article(
+        store,
+        "https://a.example/flood",
+        (FIXTURES / "quarry_flood_a.txt").read_text(),
+        outlet="Dale Gazette",
+        published=T0,
+        title="Quarry flood forces Harrowby Cross families out",
+    )
+    second = add_article(
+        store,
+        "https://b.example/flood",
+        (FIXTURES / "quarry_flood_b.txt").read_text(),
+        outlet="County Radio",
+        published=T0 + timedelta(hours=5),
+        title="Harrowby Cross families sleep in village hall after quarry flood",
+    )
+    unrelated = add_article(
+        store,
+        "https://d.example/potholes",
+        (FIXTURES / "council_potholes.txt").read_text(),
+        outlet="Dale Gazette",
+        published=T0 + timedelta(hours=1),
+    )
+    counts = classify_pending(store.sessions, settings)
+    assert counts["same_event_joins"] == 1
+    assert get(store, second).cluster_id == first
+    assert get(store, unrelated).cluster_id == unrelated
+    with store.sessions() as session:
+        cluster = session.get(StoryCluster, first)
+        assert cluster is not None
+        assert cluster.outlets == ["Dale Gazette", "County Radio"]

@@ -118,4 +118,4 @@ def test_the_database_being_down_is_exit_code_3(env: Path, monkeypatch: pytest.M
     url = f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none?connect_timeout=2"
     monkeypatch.setenv("NEWSWATCH_DATABASE_URL", url)
     code, _, err = invoke("status")
-    assert code == 3 and "database unavailable" in err
+    assert code == 3 and "is unavailable" in err and "127.0.0.1" in err

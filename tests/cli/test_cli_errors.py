@@ -25,11 +25,13 @@ def one_error_line(stderr: str) -> str:
 def test_an_unreachable_database_is_exit_code_3(
     runner: CliRunner, monkeypatch: pytest.MonkeyPatch, command: list[str]
 ) -> None:
-    url = f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none?connect_timeout=2"
+    port = free_port()
+    url = f"postgresql+psycopg://nobody@127.0.0.1:{port}/none?connect_timeout=2"
     monkeypatch.setenv("NEWSWATCH_DATABASE_URL", url)
     result = runner.invoke(app, command)
     assert result.exit_code == EXIT_UNAVAILABLE, result.output
-    assert "database unavailable" in one_error_line(result.stderr)
+    line = one_error_line(result.stderr)
+    assert "is unavailable" in line and f"127.0.0.1:{port}" in line  # names the server
 
 
 @pytest.mark.parametrize("command", [*COMMANDS, ["search", "huawei"]], ids=" ".join)

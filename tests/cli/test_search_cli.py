@@ -62,7 +62,7 @@ def test_relation_filters_and_is_validated(runner: CliRunner) -> None:
     assert found(runner, "--relation", "follow_up") == {"july-1-evening"}
     result = runner.invoke(app, ["search", "ferry", "--relation", "copy"])
     assert result.exit_code == EXIT_BAD_INPUT
-    assert "relation must be one of duplicate, follow_up, unrelated" in result.stderr
+    assert "relation must be one of duplicate, follow_up, background, unrelated" in result.stderr
 
 
 @pytest.mark.parametrize(

@@ -145,9 +145,11 @@ def test_the_image_extends_the_airflow_release_that_newswatch_is_tested_with() -
     assert version is not None
     assert re.search(r"^FROM apache/airflow:\$\{AIRFLOW_VERSION\}-python", dockerfile, re.M)
     assert version.group(1) == importlib.metadata.version("apache-airflow")
-    assert '-e "/opt/newswatch[airflow]"' in dockerfile
-    # the adapters read their JSON contracts from schemas/ beside the package
-    assert "COPY --chown=airflow:root schemas /opt/newswatch/schemas" in dockerfile
+    # a wheel, not an editable tree: the JSON contracts ship inside the package
+    assert "pip wheel" in dockerfile
+    assert '"$(ls /tmp/dist/newswatch-*.whl)[airflow]"' in dockerfile
+    assert " -e " not in dockerfile
+    assert "COPY --chown=airflow:root schemas" not in dockerfile
 
 
 def test_the_airflow_services_environment_is_valid_newswatch_settings(

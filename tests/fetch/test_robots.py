@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import time
 from collections.abc import Sequence
 
 import pytest
 from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
 
-from pipeline.config import FetchSettings, Settings
+from pipeline.config import FeedConfig, FetchSettings, Settings
+from pipeline.feeds.documents import FeedState, poll_feeds_sync
 from pipeline.fetch.errors import DownloadError
 from pipeline.fetch.http import make_client
 from pipeline.fetch.pages import PageRequest, fetch_pages_sync
 from pipeline.fetch.robots import Robots
-from pipeline.records import FetchError
+from pipeline.records import FeedPollResult, FeedStatus, FetchError
 
 PAGE = "<html><body><p>A story.</p></body></html>"
 
@@ -160,3 +164,96 @@ def test_each_redirect_hop_meets_its_own_robots(httpserver: HTTPServer, fetch: F
     assert result.error == FetchError.ROBOTS_DISALLOWED
     assert result.final_url == other
     assert "/story" not in [r.path for r, _ in httpserver.log]
+
+
+# --- RFC 9309 matching (protego), Crawl-delay, feeds ------------------------------------
+
+
+def serve_robots(httpserver: HTTPServer, text: str) -> None:
+    httpserver.expect_request("/robots.txt").respond_with_data(text, content_type="text/plain")
+
+
+def test_the_longest_matching_rule_wins(httpserver: HTTPServer, fetch: FetchSettings):
+    serve_robots(httpserver, "User-agent: *\nDisallow: /\nAllow: /news/\n")
+    news, other = check(fetch, [httpserver.url_for("/news/x"), httpserver.url_for("/sport/y")])
+    assert news is None  # urllib.robotparser took the first rule and refused this
+    assert other is not None and other.error == FetchError.ROBOTS_DISALLOWED
+
+
+def test_wildcards_and_end_anchors(httpserver: HTTPServer, fetch: FetchSettings):
+    serve_robots(httpserver, "User-agent: *\nDisallow: /*.pdf$\nDisallow: /drafts/*/edit\n")
+    pdf, pdf_like, edit, story = check(
+        fetch,
+        [
+            httpserver.url_for("/files/report.pdf"),
+            httpserver.url_for("/files/report.pdf.html"),
+            httpserver.url_for("/drafts/42/edit"),
+            httpserver.url_for("/drafts/42/view"),
+        ],
+    )
+    assert pdf is not None and pdf.error == FetchError.ROBOTS_DISALLOWED
+    assert edit is not None and edit.error == FetchError.ROBOTS_DISALLOWED
+    assert pdf_like is None and story is None
+
+
+def test_crawl_delay_is_a_floor_on_the_per_host_delay(httpserver: HTTPServer, fetch: FetchSettings):
+    serve_robots(httpserver, "User-agent: *\nCrawl-delay: 1\nAllow: /\n")
+    started: list[float] = []
+
+    def page(_request: Request) -> Response:
+        started.append(time.monotonic())
+        return Response(PAGE, content_type="text/html")
+
+    for n in range(3):
+        httpserver.expect_request(f"/p{n}").respond_with_handler(page)
+    assert fetch.per_host_delay_seconds == 0.0
+    requests = [PageRequest(f"a{n}", httpserver.url_for(f"/p{n}")) for n in range(3)]
+    results = fetch_pages_sync(requests, fetch)
+    assert all(result.ok for _, result in results)
+    gaps = [b - a for a, b in itertools.pairwise(sorted(started))]
+    assert len(gaps) == 2 and min(gaps) >= 0.9, gaps
+
+
+def test_a_crawl_delay_is_clipped_to_the_setting(httpserver: HTTPServer, fetch: FetchSettings):
+    serve_robots(httpserver, "User-agent: *\nCrawl-delay: 86400\n")
+    httpserver.expect_request("/a").respond_with_data(PAGE, content_type="text/html")
+    httpserver.expect_request("/b").respond_with_data(PAGE, content_type="text/html")
+    clipped = fetch.model_copy(update={"max_crawl_delay_seconds": 0.5})
+    begun = time.monotonic()
+    results = fetch_pages_sync(
+        [PageRequest("a", httpserver.url_for("/a")), PageRequest("b", httpserver.url_for("/b"))],
+        clipped,
+    )
+    assert all(result.ok for _, result in results)
+    assert 0.4 <= time.monotonic() - begun < 5
+
+
+def poll_one(
+    httpserver: HTTPServer, fetch: FetchSettings, *, ignore_robots: bool
+) -> FeedPollResult:
+    feed = FeedConfig(
+        name="f", url=httpserver.url_for("/feeds/all.xml"), ignore_robots=ignore_robots
+    )
+    [result] = poll_feeds_sync([(feed, FeedState())], fetch)
+    return result
+
+
+def test_robots_txt_applies_to_feed_urls(httpserver: HTTPServer, fetch: FetchSettings):
+    serve_robots(httpserver, "User-agent: *\nDisallow: /feeds/\n")
+    httpserver.expect_request("/feeds/all.xml").respond_with_data(
+        FEED, content_type="application/rss+xml"
+    )
+    refused = poll_one(httpserver, fetch, ignore_robots=False)
+    assert refused.status == FeedStatus.ERROR
+    assert refused.error is not None and refused.error.startswith("robots_disallowed")
+    assert not any(r.path == "/feeds/all.xml" for r, _ in httpserver.log)
+    # The per-feed override, for outlets that have given permission.
+    allowed = poll_one(httpserver, fetch, ignore_robots=True)
+    assert allowed.status == FeedStatus.OK and len(allowed.entries) == 1
+
+
+FEED = (
+    '<?xml version="1.0"?><rss version="2.0"><channel><title>T</title>'
+    "<item><title>One</title><link>https://news.example/1</link><guid>1</guid></item>"
+    "</channel></rss>"
+)

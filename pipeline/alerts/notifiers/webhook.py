@@ -29,6 +29,10 @@ from pipeline.config import AlertSettings, FetchSettings
 from pipeline.fetch.errors import DownloadError
 from pipeline.fetch.http import make_client
 
+# Only the status matters; a little of the body is read so the connection ends cleanly, and
+# no more, so a receiver answering with a huge body costs nothing.
+MAX_RESPONSE_BYTES = 64 * 1024
+
 SIGNATURE_HEADER = "X-Newswatch-Signature"
 DELIVERY_HEADER = "X-Newswatch-Delivery"
 
@@ -57,8 +61,13 @@ def send(
     if settings.webhook_secret is not None:
         headers[SIGNATURE_HEADER] = sign(settings.webhook_secret.get_secret_value(), body)
     shown = redact(url)
+    deadline = settings.webhook_timeout_seconds
     try:
-        status = asyncio.run(_post(url, body, headers, fetch, settings.webhook_timeout_seconds))
+        status = asyncio.run(_post(url, body, headers, fetch, deadline))
+    except TimeoutError:
+        raise DeliveryFailed(
+            f"{shown}: no complete answer within {deadline:g} s (alerts.webhook_timeout_seconds)"
+        ) from None
     except DownloadError as exc:  # the SSRF guard or DNS
         raise DeliveryFailed(f"{shown}: {exc.detail.replace(url, shown)}") from None
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
@@ -88,12 +97,28 @@ def redact(url: str) -> str:
         port = f":{parts.port}" if parts.port else ""
     except ValueError:
         port = ":?"
-    return f"{parts.scheme}://{parts.hostname or '?'}{port}/…"
+    host = parts.hostname or "?"
+    if ":" in host:  # an IPv6 literal keeps its brackets, or the port would read as part of it
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}{port}/…"
 
 
 async def _post(
-    url: str, body: bytes, headers: dict[str, str], fetch: FetchSettings, timeout: float
+    url: str, body: bytes, headers: dict[str, str], fetch: FetchSettings, deadline: float
 ) -> int:
-    async with make_client(fetch) as client:
-        response = await client.post(url, content=body, headers=headers, timeout=timeout)
+    """POST and return the status; the whole exchange (connect, send, answer) has `deadline`
+    seconds, so a receiver that drips its answer byte by byte cannot hold the run."""
+    async with asyncio.timeout(deadline), make_client(fetch) as client:
+        request = client.build_request(
+            "POST", url, content=body, headers=headers, timeout=deadline
+        )
+        response = await client.send(request, stream=True)
+        try:
+            read = 0
+            async for chunk in response.aiter_raw():
+                read += len(chunk)
+                if read >= MAX_RESPONSE_BYTES:
+                    break
+        finally:
+            await response.aclose()
         return response.status_code

@@ -9,7 +9,7 @@ the same filters, sorts, collapsing, timeline buckets and cursor rules
 
 Modules: ``backend`` (ElasticIndex), ``render`` (query DSL), ``pages`` (paging and
 collapse), ``maintenance`` (aliases, versioned indices, rebuild), ``template`` (the
-mapping in ``schemas/elasticsearch/index-template.json``), ``documents`` and ``client``.
+mapping in ``pipeline/schemas/elasticsearch/index-template.json``), ``documents`` and ``client``.
 """
 
 from pipeline.index.elastic.backend import ElasticIndex
@@ -19,7 +19,6 @@ from pipeline.index.elastic.template import (
     index_template,
     max_indexed_chars,
     schema_version,
-    template_path,
 )
 
 __all__ = [
@@ -29,5 +28,4 @@ __all__ = [
     "make_es_client",
     "max_indexed_chars",
     "schema_version",
-    "template_path",
 ]

@@ -1,23 +1,20 @@
-"""The index template (mapping and analysis) in ``schemas/elasticsearch/index-template.json``."""
+"""The index template (mapping and analysis), shipped in the package as
+``pipeline/schemas/elasticsearch/index-template.json`` (``schemas/`` is a symlink to it)."""
 
 from __future__ import annotations
 
 import json
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
+from pipeline import schemas
 
-def template_path() -> Path:
-    """Where the template file is: ``schemas/`` at the top of the repository."""
-    return Path(__file__).resolve().parents[3] / "schemas" / "elasticsearch" / "index-template.json"
+TEMPLATE = "elasticsearch/index-template.json"  # in pipeline/schemas/
 
 
 @lru_cache(maxsize=1)
 def _template_file() -> dict[str, Any]:
-    with template_path().open(encoding="utf-8") as f:
-        template: dict[str, Any] = json.load(f)
-    return template
+    return schemas.load(TEMPLATE)
 
 
 def index_template(prefix: str) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from pipeline.index.sqlite_fts.documents import upsert
 from pipeline.index.sqlite_fts.mlt import distinctive_terms
 from pipeline.index.sqlite_fts.pages import fetch_page, total_matches
 from pipeline.index.sqlite_fts.render import Filters, Plan, make_plan, matched_sql, render
+from pipeline.index.sqlite_fts.repair import set_aside_if_damaged
 from pipeline.index.sqlite_fts.schema import (
     Tables,
     active_version,
@@ -40,6 +41,7 @@ from pipeline.index.sqlite_fts.schema import (
 )
 from pipeline.index.timeline import step_days, with_gaps
 from pipeline.records import IndexDocument
+from pipeline.store.errors import ensure_directory
 
 BUSY_TIMEOUT_SECONDS = 10.0
 _BATCH = 500
@@ -60,8 +62,8 @@ class SqliteFtsIndex:
     # -- lifecycle -------------------------------------------------------------------
 
     def ensure_ready(self) -> None:
+        ensure_directory(self.path.parent)
         with translate_errors(self.path):
-            self.path.parent.mkdir(parents=True, exist_ok=True)
             conn = self._connect()
             try:
                 conn.execute("PRAGMA journal_mode=WAL")  # persistent: readers never block writers
@@ -134,7 +136,11 @@ class SqliteFtsIndex:
                     )
 
     def rebuild(self, docs: Iterable[IndexDocument]) -> int:
+        """A fresh generation from `docs`; a damaged file is first moved aside (kept, not
+        deleted), because the index can always be rebuilt from the store."""
         with translate_errors(self.path):
+            if set_aside_if_damaged(self.path) is not None:
+                self._ready = False  # the next transaction creates a fresh file
             with self._transaction(write=True) as conn:
                 active = require_active(conn)
                 stale = meta(conn, "building")
