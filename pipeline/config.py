@@ -29,6 +29,7 @@ from pydantic_settings import (
 
 DEFAULT_USER_AGENT = "newswatch/0.1 (news monitoring bot)"
 DEFAULT_FEEDS_FILE = Path(__file__).parent / "data" / "feeds.toml"
+DEFAULT_BACKFILL_SITES_FILE = Path(__file__).parent / "data" / "backfill_sites.toml"
 
 
 class FeedConfig(BaseModel):
@@ -376,6 +377,86 @@ class AirflowSettings(BaseModel):
     )
 
 
+class BackfillSite(BaseModel):
+    """A site whose sitemaps `newswatch backfill` (and the backfill DAG) may walk."""
+
+    name: str = Field(description="Short name, used in reports and as the DAG's site key.")
+    url: str = Field(description="The site's home page (scheme and host); sitemaps are found "
+                     "from its robots.txt, else at /sitemap.xml.")
+
+
+class BackfillSettings(BaseModel):
+    sites: list[BackfillSite] = Field(
+        default_factory=lambda: default_backfill_sites(),
+        description="Sites the backfill DAG walks when triggered without a `sites` param; "
+        "default: the documented UK–China list in pipeline/data/backfill_sites.toml.",
+    )
+    max_pages: int = Field(
+        100, ge=0, description="Pages fetched per site in one backfill run (--max-pages)."
+    )
+    daily_pages_per_site: int = Field(
+        500,
+        ge=0,
+        description="Backfill pages fetched from one site per UTC day over all runs, so an "
+        "archive is read over days rather than in one burst.",
+    )
+    min_score: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="Relevance pre-filter: a candidate whose URL slug and sitemap title score "
+        "below this against the seed is not kept (0 keeps everything in the date range).",
+    )
+    alerts: bool = Field(
+        False,
+        description="Let backfilled articles raise alerts. Off: old coverage found by a "
+        "backfill is searchable but never notifies anyone.",
+    )
+    per_host_delay_seconds: float = Field(
+        1.0,
+        ge=0,
+        description="Minimum gap between two backfill requests to one host (sitemaps and "
+        "pages); never below fetch.per_host_delay_seconds, so backfill is politer than ingest.",
+    )
+    max_sitemap_bytes: int = Field(
+        50_000_000,
+        ge=1024,
+        description="Cap on one sitemap file after decompression (the protocol's limit is "
+        "50 MB); it is parsed as it streams in, never held whole.",
+    )
+    sitemap_timeout_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="Wall-clock cap on reading one sitemap file (they are larger than pages).",
+    )
+    max_sitemaps_per_site: int = Field(
+        5000,
+        ge=1,
+        description="Sitemap files read per site and date range: a bound on runaway or "
+        "generated sitemap trees.",
+    )
+    max_depth: int = Field(
+        4, ge=1, description="Nesting of sitemap indexes followed below the root sitemaps."
+    )
+    write_batch: int = Field(
+        2000, ge=1, description="Candidate URLs written to the store per transaction."
+    )
+    sitemaps_per_task: int = Field(
+        20, ge=1, description="Sitemaps per mapped walk task of the backfill DAG."
+    )
+    airflow_pool: str = Field(
+        "newswatch_backfill",
+        description="Airflow pool of the backfill DAG's network tasks; create it with few "
+        "slots so backfill never takes the workers live ingest needs.",
+    )
+    airflow_priority_weight: int = Field(
+        0,
+        description="priority_weight of backfill tasks, with weight_rule 'absolute'. Ingest "
+        "tasks keep Airflow's default (1, summed downstream), so they go first when both "
+        "wait for a slot.",
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix="NEWSWATCH_", env_nested_delimiter="__", extra="forbid"
@@ -400,6 +481,7 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     airflow: AirflowSettings = Field(default_factory=AirflowSettings)
+    backfill: BackfillSettings = Field(default_factory=BackfillSettings)
 
     @field_validator("feeds")
     @classmethod
@@ -441,6 +523,14 @@ def default_feeds() -> list[FeedConfig]:
         return []
     with DEFAULT_FEEDS_FILE.open("rb") as handle:
         return [FeedConfig(**feed) for feed in tomllib.load(handle).get("feeds", [])]
+
+
+def default_backfill_sites() -> list[BackfillSite]:
+    """The documented UK–China backfill sites shipped with the package (docs/backfill.md)."""
+    if not DEFAULT_BACKFILL_SITES_FILE.is_file():
+        return []
+    with DEFAULT_BACKFILL_SITES_FILE.open("rb") as handle:
+        return [BackfillSite(**site) for site in tomllib.load(handle).get("sites", [])]
 
 
 def config_file_path() -> Path | None:

@@ -154,6 +154,9 @@ def _scan(
     counts: StageCounts,
 ) -> None:
     counts["articles_scanned"] += 1
+    if article.alerts_muted:  # backfilled coverage: searchable, but never notifies
+        counts["muted_backfill"] += 1
+        return
     cluster_id = article.cluster_id or article.id
     facts = ArticleFacts(
         outlet=article.outlet,

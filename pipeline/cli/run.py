@@ -37,7 +37,8 @@ def demo(
     ] = False,
 ) -> None:
     """Run the whole pipeline offline against the bundled sample newsroom."""
-    from pipeline.demo.command import DEMO_PORT, DEMO_SLOW_SECONDS, demo_settings
+    from pipeline.cli.backfill import print_backfill_summary
+    from pipeline.demo.command import DEMO_PORT, DEMO_SLOW_SECONDS, demo_backfill, demo_settings
     from pipeline.demo.server import NewsroomServer
 
     if index not in ("sqlite", "elasticsearch"):
@@ -66,8 +67,9 @@ def demo(
         store = connect(settings)
         summary = run_with_progress(store, settings, trigger="demo")
         print_run_summary(summary)
-        print_demo_report(store, settings)
         backend = open_index(settings)
+        print_backfill_summary(demo_backfill(store.sessions, settings, backend))
+        print_demo_report(store, settings)
         print_search_page(backend.search(SearchQuery(text="huawei", limit=5)), "huawei")
         if serve:
             from pipeline.api.server import serve as serve_api

@@ -148,15 +148,18 @@ async def download(
     settings: FetchSettings,
     headers: dict[str, str] | None = None,
     check_url: Callable[[str], Awaitable[None]] | None = None,
+    sink: Callable[[bytes], None] | None = None,
 ) -> RawResponse:
     """GET `url`, following redirects; return a 2xx/304 response or raise `DownloadError`.
 
     `check_url` is awaited before each hop (robots.txt); it raises `DownloadError` to refuse.
+    `sink`, if given, receives the decoded body chunk by chunk as it arrives (for parsing
+    while streaming) and the response's `body` is empty.
     """
     hops: list[str] = []
     try:
         async with asyncio.timeout(settings.total_timeout_seconds):
-            return await _follow(client, url, hops, settings, headers, check_url)
+            return await _follow(client, url, hops, settings, headers, check_url, sink)
     except (DownloadError, TimeoutError, httpx.HTTPError, httpx.InvalidURL) as exc:
         error = _as_download_error(exc, settings)
         error.final_url = hops[-1] if hops else url
@@ -173,6 +176,7 @@ async def _follow(
     settings: FetchSettings,
     headers: dict[str, str] | None,
     check_url: Callable[[str], Awaitable[None]] | None,
+    sink: Callable[[bytes], None] | None = None,
 ) -> RawResponse:
     current = url
     while True:
@@ -189,7 +193,7 @@ async def _follow(
                 continue
             if status >= 300 and status != 304:
                 raise _status_error(response, settings)
-            body = b"" if status == 304 else await read_body(response, settings)
+            body = b"" if status == 304 else await read_body(response, settings, sink)
         finally:
             await response.aclose()
         return RawResponse(url, current, status, response.headers, body, list(hops))

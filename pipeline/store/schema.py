@@ -2,4 +2,5 @@
 
 import pipeline.alerts.models
 import pipeline.classify.models
+import pipeline.feeds.backfill_models
 import pipeline.store.models  # noqa: F401

@@ -38,4 +38,4 @@ def test_index_status_reports_the_outbox(runner: CliRunner) -> None:
 def test_db_upgrade_reports_the_revision(runner: CliRunner) -> None:
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "revision 0003_embeddings_relations" in result.output
+    assert "revision 0004_backfill" in result.output

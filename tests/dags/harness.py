@@ -71,6 +71,8 @@ def _describe(task: Any) -> dict[str, Any]:
         "retry_exponential_backoff": task.retry_exponential_backoff,
         "execution_timeout": timeout.total_seconds() if timeout else None,
         "outlets": [getattr(outlet, "uri", str(outlet)) for outlet in task.outlets],
+        "pool": task.pool,
+        "priority_weight": task.priority_weight,
     }
 
 

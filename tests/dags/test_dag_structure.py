@@ -33,7 +33,11 @@ def dagbag(airflow_home: Path) -> dict[str, Any]:
 
 def test_the_dag_folder_imports_without_errors(dagbag: dict[str, Any]) -> None:
     assert dagbag["import_errors"] == {}
-    assert set(dagbag["dags"]) == {"newswatch_ingest", "newswatch_maintenance"}
+    assert set(dagbag["dags"]) == {
+        "newswatch_ingest",
+        "newswatch_maintenance",
+        "newswatch_backfill",
+    }
 
 
 def test_parsing_the_dags_imports_no_stage_store_or_heavy_library(dagbag: dict[str, Any]) -> None:
@@ -71,10 +75,14 @@ def test_only_publish_emits_the_articles_asset(dagbag: dict[str, Any]) -> None:
 
 
 def test_every_task_retries_with_backoff_and_has_a_timeout(dagbag: dict[str, Any]) -> None:
-    assert set(dagbag["dags"]) == {"newswatch_ingest", "newswatch_maintenance"}
+    assert set(dagbag["dags"]) == {
+        "newswatch_ingest",
+        "newswatch_maintenance",
+        "newswatch_backfill",
+    }
     assert all(dag["tasks"] for dag in dagbag["dags"].values())  # the loop checks something
     for dag_id, dag in dagbag["dags"].items():
-        timeout = 30 * 60 if dag_id == "newswatch_ingest" else 240 * 60
+        timeout = 240 * 60 if dag_id == "newswatch_maintenance" else 30 * 60
         for task_id, spec in dag["tasks"].items():
             assert spec["retries"] == 3, (dag_id, task_id)
             assert spec["retry_exponential_backoff"] == 2.0, (dag_id, task_id)
@@ -89,3 +97,23 @@ def test_maintenance_rebuilds_only_on_request_and_after_retention(dagbag: dict[s
     assert set(tasks) == {"feed_health", "retention", "rebuild_index"}
     assert tasks["rebuild_index"]["upstream"] == ["retention"]
     assert tasks["rebuild_index"]["trigger_rule"] == "none_failed"  # runs when retention is off
+
+
+def test_backfill_is_manual_mapped_per_site_and_chunk_and_yields_to_ingest(
+    dagbag: dict[str, Any],
+) -> None:
+    backfill = dagbag["dags"]["newswatch_backfill"]
+    assert backfill["timetable"] == "NullTimetable" and backfill["max_active_runs"] == 1
+    assert backfill["params"] == {"sites": [], "since": "2020-07-21", "until": None, "budget": None}
+    tasks = backfill["tasks"]
+    assert {t for t, spec in tasks.items() if spec["mapped"]} == {
+        "discover",
+        "walk_sitemaps",
+        "fetch_pages",
+    }
+    for task_id in ("discover", "walk_sitemaps", "fetch_pages"):
+        assert tasks[task_id]["pool"] == "newswatch_backfill", task_id
+    ingest = dagbag["dags"]["newswatch_ingest"]["tasks"]
+    assert all(spec["priority_weight"] == 0 for spec in tasks.values())
+    assert all(spec["priority_weight"] >= 1 for spec in ingest.values())
+    assert tasks["summary"]["trigger_rule"] == "all_done"
