@@ -505,6 +505,14 @@ class BackfillSettings(BaseModel):
         description="Relevance pre-filter: a candidate whose URL slug and sitemap title score "
         "below this against the seed is not kept (0 keeps everything in the date range).",
     )
+    semantic_weight: float = Field(
+        0.5,
+        ge=0,
+        le=1,
+        description="Relevance pre-filter: the share of the sentence-embedding score in a "
+        "candidate's score; the lexical score (seed key terms and storyline terms) has the "
+        "rest. 0 is lexical only, 1 semantic only.",
+    )
     alerts: bool = Field(
         False,
         description="Let backfilled articles raise alerts. Off: old coverage found by a "

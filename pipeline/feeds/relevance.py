@@ -4,8 +4,7 @@ Whole archives are too big to download, so each candidate is judged on what the 
 gives away: the words of its URL slug and, in news sitemaps, its title. A scorer is any
 object with a `name` and a `score(batch) -> list[float]` giving 0..1 per candidate (a
 batch, so a model-based scorer can embed many texts at once). `make_scorer` combines the
-available scorers: the lexical one always; a semantic one plugs in beside it with its own
-weight (see `CombinedScorer`).
+lexical and the semantic scorer, weighted by `backfill.semantic_weight`.
 """
 
 from __future__ import annotations
@@ -15,7 +14,9 @@ from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import unquote
 
-from pipeline.classify.embed import default_embedder
+import numpy as np
+
+from pipeline.classify.embed import Embedder, default_embedder
 from pipeline.classify.relate import SeedProfile, profile_seed, term_counts
 from pipeline.classify.seeds import load_seeds
 from pipeline.classify.threads import ThreadBook, load_thread_book
@@ -24,6 +25,10 @@ from pipeline.feeds.sitemap_dates import url_path
 from pipeline.text.terms import Term, TextTerms
 from pipeline.text.tokens import plain_words
 
+# Cosine to the closest seed text mapped onto 0..1: slugs of unrelated pages reach about
+# 0.2 against the shipped seed, slugs of its story 0.28-0.52 (measured; docs/backfill.md).
+SEMANTIC_FLOOR = 0.2
+SEMANTIC_CEILING = 0.5
 # raw / (raw + SATURATION): a slug matching two strong seed terms (≈3 each) scores ≈0.67.
 SATURATION = 3.0
 _SEPARATORS = str.maketrans(dict.fromkeys("/-_.+,;=", " "))
@@ -117,11 +122,47 @@ class CombinedScorer:
         return [value / total for value in sums]
 
 
+class SemanticScorer:
+    """Sentence-embedding closeness of slug words and title to the seed, one batch per call.
+
+    The seed is its title-and-lead vector (as the classifier embeds articles) and its
+    paragraphs' vectors (as the classifier's semantic feature compares them): a lead can be
+    a photo caption or a newsletter plug, the paragraphs carry the story.
+    """
+
+    name = "semantic"
+
+    def __init__(self, profile: SeedProfile, embedder: Embedder) -> None:
+        rows = [profile.analysis.vector, *(p.vector for p in profile.passages)]
+        self._seed = np.stack(rows)
+        self._embedder = embedder
+
+    def score(self, candidates: Sequence[Candidate]) -> list[float]:
+        texts = [_text(c) for c in candidates]
+        if not texts:
+            return []
+        closest = (self._embedder.embed(texts) @ self._seed.T).max(axis=1)
+        scaled = (closest - SEMANTIC_FLOOR) / (SEMANTIC_CEILING - SEMANTIC_FLOOR)
+        # A URL with no words (/story/4821) says nothing: the model's empty vector is noise.
+        return [
+            float(v) if t.strip() else 0.0
+            for v, t in zip(np.clip(scaled, 0.0, 1.0), texts, strict=True)
+        ]
+
+
 def make_scorer(settings: Settings) -> RelevanceScorer:
     """The pre-filter for the default seed (the first of dedup.seeds)."""
     book = load_thread_book(settings.dedup.threads_file)
     seed = load_seeds(settings)[0]
-    return LexicalScorer(profile_seed(seed, settings.dedup, book, default_embedder()), book)
+    embedder = default_embedder()
+    profile = profile_seed(seed, settings.dedup, book, embedder)
+    semantic = settings.backfill.semantic_weight
+    parts: list[tuple[RelevanceScorer, float]] = []
+    if semantic < 1:
+        parts.append((LexicalScorer(profile, book), 1 - semantic))
+    if semantic > 0:
+        parts.append((SemanticScorer(profile, embedder), semantic))
+    return parts[0][0] if len(parts) == 1 else CombinedScorer(parts)
 
 
 def _text(candidate: Candidate) -> str:

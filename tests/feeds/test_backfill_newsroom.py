@@ -23,7 +23,7 @@ from pipeline.feeds.backfill import discover, open_job, walk
 from pipeline.feeds.backfill_models import BackfillCandidate, BackfillSitemap
 from pipeline.feeds.backfill_queue import queue_pages
 from pipeline.feeds.backfill_report import report
-from pipeline.feeds.relevance import make_scorer
+from pipeline.feeds.relevance import Candidate, make_scorer
 from pipeline.feeds.sitemap_dates import DateRange
 from pipeline.index.factory import open_index
 from pipeline.runs.backfill import run_backfill
@@ -134,6 +134,12 @@ def test_prefilter_orders_fetches_and_keeps_budgets(
     job = walked(store, settings, base, ALL)
     found = candidates(store, job)
     assert "christmas-market-returns" not in found and "eat-out-scheme-first-week" not in found
+    # The stored score is the combined (lexical + semantic) score, and it orders the queue.
+    scorer = make_scorer(settings)
+    assert scorer.name == "lexical+semantic"
+    rows = list(found.values())
+    expected = scorer.score([Candidate(c.url, c.title) for c in rows])
+    assert [c.score for c in rows] == pytest.approx([round(s, 4) for s in expected], abs=1e-4)
     ranked = sorted(found.values(), key=lambda c: -c.score)
     first = queue_pages(store.sessions, settings, job, max_pages=2)
     assert first["queued"] == 2
@@ -206,7 +212,7 @@ KILLABLE = """
 import sys
 from pipeline.config import Settings
 from pipeline.feeds.backfill import discover, open_job, walk
-from pipeline.feeds.relevance import make_scorer
+from pipeline.feeds.relevance import Candidate, make_scorer
 from pipeline.feeds.sitemap_dates import DateRange
 from pipeline.store import open_store
 from datetime import date, datetime

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.feeds.relevance import Candidate, CombinedScorer, make_scorer, slug_text
+from pipeline.feeds.relevance import (
+    Candidate,
+    CombinedScorer,
+    LexicalScorer,
+    SemanticScorer,
+    make_scorer,
+    slug_text,
+)
 from tests.conftest import make_test_settings
 
 
@@ -35,6 +42,35 @@ def test_story_slugs_outscore_unrelated_ones(scorer) -> None:  # type: ignore[no
     assert min(story) > max(unrelated)
     assert all(0.0 <= s <= 1.0 for s in scores)
     assert max(unrelated) < 0.05  # below the default backfill.min_score
+
+
+def test_lexical_and_semantic_by_default(scorer, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    assert scorer.name == "lexical+semantic"
+    lexical_only = make_scorer(make_test_settings(tmp_path, backfill={"semantic_weight": 0}))
+    assert isinstance(lexical_only, LexicalScorer)
+    semantic_only = make_scorer(make_test_settings(tmp_path, backfill={"semantic_weight": 1}))
+    assert isinstance(semantic_only, SemanticScorer)
+
+
+def test_a_slug_meaning_the_story_in_other_words_outranks_unrelated_ones(  # type: ignore[no-untyped-def]
+    scorer,
+) -> None:
+    # Pompeo urging Tory MPs to stand up to China, with none of the seed's words.
+    same_story = "https://x.example/world/american-diplomat-urges-conservative-lawmakers-to-confront-peking"
+    unrelated = [
+        "https://x.example/world/us-election-biden-wins",
+        "https://x.example/sport/football/premier-league-results",
+        "https://x.example/business/bank-of-england-holds-interest-rates",
+        "https://x.example/local/village-fete-cancelled",
+    ]
+    batch = [Candidate(u) for u in [same_story, *unrelated]]
+    lexical, semantic = (part.score(batch) for part, _ in scorer._parts)
+    assert lexical[0] == 0.0  # no keyword shared: lexical alone would drop it
+    assert semantic[0] > max(semantic[1:])
+    combined = scorer.score(batch)
+    assert combined[0] > max(combined[1:])
+    assert combined[0] >= 0.05 > max(combined[1:])  # kept at the default backfill.min_score
+    assert scorer.score([]) == []
 
 
 def test_a_news_title_adds_evidence(scorer) -> None:  # type: ignore[no-untyped-def]
