@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipeline.config import ExtractSettings
 from pipeline.extract.extractor import NoContent, extract
 from pipeline.records import ArticleStatus, utcnow
-from pipeline.store.batches import StageCounts, drain
+from pipeline.store.batches import StageCounts, drain, only_articles
 from pipeline.store.models import Article, Page
 from pipeline.urls import domain_of
 
@@ -25,9 +25,7 @@ def extract_pending(
 
     def due() -> Select[Article]:
         stmt = select(Article).where(Article.status == ArticleStatus.FETCHED)
-        if article_ids is not None:
-            stmt = stmt.where(Article.id.in_(list(article_ids)))
-        return stmt.order_by(Article.discovered_at, Article.id)
+        return only_articles(stmt, article_ids).order_by(Article.discovered_at, Article.id)
 
     def work(session: Session, articles: list[Article], counts: StageCounts) -> None:
         for article in articles:

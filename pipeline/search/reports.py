@@ -355,7 +355,7 @@ def _story_refs(session: Session, cluster_ids: Iterable[str]) -> list[StoryRef]:
         StoryRef(
             cluster_id=cluster.id,
             article_id=article.id,
-            title=article.title or article.feed_title or article.canonical_url,
+            title=article.display_title,
             url=article.canonical_url,
             outlets=list(cluster.outlets or []),
             first_seen_at=cluster.first_seen_at,
@@ -375,7 +375,7 @@ def _date_order(story: StoryRef) -> tuple[bool, datetime, str]:
 def _summary(article: Article) -> ArticleSummary:
     return ArticleSummary(
         id=article.id,
-        title=article.title or article.feed_title or article.canonical_url,
+        title=article.display_title,
         url=article.canonical_url,
         outlet=article.outlet,
         published_at=article.published_at,
