@@ -30,6 +30,7 @@ from pydantic_settings import (
 DEFAULT_USER_AGENT = "newswatch/0.1 (news monitoring bot)"
 DEFAULT_FEEDS_FILE = Path(__file__).parent / "data" / "feeds.toml"
 DEFAULT_BACKFILL_SITES_FILE = Path(__file__).parent / "data" / "backfill_sites.toml"
+Perspective = Literal["uk", "china", "international"]
 
 
 class FeedConfig(BaseModel):
@@ -47,6 +48,13 @@ class FeedConfig(BaseModel):
         False,
         description="Poll this feed and fetch its articles even where robots.txt disallows "
         "them. Off by default; only for outlets that have granted permission.",
+    )
+    perspective: Perspective = Field(
+        "international",
+        description="Whose side of UK-China relations the outlet speaks for: 'uk' (UK outlets "
+        "and government), 'china' (Chinese official and state media), 'international' "
+        "(everyone else). Stored with each article (first feed wins), shown on its page and in "
+        "/api/articles.",
     )
 
 
@@ -223,6 +231,18 @@ class ElasticsearchSettings(BaseModel):
         "newswatch-articles", description="Versioned indices are PREFIX-vN behind aliases."
     )
     bulk_chunk_size: int = Field(500, ge=1, description="Documents per bulk request.")
+    bulk_max_bytes: int = Field(
+        10_000_000,
+        ge=100_000,
+        description="Bytes per bulk request (besides bulk_chunk_size): long articles must not "
+        "make a request the cluster refuses (http.max_content_length, 100 MB by default) or "
+        "that fills its indexing memory.",
+    )
+    server_major: Literal[8, 9] = Field(
+        9,
+        description="Major version of the Elasticsearch servers: 9, or 8, for which the "
+        "client (version 9) sends compatible-with=8 media types that 8.x servers accept.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -350,6 +370,83 @@ class AirflowSettings(BaseModel):
         description="Airflow Connection whose host, login, password and extra (api_key, "
         "ca_certs, verify_certs) override index.elasticsearch under Airflow.",
     )
+    database_conn_id: str = Field(
+        "newswatch_db",
+        description="Airflow Connection whose URI (e.g. postgresql+psycopg://user:pass@host/db) "
+        "overrides database_url under Airflow.",
+    )
+    smtp_conn_id: str = Field(
+        "newswatch_smtp",
+        description="Airflow Connection whose host, port, login, password and extra (starttls, "
+        "sender) override alerts.smtp under Airflow.",
+    )
+    webhook_conn_id: str = Field(
+        "newswatch_webhook",
+        description="Airflow Connection whose password overrides alerts.webhook_secret under "
+        "Airflow.",
+    )
+    max_fetch_batches: int = Field(
+        200,
+        ge=1,
+        le=1000,
+        description="Mapped fetch instances planned per ingest run. Airflow refuses to expand "
+        "a task into more than [core] max_map_length (1024) instances, so articles beyond "
+        "max_fetch_batches × articles_per_task wait for the next run (counted as "
+        "fetch_deferred in the summary).",
+    )
+    fetch_pool: str = Field(
+        "newswatch_fetch",
+        description="Airflow pool of the fetch tasks: its slots bound page downloads over "
+        "every run and worker. Create it before the first run (airflow pools set "
+        "newswatch_fetch 4 ...); docker/ does.",
+    )
+    fetch_max_active_per_run: int = Field(
+        4, ge=1, description="Fetch instances of one DAG run that may run at once."
+    )
+    ingest_dagrun_timeout_minutes: float = Field(
+        120.0,
+        gt=0,
+        description="dagrun_timeout of the ingest DAG: a run still going after this is failed "
+        "(and notified), so a stuck run cannot block the next ones (max_active_runs=1).",
+    )
+    maintenance_dagrun_timeout_minutes: float = Field(
+        480.0, gt=0, description="dagrun_timeout of the maintenance DAG."
+    )
+    failure_channels: list[str] = Field(
+        default_factory=list,
+        description="Alert channels (webhook or email, by name, as in alerts.channels or the "
+        "rules file) told when a DAG run fails, with the failed tasks and a link to the run.",
+    )
+    ui_url: str | None = Field(
+        None,
+        description="Base URL of the Airflow UI for links in failure notices; default: "
+        "Airflow's [api] base_url.",
+    )
+
+
+class ObservabilitySettings(BaseModel):
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="'json': one JSON object per log line (for Loki, Elasticsearch or "
+        "CloudWatch); 'text': plain lines for a terminal.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO",
+        description="Level of the newswatch loggers in JSON mode (INFO shows one line per "
+        "stage batch).",
+    )
+    metrics_textfile: Path | None = Field(
+        None,
+        description="After each stage, write the pipeline metrics in Prometheus text format "
+        "to this file (point node-exporter's textfile collector at its directory). Works from "
+        "any Airflow worker that shares the directory.",
+    )
+    metrics_pushgateway: str | None = Field(
+        None,
+        description="After each stage, push the pipeline metrics to this Prometheus "
+        "Pushgateway (e.g. http://pushgateway:9091), for workers without a shared disk.",
+    )
+    metrics_job: str = Field("newswatch", description="Job label of pushed metrics.")
 
 
 class BackfillSite(BaseModel):
@@ -456,6 +553,7 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     airflow: AirflowSettings = Field(default_factory=AirflowSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
     backfill: BackfillSettings = Field(default_factory=BackfillSettings)
 
     @field_validator("feeds")

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import httpcore
@@ -84,14 +85,22 @@ class _Host:
     next_start: float = 0.0
 
 
-class Throttle:
-    """Bounds requests in flight (overall and per host) and spaces out requests to one host."""
+class HostClock(Protocol):
+    """Spaces out requests to one host across processes (`pipeline.fetch.host_clock`)."""
 
-    def __init__(self, settings: FetchSettings) -> None:
+    async def wait_turn(self, host: str, gap_seconds: float) -> None: ...
+
+
+class Throttle:
+    """Bounds requests in flight (overall and per host) and spaces out requests to one host;
+    with a `HostClock`, also across every process that shares it."""
+
+    def __init__(self, settings: FetchSettings, clock: HostClock | None = None) -> None:
         self._all = asyncio.Semaphore(settings.concurrency)
         self._per_host = settings.per_host_concurrency
         self._gap = settings.per_host_delay_seconds
         self._hosts: dict[str, _Host] = {}
+        self._clock = clock
 
     def at_least(self, url: str, seconds: float) -> None:
         """Space requests to `url`'s host at least `seconds` apart (robots.txt Crawl-delay)."""
@@ -114,6 +123,8 @@ class Throttle:
             start = max(now, host.next_start)
             host.next_start = start + host.gap
             await asyncio.sleep(start - now)
+            if self._clock is not None:  # the host's gap (Crawl-delay too) across workers
+                await self._clock.wait_turn(urlsplit(url).hostname or "", host.gap)
             async with self._all:
                 yield
 

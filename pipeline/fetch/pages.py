@@ -17,7 +17,7 @@ import httpx
 
 from pipeline.config import FetchSettings
 from pipeline.fetch.errors import DownloadError
-from pipeline.fetch.http import RawResponse, Throttle, download, make_client
+from pipeline.fetch.http import HostClock, RawResponse, Throttle, download, make_client
 from pipeline.fetch.robots import Robots
 from pipeline.records import FetchError, FetchResult
 
@@ -37,6 +37,9 @@ _BOMS = (
 # Labels browsers decode as windows-1252 (WHATWG Encoding Standard); Python's latin-1 would
 # turn cp1252's curly quotes and dashes into C1 control characters.
 _READ_AS_CP1252 = frozenset({"ascii", "iso8859-1"})
+# Likewise browsers read GB2312 and GBK labels with the GB18030 decoder, and Big5 as
+# Big5-HKSCS: pages labelled with the narrow charset routinely use the wider one's characters.
+_READ_AS_WIDER = {"gb2312": "gb18030", "gbk": "gb18030", "big5": "big5hkscs"}
 
 
 @dataclass
@@ -49,27 +52,30 @@ class PageRequest:
 
 
 async def fetch_pages(
-    requests: Sequence[PageRequest], settings: FetchSettings
+    requests: Sequence[PageRequest], settings: FetchSettings, clock: HostClock | None = None
 ) -> list[tuple[PageRequest, FetchResult]]:
-    """Fetch pages concurrently within the politeness limits; results in request order."""
+    """Fetch pages concurrently within the politeness limits; results in request order.
+    With a `clock`, the per-host delay also holds across processes sharing it."""
     async with make_client(settings) as client:
-        fetcher = _Fetcher(client, settings)
+        fetcher = _Fetcher(client, settings, clock)
         results = await asyncio.gather(*(fetcher.fetch(r) for r in requests))
     return list(zip(requests, results, strict=True))
 
 
 def fetch_pages_sync(
-    requests: Iterable[PageRequest], settings: FetchSettings
+    requests: Iterable[PageRequest], settings: FetchSettings, clock: HostClock | None = None
 ) -> list[tuple[PageRequest, FetchResult]]:
     """`fetch_pages` for plain code (CLI, Airflow tasks): runs its own event loop."""
-    return asyncio.run(fetch_pages(list(requests), settings))
+    return asyncio.run(fetch_pages(list(requests), settings, clock))
 
 
 class _Fetcher:
-    def __init__(self, client: httpx.AsyncClient, settings: FetchSettings) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, settings: FetchSettings, clock: HostClock | None
+    ) -> None:
         self._client = client
         self._settings = settings
-        self._throttle = Throttle(settings)
+        self._throttle = Throttle(settings, clock)
         self._robots = Robots(client, settings, self._throttle)
 
     async def fetch(self, request: PageRequest) -> FetchResult:
@@ -182,10 +188,13 @@ def _charset_candidates(body: bytes, declared: str | None) -> Iterator[str]:
 
 def _codec(label: str) -> str | None:
     try:
-        name = codecs.lookup(label.strip().strip("\"'")).name
+        cleaned = label.strip().strip("\"'").lower()
+        name = codecs.lookup("gbk" if cleaned == "x-gbk" else cleaned).name
     except LookupError:
         return None
-    return "cp1252" if name in _READ_AS_CP1252 else name
+    if name in _READ_AS_CP1252:
+        return "cp1252"
+    return _READ_AS_WIDER.get(name, name)
 
 
 def _parse_content_type(value: str | None) -> tuple[str | None, str | None]:
