@@ -105,7 +105,8 @@ def _when(value: Any) -> str:
 
 
 def print_seed_followups(report: SeedFollowups) -> None:
-    """The seed's own story (every outlet that ran a copy), then its follow-ups by thread."""
+    """The seed's own story (every outlet that ran a copy), its follow-ups by thread, and
+    the background (related stories published before it)."""
     seed = report.seed
     console.print(
         f"\n[bold]Seed:[/bold] {escape_markup(seed.title or seed.id)} "
@@ -130,6 +131,12 @@ def print_seed_followups(report: SeedFollowups) -> None:
                 ", ".join(story.outlets),
             )
     console.print(followups)
+    for story in report.background:
+        when = as_utc(story.first_seen_at)
+        console.print(
+            f"  before the seed: {when.date().isoformat() if when else '?'} "
+            f"{escape_markup(story.title)} ({', '.join(story.outlets)})"
+        )
 
 
 def print_classification(results: Sequence[dict[str, Any]]) -> None:
