@@ -12,7 +12,6 @@ from pipeline.classify.seeds import load_seeds
 from pipeline.classify.threads import load_thread_book
 from pipeline.cli.run import print_demo_report
 from pipeline.demo.command import demo_settings
-from pipeline.demo.content import load_articles, load_outlets
 from pipeline.demo.server import NewsroomServer
 from pipeline.index.factory import open_index
 from pipeline.runs.runner import run_pipeline
@@ -21,17 +20,10 @@ from pipeline.store import Store
 from pipeline.urls import article_id, canonical_url
 from tests.conftest import make_test_settings
 
-SAMPLE = load_articles(load_outlets())
-
-
 @pytest.fixture(scope="module")
 def newsroom() -> Iterator[NewsroomServer]:
     with NewsroomServer(slow_seconds=1.0) as server:
         yield server
-
-
-def _id(slug: str) -> str:
-    return article_id(canonical_url(SAMPLE[slug].url))
 
 
 def _ids(stories: list[StoryRef]) -> set[str]:
@@ -48,21 +40,25 @@ def test_demo_reports_the_second_seed_without_keyword_lists(
     summary = run_pipeline(store.sessions, settings, backend)
     assert summary.state == "succeeded"
 
+    ids = {a.slug: article_id(canonical_url(a.url)) for a in newsroom.manifest()}
     corvane = load_seeds(settings)[1]
     book = load_thread_book(None)
     with store.sessions() as session:
         report: SeedFollowups = seed_followups(session, corvane, book)
     # The Westminster Wire report of the veto, in its own words: the seed's own story.
-    assert _id("corvane-takeover-blocked-filton") in _ids(report.copies)
+    assert ids["corvane-takeover-blocked-filton"] in _ids(report.copies)
     followups = {s.article_id for d in report.developments for s in d.stories}
-    assert {_id("corvane-hailan-high-court-challenge"), _id("corvane-sold-to-british-defence-group")} <= followups
-    assert _id("corvane-deal-called-in-review") in _ids(report.background)
+    assert {ids["corvane-hailan-high-court-challenge"], ids["corvane-sold-to-british-defence-group"]} <= followups
+    assert ids["corvane-deal-called-in-review"] in _ids(report.background)
     # Nothing about the Pompeo story is taken for a Corvane follow-up.
-    pompeo = {_id(slug) for slug, a in SAMPLE.items() if a.kind in ("follow_up", "seed_copy")}
+    pompeo = {ids[a.slug] for a in newsroom.manifest() if not a.slug.startswith("corvane-")}
     assert not followups & pompeo
 
     print_demo_report(store, settings)
     out = capsys.readouterr().out
-    assert "Corvane Photonics" in out and "Grand Strategy" in out
-    assert "Hailan takes government to High Court" in out
-    assert "before the seed: 2022-03-09" in out
+    pompeo_part, corvane_part = out.split("Seed: Ministers block Chinese-owned buyer's")
+    assert "Seed: Mike Pompeo" in pompeo_part
+    assert "copies; published by Westminster Wire" in corvane_part
+    assert "Follow-ups of the seed (2 articles)" in corvane_part
+    assert "Hailan takes" in corvane_part and "2022-08-23" in corvane_part
+    assert "2022-03-09 Ministers order security review" in corvane_part
