@@ -20,6 +20,7 @@ from pipeline.store import Store
 from pipeline.urls import article_id, canonical_url
 from tests.conftest import make_test_settings
 
+
 @pytest.fixture(scope="module")
 def newsroom() -> Iterator[NewsroomServer]:
     with NewsroomServer(slow_seconds=1.0) as server:
@@ -48,7 +49,10 @@ def test_demo_reports_the_second_seed_without_keyword_lists(
     # The Westminster Wire report of the veto, in its own words: the seed's own story.
     assert ids["corvane-takeover-blocked-filton"] in _ids(report.copies)
     followups = {s.article_id for d in report.developments for s in d.stories}
-    assert {ids["corvane-hailan-high-court-challenge"], ids["corvane-sold-to-british-defence-group"]} <= followups
+    assert {
+        ids["corvane-hailan-high-court-challenge"],
+        ids["corvane-sold-to-british-defence-group"],
+    } <= followups
     assert ids["corvane-deal-called-in-review"] in _ids(report.background)
     # Nothing about the Pompeo story is taken for a Corvane follow-up.
     pompeo = {ids[a.slug] for a in newsroom.manifest() if not a.slug.startswith("corvane-")}

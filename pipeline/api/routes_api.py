@@ -12,8 +12,8 @@ from pipeline.api.context import Context, DbSession
 from pipeline.api.params import Interval, SearchParams, TimelineParams
 from pipeline.index.base import SearchPage, TimelineBucket
 from pipeline.search import reports
-from pipeline.store.models import Article
 from pipeline.search.similar import MoreLikeThis, more_like_this
+from pipeline.store.models import Article
 
 router = APIRouter(prefix="/api", dependencies=[Depends(require_key)])
 

@@ -1,4 +1,4 @@
-""""More like this" by meaning: the nearest articles by cosine over the stored embeddings.
+""" "More like this" by meaning: the nearest articles by cosine over the stored embeddings.
 
 Bounded work: only articles dated within ``SIMILAR_WINDOW`` of the article (the
 publication date, or the discovery time when a page has none) are candidates, and of
@@ -50,8 +50,17 @@ def more_like_this(
     if found is not None:
         return MoreLikeThis(article_id, "embedding", found)
     hits = backend.more_like_this(article_id, limit=limit)
-    stored = {a.id: a for a in session.scalars(select(Article).where(Article.id.in_([h.article_id for h in hits])))}
-    articles = [SimilarArticle(summarise(stored[h.article_id]), None) for h in hits if h.article_id in stored]
+    stored = {
+        a.id: a
+        for a in session.scalars(
+            select(Article).where(Article.id.in_([h.article_id for h in hits]))
+        )
+    }
+    articles = [
+        SimilarArticle(summarise(stored[h.article_id]), None)
+        for h in hits
+        if h.article_id in stored
+    ]
     return MoreLikeThis(article_id, "lexical", articles)
 
 

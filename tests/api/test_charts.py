@@ -72,7 +72,9 @@ def test_developments_are_marked_at_their_first_report_with_their_name() -> None
         Mark(date(2020, 8, 5), "sizewell · cgn stake", href="/articles/a1"),
         Mark(date(2021, 1, 12), "bno visa"),  # beyond the last bucket: the axis stretches
     ]
-    root = parse(coverage_svg([Series("All", weeks(2, 1))], "week", date(2020, 7, 21), "seed", marks))
+    root = parse(
+        coverage_svg([Series("All", weeks(2, 1))], "week", date(2020, 7, 21), "seed", marks)
+    )
     drawn = [line for line in root.iter(f"{SVG}line") if line.get("class") == "development-marker"]
     assert [line.get("data-day") for line in drawn] == ["2020-08-05", "2021-01-12"]
     tips = [line.find(f"{SVG}title") for line in drawn]
@@ -81,6 +83,7 @@ def test_developments_are_marked_at_their_first_report_with_their_name() -> None
         "12 Jan 2021: bno visa",
     ]
     xs = [float(line.get("x1") or 0) for line in drawn]
-    seed_x = float(next(l for l in root.iter(f"{SVG}line") if l.get("class") == "seed-marker").get("x1") or 0)
+    [seed] = [line for line in root.iter(f"{SVG}line") if line.get("class") == "seed-marker"]
+    seed_x = float(seed.get("x1") or 0)
     assert seed_x < xs[0] < xs[1] <= 720
     assert [a.get("href") for a in root.iter(f"{SVG}a")] == ["/articles/a1"]
