@@ -11,10 +11,16 @@ run at a time, without catch-up.
   due), in batches.
 - `poll_feeds`: one mapped instance per batch of feeds; conditional GET of each feed,
   new entries become `discovered` articles.
-- `plan_fetch`: every article due for download (new ones, and failed ones whose retry
-  time has come), in batches.
+- `plan_fetch`: the articles due for download (new ones, and failed ones whose retry
+  time has come), oldest first, in at most `max_fetch_batches` batches, well below
+  Airflow's `max_map_length`; the rest waits for the next run and is counted
+  (`fetch_deferred`).
 - `fetch_pages`: one mapped instance per batch of articles; polite download of each page.
-- `extract`: text and metadata of every fetched page.
+  Runs in the `newswatch_fetch` pool, at most `fetch_max_active_per_run` at once per run;
+  the per-host delay holds across workers (next-allowed times kept in the store).
+- `extract`: text and metadata of every fetched page. Runs once every fetch batch is
+  done, even if some failed: the other batches' articles go on to the index, and the
+  failed batch's articles wait for the next run.
 - `classify`: duplicates, story clusters, relation to the seed stories, threads.
 - `index`: sends the outbox to the search backend. Fails, and is retried, while the
   backend is down; the articles wait in the outbox meanwhile.
@@ -25,6 +31,9 @@ run at a time, without catch-up.
   DAGs scheduled on it run; skipped otherwise.
 - `summary`: logs the run summary (counts per stage and per article status, errors per
   feed) and returns it as XCom; fails the run if any task failed.
+
+A failed or timed-out run (`dagrun_timeout`) is reported to the alert channels named in
+`airflow.failure_channels`, with the failed tasks and a link to the run.
 
 Tasks hand each other only ids and counts. Every stage takes what is waiting for it
 in the store, so clearing any task, or a whole run, re-does only what is still
@@ -42,13 +51,22 @@ from airflow.sdk import Asset, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from pipeline.config import Settings
-from pipeline.runs.airflow_support import ARTICLES_ASSET_NAME, ARTICLES_ASSET_URI, dag_default_args
+from pipeline.runs.airflow_notifier import RunFailureNotifier
+from pipeline.runs.airflow_support import (
+    ARTICLES_ASSET_NAME,
+    ARTICLES_ASSET_URI,
+    dag_default_args,
+    dagrun_timeout,
+)
 
 # Parse time reads only the environment and the TOML file: no database, no network.
 SETTINGS = Settings()
 ARTICLES = Asset(name=ARTICLES_ASSET_NAME, uri=ARTICLES_ASSET_URI)
-# An empty mapped task is skipped; the stages after it must still run.
-AFTER_MAPPED = "none_failed"
+# After a mapped task: run whatever its instances did (an empty one is skipped, a failed
+# batch fails alone), so the other batches' articles still reach the index. The failed
+# instance fails the run in `summary`.
+AFTER_MAPPED = "all_done"
+DEFERRED_KEY = "deferred"  # plan_fetch's count of due articles left for the next run
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +78,8 @@ log = logging.getLogger(__name__)
     catchup=False,
     max_active_runs=1,
     default_args=dag_default_args(SETTINGS, SETTINGS.airflow.task_timeout_minutes),
+    dagrun_timeout=dagrun_timeout(SETTINGS.airflow.ingest_dagrun_timeout_minutes),
+    on_failure_callback=[RunFailureNotifier(consequential=("summary",))],
     tags=["newswatch", "ingest"],
     doc_md=__doc__,
     params={
@@ -118,9 +138,19 @@ def newswatch_ingest() -> None:
         from pipeline.runs import airflow_support as nw
 
         with nw.task_store() as (settings, store):
-            return nw.due_fetch_batches(store.sessions, settings.airflow.articles_per_task)
+            conf = settings.airflow
+            planned, deferred = nw.due_fetch_batches(
+                store.sessions, conf.articles_per_task, conf.max_fetch_batches
+            )
+        if deferred:
+            log.warning("%d articles due for download wait for the next run", deferred)
+        get_current_context()["ti"].xcom_push(DEFERRED_KEY, deferred)  # for the summary
+        return planned
 
-    @task
+    @task(
+        pool=SETTINGS.airflow.fetch_pool,
+        max_active_tis_per_dagrun=SETTINGS.airflow.fetch_max_active_per_run,
+    )
     def fetch_pages(article_ids: list[str]) -> dict[str, int]:
         from pipeline.fetch.stage import fetch_pending
         from pipeline.runs import airflow_support as nw
@@ -184,12 +214,13 @@ def newswatch_ingest() -> None:
             dag_id=context["dag"].dag_id, run_ids=[context["run_id"]]
         )
         failed = nw.failed_tasks(states.get(context["run_id"], {}))
+        deferred = context["ti"].xcom_pull(task_ids="plan_fetch", key=DEFERRED_KEY)
         if started is None:
             raise AirflowFailException(f"the run never started; failed: {', '.join(failed)}")
         stages = {
             "start": {"requeued": started["requeued"]},
             "poll": nw.sum_counts(p["counts"] for p in polled if p),
-            "fetch": nw.sum_counts(fetched),
+            "fetch": nw.sum_counts([*fetched, {"fetch_deferred": deferred} if deferred else None]),
             "extract": extracted or {},
             "classify": classified or {},
             "index": indexed or {},

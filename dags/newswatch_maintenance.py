@@ -9,6 +9,10 @@ Daily housekeeping, and the index rebuild on demand.
 - `retention`: deletes articles older than `retention.keep_days` (by published date,
   else discovery time) from the search index and the store. Off unless
   `NEWSWATCH_RETENTION__ENABLED=true`; skipped otherwise.
+- `setup_index`: only when triggered with `setup_index` on. Installs or updates the
+  Elasticsearch index template and creates the first index and its aliases
+  (`newswatch index setup`); needs a Connection whose user may manage index templates,
+  which the ingest credential does not need.
 - `rebuild_index`: only when triggered with `rebuild_index` on. Builds a fresh index
   from every classified article and switches searchers to it when complete (an alias
   swap on Elasticsearch), so search never sees a half-built index. The ingest DAG may
@@ -28,7 +32,8 @@ from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowSkipException
 
 from pipeline.config import Settings
-from pipeline.runs.airflow_support import dag_default_args
+from pipeline.runs.airflow_notifier import RunFailureNotifier
+from pipeline.runs.airflow_support import dag_default_args, dagrun_timeout
 
 # Parse time reads only the environment and the TOML file: no database, no network.
 SETTINGS = Settings()
@@ -43,6 +48,8 @@ log = logging.getLogger(__name__)
     catchup=False,
     max_active_runs=1,
     default_args=dag_default_args(SETTINGS, SETTINGS.airflow.maintenance_timeout_minutes),
+    dagrun_timeout=dagrun_timeout(SETTINGS.airflow.maintenance_dagrun_timeout_minutes),
+    on_failure_callback=[RunFailureNotifier()],
     tags=["newswatch", "maintenance"],
     doc_md=__doc__,
     params={
@@ -52,6 +59,12 @@ log = logging.getLogger(__name__)
             minimum=1,
             title="Failing polls",
             description="Report feeds whose last N polls all failed.",
+        ),
+        "setup_index": Param(
+            False,
+            type="boolean",
+            title="Set up the search index",
+            description="Install or update the index template and aliases first.",
         ),
         "rebuild_index": Param(
             False,
@@ -80,7 +93,7 @@ def newswatch_maintenance() -> None:
         log.info("%d feed(s) failing for %d polls or more", len(failing), min_failures)
         return {"failing_polls": min_failures, "feeds": failing}
 
-    @task
+    @task(trigger_rule="none_failed")  # runs when setup_index is skipped
     def retention() -> dict[str, int]:
         from pipeline.runs import airflow_support as nw
         from pipeline.store.retention import delete_expired
@@ -93,7 +106,21 @@ def newswatch_maintenance() -> None:
         log.info("retention (%d days): %s", settings.retention.keep_days, dict(counts))
         return dict(counts)
 
-    # After retention, so expired articles are not rebuilt; it runs when retention is off.
+    @task
+    def setup_index() -> None:
+        from pipeline.index.factory import open_index
+        from pipeline.index.stage import setup_index
+        from pipeline.runs import airflow_support as nw
+
+        if not get_current_context()["params"]["setup_index"]:
+            raise AirflowSkipException("not requested (trigger with setup_index on)")
+        settings = nw.task_settings()
+        with nw.no_retry_on_config_errors():
+            setup_index(open_index(settings))
+        log.info("search index set up")
+
+    # After retention, so expired articles are not rebuilt; it runs when retention is off
+    # or setup was not asked for.
     @task(trigger_rule="none_failed")
     def rebuild_index() -> dict[str, int]:
         from pipeline.index.stage import rebuild_index
@@ -107,7 +134,7 @@ def newswatch_maintenance() -> None:
         return dict(counts)
 
     feed_health()
-    retention() >> rebuild_index()
+    setup_index() >> retention() >> rebuild_index()
 
 
 newswatch_maintenance()

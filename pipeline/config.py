@@ -29,6 +29,7 @@ from pydantic_settings import (
 
 DEFAULT_USER_AGENT = "newswatch/0.1 (news monitoring bot)"
 DEFAULT_FEEDS_FILE = Path(__file__).parent / "data" / "feeds.toml"
+DEFAULT_BACKFILL_SITES_FILE = Path(__file__).parent / "data" / "backfill_sites.toml"
 
 
 class FeedConfig(BaseModel):
@@ -222,6 +223,18 @@ class ElasticsearchSettings(BaseModel):
         "newswatch-articles", description="Versioned indices are PREFIX-vN behind aliases."
     )
     bulk_chunk_size: int = Field(500, ge=1, description="Documents per bulk request.")
+    bulk_max_bytes: int = Field(
+        10_000_000,
+        ge=100_000,
+        description="Bytes per bulk request (besides bulk_chunk_size): long articles must not "
+        "make a request the cluster refuses (http.max_content_length, 100 MB by default) or "
+        "that fills its indexing memory.",
+    )
+    server_major: Literal[8, 9] = Field(
+        9,
+        description="Major version of the Elasticsearch servers: 9, or 8, for which the "
+        "client (version 9) sends compatible-with=8 media types that 8.x servers accept.",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -349,6 +362,163 @@ class AirflowSettings(BaseModel):
         description="Airflow Connection whose host, login, password and extra (api_key, "
         "ca_certs, verify_certs) override index.elasticsearch under Airflow.",
     )
+    database_conn_id: str = Field(
+        "newswatch_db",
+        description="Airflow Connection whose URI (e.g. postgresql+psycopg://user:pass@host/db) "
+        "overrides database_url under Airflow.",
+    )
+    smtp_conn_id: str = Field(
+        "newswatch_smtp",
+        description="Airflow Connection whose host, port, login, password and extra (starttls, "
+        "sender) override alerts.smtp under Airflow.",
+    )
+    webhook_conn_id: str = Field(
+        "newswatch_webhook",
+        description="Airflow Connection whose password overrides alerts.webhook_secret under "
+        "Airflow.",
+    )
+    max_fetch_batches: int = Field(
+        200,
+        ge=1,
+        le=1000,
+        description="Mapped fetch instances planned per ingest run. Airflow refuses to expand "
+        "a task into more than [core] max_map_length (1024) instances, so articles beyond "
+        "max_fetch_batches × articles_per_task wait for the next run (counted as "
+        "fetch_deferred in the summary).",
+    )
+    fetch_pool: str = Field(
+        "newswatch_fetch",
+        description="Airflow pool of the fetch tasks: its slots bound page downloads over "
+        "every run and worker. Create it before the first run (airflow pools set "
+        "newswatch_fetch 4 ...); docker/ does.",
+    )
+    fetch_max_active_per_run: int = Field(
+        4, ge=1, description="Fetch instances of one DAG run that may run at once."
+    )
+    ingest_dagrun_timeout_minutes: float = Field(
+        120.0,
+        gt=0,
+        description="dagrun_timeout of the ingest DAG: a run still going after this is failed "
+        "(and notified), so a stuck run cannot block the next ones (max_active_runs=1).",
+    )
+    maintenance_dagrun_timeout_minutes: float = Field(
+        480.0, gt=0, description="dagrun_timeout of the maintenance DAG."
+    )
+    failure_channels: list[str] = Field(
+        default_factory=list,
+        description="Alert channels (webhook or email, by name, as in alerts.channels or the "
+        "rules file) told when a DAG run fails, with the failed tasks and a link to the run.",
+    )
+    ui_url: str | None = Field(
+        None,
+        description="Base URL of the Airflow UI for links in failure notices; default: "
+        "Airflow's [api] base_url.",
+    )
+
+
+class ObservabilitySettings(BaseModel):
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="'json': one JSON object per log line (for Loki, Elasticsearch or "
+        "CloudWatch); 'text': plain lines for a terminal.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO",
+        description="Level of the newswatch loggers in JSON mode (INFO shows one line per "
+        "stage batch).",
+    )
+    metrics_textfile: Path | None = Field(
+        None,
+        description="After each stage, write the pipeline metrics in Prometheus text format "
+        "to this file (point node-exporter's textfile collector at its directory). Works from "
+        "any Airflow worker that shares the directory.",
+    )
+    metrics_pushgateway: str | None = Field(
+        None,
+        description="After each stage, push the pipeline metrics to this Prometheus "
+        "Pushgateway (e.g. http://pushgateway:9091), for workers without a shared disk.",
+    )
+    metrics_job: str = Field("newswatch", description="Job label of pushed metrics.")
+
+
+class BackfillSite(BaseModel):
+    """A site whose sitemaps `newswatch backfill` (and the backfill DAG) may walk."""
+
+    name: str = Field(description="Short name, used in reports and as the DAG's site key.")
+    url: str = Field(description="The site's home page (scheme and host); sitemaps are found "
+                     "from its robots.txt, else at /sitemap.xml.")
+
+
+class BackfillSettings(BaseModel):
+    sites: list[BackfillSite] = Field(
+        default_factory=lambda: default_backfill_sites(),
+        description="Sites the backfill DAG walks when triggered without a `sites` param; "
+        "default: the documented UK–China list in pipeline/data/backfill_sites.toml.",
+    )
+    max_pages: int = Field(
+        100, ge=0, description="Pages fetched per site in one backfill run (--max-pages)."
+    )
+    daily_pages_per_site: int = Field(
+        500,
+        ge=0,
+        description="Backfill pages fetched from one site per UTC day over all runs, so an "
+        "archive is read over days rather than in one burst.",
+    )
+    min_score: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="Relevance pre-filter: a candidate whose URL slug and sitemap title score "
+        "below this against the seed is not kept (0 keeps everything in the date range).",
+    )
+    alerts: bool = Field(
+        False,
+        description="Let backfilled articles raise alerts. Off: old coverage found by a "
+        "backfill is searchable but never notifies anyone.",
+    )
+    per_host_delay_seconds: float = Field(
+        1.0,
+        ge=0,
+        description="Minimum gap between two backfill requests to one host (sitemaps and "
+        "pages); never below fetch.per_host_delay_seconds, so backfill is politer than ingest.",
+    )
+    max_sitemap_bytes: int = Field(
+        50_000_000,
+        ge=1024,
+        description="Cap on one sitemap file after decompression (the protocol's limit is "
+        "50 MB); it is parsed as it streams in, never held whole.",
+    )
+    sitemap_timeout_seconds: float = Field(
+        300.0,
+        gt=0,
+        description="Wall-clock cap on reading one sitemap file (they are larger than pages).",
+    )
+    max_sitemaps_per_site: int = Field(
+        5000,
+        ge=1,
+        description="Sitemap files read per site and date range: a bound on runaway or "
+        "generated sitemap trees.",
+    )
+    max_depth: int = Field(
+        4, ge=1, description="Nesting of sitemap indexes followed below the root sitemaps."
+    )
+    write_batch: int = Field(
+        2000, ge=1, description="Candidate URLs written to the store per transaction."
+    )
+    sitemaps_per_task: int = Field(
+        20, ge=1, description="Sitemaps per mapped walk task of the backfill DAG."
+    )
+    airflow_pool: str = Field(
+        "newswatch_backfill",
+        description="Airflow pool of the backfill DAG's network tasks; create it with few "
+        "slots so backfill never takes the workers live ingest needs.",
+    )
+    airflow_priority_weight: int = Field(
+        0,
+        description="priority_weight of backfill tasks, with weight_rule 'absolute'. Ingest "
+        "tasks keep Airflow's default (1, summed downstream), so they go first when both "
+        "wait for a slot.",
+    )
 
 
 class Settings(BaseSettings):
@@ -375,6 +545,8 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     airflow: AirflowSettings = Field(default_factory=AirflowSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
+    backfill: BackfillSettings = Field(default_factory=BackfillSettings)
 
     @field_validator("feeds")
     @classmethod
@@ -416,6 +588,14 @@ def default_feeds() -> list[FeedConfig]:
         return []
     with DEFAULT_FEEDS_FILE.open("rb") as handle:
         return [FeedConfig(**feed) for feed in tomllib.load(handle).get("feeds", [])]
+
+
+def default_backfill_sites() -> list[BackfillSite]:
+    """The documented UK–China backfill sites shipped with the package (docs/backfill.md)."""
+    if not DEFAULT_BACKFILL_SITES_FILE.is_file():
+        return []
+    with DEFAULT_BACKFILL_SITES_FILE.open("rb") as handle:
+        return [BackfillSite(**site) for site in tomllib.load(handle).get("sites", [])]
 
 
 def config_file_path() -> Path | None:

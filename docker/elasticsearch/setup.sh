@@ -1,14 +1,19 @@
 #!/bin/bash
 # One-shot set-up of the Elasticsearch security the stack relies on:
 # 1. a CA and a certificate for the node (HTTP and transport TLS), kept in the certs volume;
-# 2. once the node answers: the kibana_system password, and a `newswatch` user whose role
-#    may only manage the newswatch indices and their template.
+# 2. once the node answers: the kibana_system password, and three newswatch users, each
+#    with the least it needs (docs/elasticsearch.md, Security):
+#    - newswatch_admin (index-setup): the index template, and everything on the indices;
+#    - newswatch (Airflow ingest, rebuild, retention): documents, versioned indices and
+#      aliases, no template privilege;
+#    - newswatch_search (the search service): read only.
 # Safe to run again: existing certificates are kept, passwords and the role are re-applied.
 set -euo pipefail
 cd /usr/share/elasticsearch
 certs=config/certs
 
-for var in ELASTIC_PASSWORD KIBANA_PASSWORD ES_NEWSWATCH_PASSWORD; do
+for var in ELASTIC_PASSWORD KIBANA_PASSWORD ES_NEWSWATCH_PASSWORD ES_NEWSWATCH_SEARCH_PASSWORD \
+  ES_NEWSWATCH_ADMIN_PASSWORD; do
   if [[ -z "${!var:-}" ]]; then echo "set $var in .env" >&2; exit 1; fi
 done
 
@@ -41,10 +46,25 @@ until es https://elasticsearch:9200/_cluster/health >/dev/null 2>&1; do sleep 5;
 
 es -X POST https://elasticsearch:9200/_security/user/kibana_system/_password \
   -d "{\"password\": \"$KIBANA_PASSWORD\"}" >/dev/null
-es -X PUT https://elasticsearch:9200/_security/role/newswatch_writer -d '{
+es -X PUT https://elasticsearch:9200/_security/role/newswatch_admin -d '{
   "cluster": ["monitor", "manage_index_templates"],
   "indices": [{"names": ["newswatch-articles*"], "privileges": ["all"]}]
 }' >/dev/null
-es -X PUT https://elasticsearch:9200/_security/user/newswatch \
-  -d "{\"password\": \"$ES_NEWSWATCH_PASSWORD\", \"roles\": [\"newswatch_writer\"]}" >/dev/null
+es -X PUT https://elasticsearch:9200/_security/role/newswatch_writer -d '{
+  "cluster": ["monitor"],
+  "indices": [{"names": ["newswatch-articles*"],
+               "privileges": ["create_index", "delete_index", "manage", "write", "read",
+                              "view_index_metadata"]}]
+}' >/dev/null
+es -X PUT https://elasticsearch:9200/_security/role/newswatch_reader -d '{
+  "cluster": ["monitor"],
+  "indices": [{"names": ["newswatch-articles*"], "privileges": ["read", "view_index_metadata"]}]
+}' >/dev/null
+user() {  # name, password, role
+  es -X PUT "https://elasticsearch:9200/_security/user/$1" \
+    -d "{\"password\": \"$2\", \"roles\": [\"$3\"]}" >/dev/null
+}
+user newswatch_admin "$ES_NEWSWATCH_ADMIN_PASSWORD" newswatch_admin
+user newswatch "$ES_NEWSWATCH_PASSWORD" newswatch_writer
+user newswatch_search "$ES_NEWSWATCH_SEARCH_PASSWORD" newswatch_reader
 echo "Elasticsearch security is set up"

@@ -34,6 +34,7 @@ from pipeline.alerts.models import (
 )
 from pipeline.alerts.rules import Rule, RuleBook, load_rules
 from pipeline.config import Settings
+from pipeline.observe.logs import BatchLog
 from pipeline.records import ArticleStatus, as_utc, utcnow
 from pipeline.store.batches import StageCounts, drain
 from pipeline.store.db import transaction
@@ -48,8 +49,10 @@ def run_alerts(
 ) -> StageCounts:
     """The pipeline's alerts stage: raise, then deliver."""
     book = load_rules(settings.alerts)
+    batch = BatchLog("alerts", {}, sessions)
     counts = raise_alerts(sessions, settings, now=now, book=book)
     counts.update(deliver_pending(sessions, settings, now=now, book=book))
+    batch.done(counts, counts["articles_scanned"])
     return counts
 
 
@@ -154,6 +157,9 @@ def _scan(
     counts: StageCounts,
 ) -> None:
     counts["articles_scanned"] += 1
+    if article.alerts_muted:  # backfilled coverage: searchable, but never notifies
+        counts["muted_backfill"] += 1
+        return
     cluster_id = article.cluster_id or article.id
     facts = ArticleFacts(
         outlet=article.outlet,

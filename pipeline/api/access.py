@@ -2,8 +2,8 @@
 
 With ``api.api_key`` set, every page and API route needs the key, sent either in the
 ``X-API-Key`` header (programs) or as the password of HTTP Basic authentication with any
-user name (browsers ask for it themselves; so do feed readers). /healthz, /readyz, the
-OpenAPI document and the static files stay open. Use it behind HTTPS only.
+user name (browsers ask for it themselves; so do feed readers). /healthz, /readyz,
+/metrics, the OpenAPI document and the static files stay open. Use it behind HTTPS only.
 """
 
 from __future__ import annotations

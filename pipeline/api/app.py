@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from pipeline.api import health, routes_api, routes_feeds, routes_web
+from pipeline.api import health, routes_api, routes_feeds, routes_metrics, routes_web
 from pipeline.api.access import add_access_middleware
 from pipeline.api.context import AppContext
 from pipeline.api.errors import add_error_handlers
@@ -60,6 +60,7 @@ def create_app(
     add_slash_redirects(app)
     add_error_handlers(app)
     app.include_router(health.router)
+    app.include_router(routes_metrics.router)
     app.include_router(routes_api.router)
     app.include_router(routes_feeds.router)
     app.include_router(routes_web.router)

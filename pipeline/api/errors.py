@@ -18,7 +18,7 @@ from starlette.exceptions import HTTPException
 from pipeline.alerts.rules import RuleFileError
 from pipeline.api.templating import render
 from pipeline.classify.seeds import SeedError
-from pipeline.index.base import BackendUnavailable, SearchError
+from pipeline.index.base import BackendConfigError, BackendUnavailable, SearchError
 from pipeline.store.errors import DataDirError, unusable_store_message
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,10 @@ def add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:
         return error_response(request, exc.status_code, str(exc.detail), exc.headers)
+
+    @app.exception_handler(BackendConfigError)
+    async def search_misconfigured(request: Request, exc: BackendConfigError) -> Response:
+        return error_response(request, 503, f"the search backend refused newswatch: {exc}")
 
     @app.exception_handler(BackendUnavailable)
     async def search_down(request: Request, exc: BackendUnavailable) -> Response:

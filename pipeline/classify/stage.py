@@ -110,7 +110,13 @@ def classify_pending(
         for cluster_id in sorted(touched):
             refresh_cluster(session, cluster_id)
 
-    return drain(sessions, lambda: _due(article_ids), work, batch_size=settings.dedup.batch_size)
+    return drain(
+        sessions,
+        lambda: _due(article_ids),
+        work,
+        batch_size=settings.dedup.batch_size,
+        stage="classify",
+    )
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,16 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
 from pipeline.cli.output import console
 from pipeline.config import Settings
 from pipeline.index.factory import open_index
+from pipeline.observe.logs import configure_logging
 from pipeline.runs.record import RunSummary
 from pipeline.runs.runner import STAGES, run_pipeline
 from pipeline.store import Store, open_store
 
 
 def load() -> Settings:
-    return Settings()
+    settings = Settings()
+    configure_logging(settings.observability)
+    return settings
 
 
 def connect(settings: Settings) -> Store:

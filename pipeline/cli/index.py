@@ -1,4 +1,4 @@
-"""`newswatch index …`: the search index's outbox, health, rebuild and retries."""
+"""`newswatch index …`: the search index's set-up, outbox, health, rebuild and retries."""
 
 from __future__ import annotations
 
@@ -23,6 +23,22 @@ def index_status() -> None:
     backend = open_index(settings)
     backend.ensure_ready()
     print_index_status(backend.name, counts, backend.health())
+
+
+@index_app.command("setup")
+@clean_errors
+def index_setup() -> None:
+    """Install or update the index template and create the first index and its aliases.
+
+    Run by ops (or the maintenance DAG) with a credential that may manage templates;
+    ingest runs then only need to write documents.
+    """
+    from pipeline.index.stage import setup_index
+
+    settings = load()
+    backend = open_index(settings)
+    setup_index(backend)
+    console.print(f"{backend.name} index is set up: {backend.health()}")
 
 
 @index_app.command("rebuild")

@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from pipeline.cli import run as run_commands
 from pipeline.cli.alerts import alerts_app
+from pipeline.cli.backfill import backfill
 from pipeline.cli.context import connect, load
 from pipeline.cli.errors import EXIT_FAILED, clean_errors
 from pipeline.cli.index import index_app
@@ -33,6 +34,7 @@ app = typer.Typer(
 db_app = typer.Typer(no_args_is_help=True, help="Database schema.")
 app.command("run")(run_commands.run)
 app.command("search")(search)
+app.command("backfill")(backfill)
 app.add_typer(db_app, name="db")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(index_app, name="index")

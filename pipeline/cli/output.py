@@ -21,13 +21,19 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-def print_run_summary(summary: RunSummary) -> None:
-    stages = table(f"Run {summary.run_id}: {summary.state}", "stage", "counts")
-    for stage in STAGES:
-        counts = summary.stage_counts.get(stage, {})
+def print_stage_counts(
+    title: str, stages: Sequence[str], stage_counts: dict[str, dict[str, int]]
+) -> None:
+    counts_table = table(title, "stage", "counts")
+    for stage in stages:
+        counts = stage_counts.get(stage, {})
         text = ", ".join(f"{k}={v}" for k, v in sorted(counts.items()) if v) or "nothing to do"
-        stages.add_row(stage, text)
-    console.print(stages)
+        counts_table.add_row(stage, text)
+    console.print(counts_table)
+
+
+def print_run_summary(summary: RunSummary) -> None:
+    print_stage_counts(f"Run {summary.run_id}: {summary.state}", STAGES, summary.stage_counts)
 
     statuses = table("Articles by status", "status")
     statuses.add_column("articles", justify="right")

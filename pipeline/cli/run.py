@@ -13,6 +13,7 @@ from pipeline.cli.output import console, print_run_summary, print_search_page, p
 from pipeline.config import Settings
 from pipeline.index.base import SearchQuery
 from pipeline.index.factory import open_index
+from pipeline.observe.metrics import export_metrics
 from pipeline.store import Store
 
 
@@ -24,7 +25,9 @@ def run(
     settings = load()
     if not settings.feeds:
         raise CliError("no feeds configured (add [[feeds]] to newswatch.toml)", EXIT_BAD_INPUT)
-    summary = run_with_progress(connect(settings), settings, feed_names=feed)
+    store = connect(settings)
+    summary = run_with_progress(store, settings, feed_names=feed)
+    export_metrics(store.sessions, settings.observability)  # textfile / Pushgateway
     print_run_summary(summary)
 
 
@@ -37,7 +40,8 @@ def demo(
     ] = False,
 ) -> None:
     """Run the whole pipeline offline against the bundled sample newsroom."""
-    from pipeline.demo.command import DEMO_PORT, DEMO_SLOW_SECONDS, demo_settings
+    from pipeline.cli.backfill import print_backfill_summary
+    from pipeline.demo.command import DEMO_PORT, DEMO_SLOW_SECONDS, demo_backfill, demo_settings
     from pipeline.demo.server import NewsroomServer
 
     if index not in ("sqlite", "elasticsearch"):
@@ -66,8 +70,9 @@ def demo(
         store = connect(settings)
         summary = run_with_progress(store, settings, trigger="demo")
         print_run_summary(summary)
-        print_demo_report(store, settings)
         backend = open_index(settings)
+        print_backfill_summary(demo_backfill(store.sessions, settings, backend))
+        print_demo_report(store, settings)
         print_search_page(backend.search(SearchQuery(text="huawei", limit=5)), "huawei")
         if serve:
             from pipeline.api.server import serve as serve_api

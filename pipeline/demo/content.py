@@ -185,11 +185,12 @@ def _parse_blocks(body: str) -> tuple[Block, ...]:
 
 
 def load_articles(
-    outlets: dict[str, Outlet], directory: Path = NEWSROOM_DIR
+    outlets: dict[str, Outlet], directory: Path = NEWSROOM_DIR, folder: str = "articles"
 ) -> dict[str, ArticleSpec]:
-    """All articles by slug, in file-name order."""
+    """All articles by slug, in file-name order. `folder` "archive" holds the articles that
+    are in no feed, only in the outlets' sitemaps (found by a backfill)."""
     articles: dict[str, ArticleSpec] = {}
-    for file in sorted((directory / "articles").glob("*.txt")):
+    for file in sorted((directory / folder).glob("*.txt")):
         try:
             article = parse_article(file.read_text(encoding="utf-8"), outlets)
         except (KeyError, ValueError) as exc:

@@ -29,6 +29,7 @@ from pipeline.demo.content import (
 )
 from pipeline.demo.hostile import PAYWALL_SLUG, ROBOTS_OUTLET, ROBOTS_TXT, HostileRoutes
 from pipeline.demo.render import feed_items, make_environment, render_article, render_feed
+from pipeline.demo.sitemaps import OutletSitemaps, robots_sitemap_lines
 from pipeline.demo.wire import RequestLog, Response, SiteServer, conditional, error_page
 
 FEED_HOST = "127.0.0.1"
@@ -55,6 +56,8 @@ class NewsroomServer:
         self._directory = directory
         self._outlets = load_outlets(directory)
         self._articles = load_articles(self._outlets, directory)
+        self._archive = load_articles(self._outlets, directory, "archive")  # sitemaps only
+        self._sitemaps: dict[str, OutletSitemaps] = {}
         self._feeds = load_feeds(directory)
         self._env = make_environment(directory)
         self._servers: list[SiteServer] = []
@@ -74,10 +77,14 @@ class NewsroomServer:
         self._bind(FEED_HOST, None)
         for outlet in self._outlets.values():
             self._bind(outlet.ip, outlet)
-        for slug, article in self._articles.items():
-            url = self._bases[article.outlet] + article.path
-            self._articles[slug] = dataclasses.replace(article, url=url)
-            self._by_path[(article.outlet, article.path)] = self._articles[slug]
+        for collection in (self._articles, self._archive):
+            for slug, article in collection.items():
+                url = self._bases[article.outlet] + article.path
+                collection[slug] = dataclasses.replace(article, url=url)
+                self._by_path[(article.outlet, article.path)] = collection[slug]
+        every = [*self._articles.values(), *self._archive.values()]
+        for key, outlet in self._outlets.items():
+            self._sitemaps[key] = OutletSitemaps(outlet, self._bases[key], every)
         return self
 
     def _bind(self, ip: str, outlet: Outlet | None) -> None:
@@ -123,8 +130,18 @@ class NewsroomServer:
         return {name: f"{base}/feeds/{name}.xml" for name in self._feeds}
 
     def article_url(self, slug: str) -> str:
-        article = self._articles[slug]
+        article = self._articles.get(slug) or self._archive[slug]
         return self._base(article.outlet) + article.path
+
+    def archive_manifest(self) -> list[ArticleSpec]:
+        """The articles in no feed, found only through the outlets' sitemaps."""
+        self._require_running()
+        return list(self._archive.values())
+
+    def sitemaps(self) -> dict[str, OutletSitemaps]:
+        """Outlet key -> its sitemap tree (paths and documents; see pipeline.demo.sitemaps)."""
+        self._require_running()
+        return self._sitemaps
 
     def manifest(self) -> list[ArticleSpec]:
         """Every sample article, with its absolute URL and expected labels."""
@@ -174,9 +191,14 @@ class NewsroomServer:
 
     def _route(self, outlet: Outlet | None, path: str, headers: Message) -> Response:
         if path == "/robots.txt":
-            return Response(200, "text/plain; charset=utf-8", ROBOTS_TXT.encode())
+            base = self._base(outlet.key if outlet else None)
+            robots = ROBOTS_TXT + robots_sitemap_lines(outlet, base)
+            return Response(200, "text/plain; charset=utf-8", robots.encode())
         if outlet is None:
             return self._route_feed_host(path, headers)
+        sitemap = self._sitemaps[outlet.key].respond(path)
+        if sitemap is not None:
+            return Response(200, sitemap.content_type, sitemap.body, compressible=True)
         if path.startswith("/private/"):
             return self._hostile.embargoed()
         article = self._by_path.get((outlet.key, path))

@@ -33,7 +33,7 @@ def extract_pending(
         for article in articles:
             counts[record_extraction(session, article, settings)] += 1
 
-    return drain(sessions, due, work, batch_size=settings.batch_size)
+    return drain(sessions, due, work, batch_size=settings.batch_size, stage="extract")
 
 
 def record_extraction(session: Session, article: Article, settings: ExtractSettings) -> str:

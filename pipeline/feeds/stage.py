@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.config import FeedConfig, Settings
 from pipeline.feeds.documents import FeedState, next_poll_at, poll_feeds_sync
+from pipeline.observe.logs import BatchLog
 from pipeline.records import ArticleStatus, FeedPollResult, FeedStatus, utcnow
 from pipeline.store.db import transaction
 from pipeline.store.inserts import insert_new
@@ -88,9 +89,11 @@ def poll_feeds(
         (f, FeedState(rows[f.name].etag, rows[f.name].last_modified, rows[f.name].body_hash))
         for f in feeds
     ]
+    batch = BatchLog("poll", result.counts, sessions)
     polls = poll_feeds_sync(states, settings.fetch, max_entries=settings.poll.max_entries_per_poll)
     for feed, poll in zip(feeds, polls, strict=True):
         _record_poll(sessions, settings, feed, poll, result)
+    batch.done(result.counts, len(feeds))
     return result
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zlib
+from collections.abc import Callable
 
 import httpx
 
@@ -14,7 +15,13 @@ from pipeline.records import FetchError
 ACCEPT_ENCODING = "gzip, deflate"
 
 
-async def read_body(response: httpx.Response, settings: FetchSettings) -> bytes:
+async def read_body(
+    response: httpx.Response,
+    settings: FetchSettings,
+    sink: Callable[[bytes], None] | None = None,
+) -> bytes:
+    """The decoded body; with `sink`, each decoded chunk goes there as it arrives and the
+    return value is empty (the caps apply all the same)."""
     declared = response.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > settings.max_body_bytes:
         raise DownloadError(
@@ -34,7 +41,12 @@ async def read_body(response: httpx.Response, settings: FetchSettings) -> bytes:
                 http_status=response.status_code,
             )
         chunks.append(decoder.feed(raw))
+        if sink is not None:
+            sink(chunks.pop())
     chunks.append(decoder.flush())
+    if sink is not None:
+        sink(chunks.pop())
+        return b""
     return b"".join(chunks)
 
 

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import httpcore
@@ -84,14 +85,22 @@ class _Host:
     next_start: float = 0.0
 
 
-class Throttle:
-    """Bounds requests in flight (overall and per host) and spaces out requests to one host."""
+class HostClock(Protocol):
+    """Spaces out requests to one host across processes (`pipeline.fetch.host_clock`)."""
 
-    def __init__(self, settings: FetchSettings) -> None:
+    async def wait_turn(self, host: str, gap_seconds: float) -> None: ...
+
+
+class Throttle:
+    """Bounds requests in flight (overall and per host) and spaces out requests to one host;
+    with a `HostClock`, also across every process that shares it."""
+
+    def __init__(self, settings: FetchSettings, clock: HostClock | None = None) -> None:
         self._all = asyncio.Semaphore(settings.concurrency)
         self._per_host = settings.per_host_concurrency
         self._gap = settings.per_host_delay_seconds
         self._hosts: dict[str, _Host] = {}
+        self._clock = clock
 
     def at_least(self, url: str, seconds: float) -> None:
         """Space requests to `url`'s host at least `seconds` apart (robots.txt Crawl-delay)."""
@@ -114,6 +123,8 @@ class Throttle:
             start = max(now, host.next_start)
             host.next_start = start + host.gap
             await asyncio.sleep(start - now)
+            if self._clock is not None:  # the host's gap (Crawl-delay too) across workers
+                await self._clock.wait_turn(urlsplit(url).hostname or "", host.gap)
             async with self._all:
                 yield
 
@@ -148,15 +159,18 @@ async def download(
     settings: FetchSettings,
     headers: dict[str, str] | None = None,
     check_url: Callable[[str], Awaitable[None]] | None = None,
+    sink: Callable[[bytes], None] | None = None,
 ) -> RawResponse:
     """GET `url`, following redirects; return a 2xx/304 response or raise `DownloadError`.
 
     `check_url` is awaited before each hop (robots.txt); it raises `DownloadError` to refuse.
+    `sink`, if given, receives the decoded body chunk by chunk as it arrives (for parsing
+    while streaming) and the response's `body` is empty.
     """
     hops: list[str] = []
     try:
         async with asyncio.timeout(settings.total_timeout_seconds):
-            return await _follow(client, url, hops, settings, headers, check_url)
+            return await _follow(client, url, hops, settings, headers, check_url, sink)
     except (DownloadError, TimeoutError, httpx.HTTPError, httpx.InvalidURL) as exc:
         error = _as_download_error(exc, settings)
         error.final_url = hops[-1] if hops else url
@@ -173,6 +187,7 @@ async def _follow(
     settings: FetchSettings,
     headers: dict[str, str] | None,
     check_url: Callable[[str], Awaitable[None]] | None,
+    sink: Callable[[bytes], None] | None = None,
 ) -> RawResponse:
     current = url
     while True:
@@ -189,7 +204,7 @@ async def _follow(
                 continue
             if status >= 300 and status != 304:
                 raise _status_error(response, settings)
-            body = b"" if status == 304 else await read_body(response, settings)
+            body = b"" if status == 304 else await read_body(response, settings, sink)
         finally:
             await response.aclose()
         return RawResponse(url, current, status, response.headers, body, list(hops))

@@ -17,7 +17,7 @@ import httpx
 
 from pipeline.config import FetchSettings
 from pipeline.fetch.errors import DownloadError
-from pipeline.fetch.http import RawResponse, Throttle, download, make_client
+from pipeline.fetch.http import HostClock, RawResponse, Throttle, download, make_client
 from pipeline.fetch.robots import Robots
 from pipeline.records import FetchError, FetchResult
 
@@ -49,27 +49,30 @@ class PageRequest:
 
 
 async def fetch_pages(
-    requests: Sequence[PageRequest], settings: FetchSettings
+    requests: Sequence[PageRequest], settings: FetchSettings, clock: HostClock | None = None
 ) -> list[tuple[PageRequest, FetchResult]]:
-    """Fetch pages concurrently within the politeness limits; results in request order."""
+    """Fetch pages concurrently within the politeness limits; results in request order.
+    With a `clock`, the per-host delay also holds across processes sharing it."""
     async with make_client(settings) as client:
-        fetcher = _Fetcher(client, settings)
+        fetcher = _Fetcher(client, settings, clock)
         results = await asyncio.gather(*(fetcher.fetch(r) for r in requests))
     return list(zip(requests, results, strict=True))
 
 
 def fetch_pages_sync(
-    requests: Iterable[PageRequest], settings: FetchSettings
+    requests: Iterable[PageRequest], settings: FetchSettings, clock: HostClock | None = None
 ) -> list[tuple[PageRequest, FetchResult]]:
     """`fetch_pages` for plain code (CLI, Airflow tasks): runs its own event loop."""
-    return asyncio.run(fetch_pages(list(requests), settings))
+    return asyncio.run(fetch_pages(list(requests), settings, clock))
 
 
 class _Fetcher:
-    def __init__(self, client: httpx.AsyncClient, settings: FetchSettings) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, settings: FetchSettings, clock: HostClock | None
+    ) -> None:
         self._client = client
         self._settings = settings
-        self._throttle = Throttle(settings)
+        self._throttle = Throttle(settings, clock)
         self._robots = Robots(client, settings, self._throttle)
 
     async def fetch(self, request: PageRequest) -> FetchResult:

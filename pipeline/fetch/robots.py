@@ -88,6 +88,19 @@ class Robots:
         with contextlib.suppress(DownloadError):
             await self._rules_for(f"{parts.scheme}://{parts.netloc}".lower())
 
+    async def sitemaps(self, url: str) -> list[str]:
+        """The `Sitemap:` lines of the robots.txt of `url`'s origin (none if it has none).
+
+        Raises `DownloadError` as `require_allowed` does when the robots.txt is unreachable.
+        """
+        parts = urlsplit(url)
+        rules = await self._rules_for(f"{parts.scheme}://{parts.netloc}".lower())
+        if rules.unreachable is not None:
+            raise rules.unreachable
+        if rules.parser is None:
+            return []
+        return list(rules.parser.sitemaps)
+
     async def _rules_for(self, origin: str) -> _Rules:
         async with self._locks.setdefault(origin, asyncio.Lock()):
             if origin not in self._rules:

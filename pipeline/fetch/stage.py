@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.backoff import exponential_backoff
 from pipeline.config import FetchSettings
+from pipeline.fetch.host_clock import StoreHostClock
 from pipeline.fetch.pages import PageRequest, fetch_pages_sync
 from pipeline.records import ArticleStatus, FetchResult, utcnow
 from pipeline.store.batches import StageCounts, drain
@@ -43,7 +44,9 @@ def fetch_pending(
 
     On PostgreSQL the batch's rows stay locked (SKIP LOCKED) while they are fetched,
     so concurrent workers never take the same article; a crash releases the locks.
+    The per-host delay holds across workers: start times are reserved in the store.
     """
+    clock = StoreHostClock(sessions, settings.per_host_delay_seconds)
 
     def work(session: Session, articles: list[Article], counts: StageCounts) -> None:
         requests = [
@@ -57,7 +60,7 @@ def fetch_pending(
             for a in articles
         ]
         by_id = {a.id: a for a in articles}
-        for request, fetched in fetch_pages_sync(requests, settings):
+        for request, fetched in fetch_pages_sync(requests, settings, clock):
             counts[record_fetch(session, by_id[request.article_id], fetched, settings)] += 1
 
     return drain(
@@ -65,6 +68,7 @@ def fetch_pending(
         lambda: due_for_fetch(utcnow(), article_ids),
         work,
         batch_size=settings.batch_size,
+        stage="fetch",
     )
 
 

@@ -19,7 +19,12 @@ class SearchError(Exception):
 
 
 class BackendUnavailable(Exception):
-    """The search backend cannot be reached or refused the request; retry later."""
+    """The search backend cannot be reached or is overloaded; retry later."""
+
+
+class BackendConfigError(ValueError):
+    """The backend refused our credentials (401) or privileges (403): retrying cannot help,
+    someone must fix the configuration (user, password, API key, role)."""
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,7 @@ def index_pending(
                 counts[f"index_{article.index_state}"] += 1
         return False
 
-    return drain(sessions, due, work, batch_size=settings.batch_size)
+    return drain(sessions, due, work, batch_size=settings.batch_size, stage="index")
 
 
 def _defer(article: Article, reason: str, settings: IndexSettings, now: datetime) -> None:
@@ -171,6 +171,16 @@ def rebuild_index(sessions: sessionmaker[Session], backend: SearchIndex) -> Stag
             )
             counts["marked_indexed" if complete else "requeued"] += rows_matched(session, stmt)
     return counts
+
+
+def setup_index(backend: SearchIndex) -> None:
+    """The backend's one-off set-up: template and aliases on Elasticsearch (`setup`), the
+    schema on SQLite (its `ensure_ready`)."""
+    setup = getattr(backend, "setup", None)
+    if callable(setup):
+        setup()
+    else:
+        backend.ensure_ready()
 
 
 def outbox_counts(sessions: sessionmaker[Session]) -> dict[str, int]:

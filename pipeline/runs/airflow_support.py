@@ -1,9 +1,9 @@
 """What the Airflow DAGs need besides the stage functions.
 
 - settings under Airflow: newswatch settings, with secrets taken from Airflow
-  Connections (``newswatch_elasticsearch``) when they exist;
+  Connections when they exist (``pipeline.runs.airflow_connections``);
 - the DAGs' default task arguments (retries, backoff, timeouts) from ``[airflow]`` settings;
-- batching for the mapped poll and fetch tasks;
+- batching for the mapped poll and fetch tasks, bounded below Airflow's max_map_length;
 - the run summary that the last task logs and returns (the run record is pipeline/runs/record.py).
 
 Importable without Airflow: Airflow, the store and the stages are imported inside
@@ -14,12 +14,10 @@ pulls in nothing heavier than the settings.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
-
-from pydantic import SecretStr
+from typing import TYPE_CHECKING, Any
 
 from pipeline.config import Settings
 
@@ -33,20 +31,6 @@ OWNER = "newswatch"
 ARTICLES_ASSET_NAME = "newswatch_articles"
 # Custom asset schemes must start with "x-"; this one names the search index's contents.
 ARTICLES_ASSET_URI = "x-newswatch://search-index/articles"
-ELASTIC_CONN_SCHEME = "https"
-
-
-class ConnectionLike(Protocol):
-    """The fields of an Airflow Connection that the settings mapping reads."""
-
-    host: str | None
-    port: int | None
-    schema: str | None
-    login: str | None
-    password: str | None
-
-    @property
-    def extra_dejson(self) -> dict[str, Any]: ...
 
 
 def dag_default_args(settings: Settings, timeout_minutes: float) -> dict[str, Any]:
@@ -62,69 +46,28 @@ def dag_default_args(settings: Settings, timeout_minutes: float) -> dict[str, An
     }
 
 
-def elasticsearch_overrides(conn: ConnectionLike) -> dict[str, Any]:
-    """ElasticsearchSettings fields from a Connection: host (with scheme, or the
-    connection's schema, default https), port, login, password; extra: api_key,
-    ca_certs, verify_certs, index_prefix."""
-    overrides: dict[str, Any] = {}
-    if conn.host:
-        scheme = conn.schema or ELASTIC_CONN_SCHEME
-        url = conn.host if "://" in conn.host else f"{scheme}://{conn.host}"
-        if conn.port:
-            url = f"{url.rstrip('/')}:{conn.port}"
-        overrides["url"] = url
-    if conn.login:
-        overrides["username"] = conn.login
-    if conn.password:
-        overrides["password"] = SecretStr(conn.password)
-    extra = conn.extra_dejson
-    if extra.get("api_key"):
-        overrides["api_key"] = SecretStr(str(extra["api_key"]))
-    for key in ("ca_certs", "verify_certs", "index_prefix"):
-        if key in extra:
-            overrides[key] = extra[key]
-    return overrides
-
-
-def with_connections(
-    settings: Settings, lookup: Callable[[str], ConnectionLike | None]
-) -> Settings:
-    """Settings with the Elasticsearch fields replaced by those of its Connection, if any."""
-    conn = lookup(settings.airflow.elasticsearch_conn_id)
-    if conn is None:
-        return settings
-    merged = settings.index.elasticsearch.model_dump() | elasticsearch_overrides(conn)
-    elastic = type(settings.index.elasticsearch).model_validate(merged)
-    index = settings.index.model_copy(update={"elasticsearch": elastic})
-    return settings.model_copy(update={"index": index})
-
-
-def airflow_connection(conn_id: str) -> ConnectionLike | None:
-    """An Airflow Connection by id, or None when it is not defined. Call inside a task."""
-    from airflow.sdk import Connection
-    from airflow.sdk.exceptions import AirflowNotFoundException
-
-    try:
-        found: ConnectionLike = Connection.get(conn_id)
-        return found
-    except AirflowNotFoundException:
-        return None
+def dagrun_timeout(minutes: float) -> timedelta:
+    return timedelta(minutes=minutes)
 
 
 def task_settings() -> Settings:
     """Settings for a running task: newswatch settings plus secrets from Connections."""
+    from pipeline.runs.airflow_connections import airflow_connection, with_connections
+
     return with_connections(Settings(), airflow_connection)
 
 
 @contextmanager
 def task_store() -> Iterator[tuple[Settings, Store]]:
     """Settings and an open store for one task; the store's connections close with it."""
+    from pipeline.observe.metrics import export_metrics
     from pipeline.store import open_store
 
     settings = task_settings()
     store = open_store(settings.resolved_database_url)
     try:
         yield settings, store
+        export_metrics(store.sessions, settings.observability)  # textfile / Pushgateway
     finally:
         store.dispose()
 
@@ -163,15 +106,29 @@ def due_feed_batches(
     return batches(names, settings.airflow.feeds_per_task)
 
 
-def due_fetch_batches(sessions: sessionmaker[Session], size: int) -> list[list[str]]:
-    """Ids of every article due for download now, in batches for the mapped fetch tasks."""
+def due_fetch_batches(
+    sessions: sessionmaker[Session], size: int, max_batches: int
+) -> tuple[list[list[str]], int]:
+    """Ids of the articles due for download now, oldest first, in at most `max_batches`
+    batches for the mapped fetch tasks; and how many more are due (they wait for the
+    next run). Only the planned ids are read, so a huge backlog costs one count."""
+    from sqlalchemy import func, select
+
     from pipeline.fetch.stage import due_for_fetch
     from pipeline.records import utcnow
     from pipeline.store.models import Article
 
+    cap = size * max_batches
+    due = due_for_fetch(utcnow())
     with sessions() as session:
-        ids = list(session.scalars(due_for_fetch(utcnow()).with_only_columns(Article.id)))
-    return batches(ids, size)
+        ids = list(session.scalars(due.with_only_columns(Article.id).limit(cap)))
+        deferred = 0
+        if len(ids) == cap:
+            total = session.scalar(
+                select(func.count()).select_from(due.order_by(None).subquery())
+            )
+            deferred = max((total or 0) - cap, 0)
+    return batches(ids, size), deferred
 
 
 def sum_counts(results: Iterable[Mapping[str, int] | None]) -> dict[str, int]:
@@ -234,12 +191,27 @@ def format_summary(summary: Mapping[str, Any], errors: Sequence[Mapping[str, str
 
 
 def ready_index(settings: Settings) -> SearchIndex:
-    """The configured search backend, created if missing; raises BackendUnavailable."""
+    """The configured search backend, created if missing; raises BackendUnavailable, and
+    fails the task without retries when the backend refuses the credentials (401/403)."""
     from pipeline.index.factory import open_index
 
     backend = open_index(settings)
-    backend.ensure_ready()
+    with no_retry_on_config_errors():
+        backend.ensure_ready()
     return backend
+
+
+@contextmanager
+def no_retry_on_config_errors() -> Iterator[None]:
+    """A refused credential or privilege fails the task at once: retrying cannot fix it."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from pipeline.index.base import BackendConfigError
+
+    try:
+        yield
+    except BackendConfigError as exc:
+        raise AirflowFailException(str(exc)) from exc
 
 
 def feed_health(sessions: sessionmaker[Session], min_failures: int) -> list[dict[str, Any]]:
@@ -267,7 +239,9 @@ def index_outbox(sessions: sessionmaker[Session], settings: Settings) -> dict[st
     from pipeline.index.base import BackendUnavailable
     from pipeline.index.stage import index_pending
 
-    counts = index_pending(sessions, ready_index(settings), settings.index)
+    backend = ready_index(settings)
+    with no_retry_on_config_errors():
+        counts = index_pending(sessions, backend, settings.index)
     if counts["backend_unavailable"]:
         raise BackendUnavailable(
             f"the search backend went away; {counts['index_deferred']} articles wait in the outbox"

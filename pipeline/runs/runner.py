@@ -27,6 +27,19 @@ STAGES = ("poll", "fetch", "extract", "classify", "index", "alerts")
 StageCallback = Callable[[str, dict[str, int]], None]
 
 
+def run_stages(
+    stages: Sequence[tuple[str, Callable[[], StageCounts]]],
+    stage_counts: dict[str, StageCounts],
+    on_stage: StageCallback | None = None,
+) -> None:
+    """Run each stage in order, keeping its counts as it finishes (so a failure keeps those
+    of the stages before it)."""
+    for name, stage in stages:
+        stage_counts[name] = stage()
+        if on_stage:
+            on_stage(name, dict(stage_counts[name]))
+
+
 def run_pipeline(
     sessions: sessionmaker[Session],
     settings: Settings,
@@ -52,10 +65,7 @@ def run_pipeline(
             ("index", lambda: index_pending(sessions, backend, settings.index)),
             ("alerts", lambda: run_alerts(sessions, settings)),
         ]
-        for name, stage in stages:
-            stage_counts[name] = stage()
-            if on_stage:
-                on_stage(name, dict(stage_counts[name]))
+        run_stages(stages, stage_counts, on_stage)
         state = RunState.SUCCEEDED
     finally:
         summary = close_run(sessions, run_id, stage_counts, poll_errors, state)

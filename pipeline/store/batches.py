@@ -14,6 +14,8 @@ from typing import Any, TypeAlias, TypeVar
 from sqlalchemy import Select
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
+from pipeline.observe.logs import BatchLog
+
 # What every stage returns: how many records ended up where ("fetched", "no_content", ...).
 StageCounts: TypeAlias = Counter[str]
 
@@ -45,6 +47,7 @@ def drain(
     *,
     batch_size: int,
     lock_of: type[DeclarativeBase] | None = None,
+    stage: str | None = None,
 ) -> StageCounts:
     """Claim up to `batch_size` of the rows `due()` selects, work on them and commit;
     repeat until none is due. Returns the counts `work` kept.
@@ -53,8 +56,12 @@ def drain(
     a stable order. Each batch is one transaction, so a crash loses at most the batch in
     hand, whose rows are then still due for the next run; on PostgreSQL the claimed
     rows stay locked (SKIP LOCKED) until the commit.
+
+    With a `stage` name, each batch logs one structured line (counts, duration) and adds
+    to the stage's timings in the store (`pipeline.observe`).
     """
     counts: StageCounts = Counter()
+    log = BatchLog(stage, counts, sessions) if stage else None
     while True:
         with sessions() as session, session.begin():
             stmt = claim(session, due().limit(batch_size), of=lock_of)
@@ -62,5 +69,8 @@ def drain(
             if not batch:
                 return counts
             stop = work(session, batch, counts)
+        if log is not None:
+            log.done(counts, len(batch))
+            log = log.next(counts)
         if stop:
             return counts

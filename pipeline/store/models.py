@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -134,6 +135,10 @@ class Article(Base):
     feed_title: Mapped[str | None] = mapped_column(Text)
     feed_published_at: Mapped[datetime | None]
     ignore_robots: Mapped[bool] = mapped_column(default=False)
+    # How it was discovered: "feed" (a feed entry, or given directly) or "backfill" (a sitemap).
+    source: Mapped[str] = mapped_column(String(16), default="feed", server_default="feed")
+    # Never raises alerts (backfilled coverage, unless backfill.alerts asks for them).
+    alerts_muted: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     status: Mapped[ArticleStatus] = mapped_column(
         EnumText(ArticleStatus, 32), default=ArticleStatus.DISCOVERED

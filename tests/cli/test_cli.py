@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 
 from pipeline.cli.errors import EXIT_BAD_INPUT
 from pipeline.cli.main import app
+from pipeline.store.migrate import head_revision
 
 SEED = Path(__file__).resolve().parents[2] / "pipeline" / "data" / "seeds" / "seed_article.txt"
 
@@ -38,4 +39,10 @@ def test_index_status_reports_the_outbox(runner: CliRunner) -> None:
 def test_db_upgrade_reports_the_revision(runner: CliRunner) -> None:
     result = runner.invoke(app, ["db", "upgrade"])
     assert result.exit_code == 0, result.output
-    assert "revision 0003_embeddings_relations" in result.output
+    assert f"revision {head_revision()}" in result.output
+
+
+def test_index_setup_prepares_the_backend(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["index", "setup"])
+    assert result.exit_code == 0, result.output
+    assert "index is set up" in result.output and "documents" in result.output

@@ -26,6 +26,7 @@ DAGS_FOLDER = REPO / "dags"
 HARNESS = Path(__file__).with_name("harness.py")
 VENV_BIN = Path(sys.executable).parent
 HAS_AIRFLOW = importlib.util.find_spec("airflow") is not None
+FETCH_POOL = "newswatch_fetch"
 
 needs_airflow = pytest.mark.skipif(not HAS_AIRFLOW, reason="apache-airflow is not installed")
 
@@ -57,7 +58,20 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
         capture_output=True,
         timeout=180,
     )
+    create_fetch_pool(base_env(home), home)
     return home
+
+
+def create_fetch_pool(env: dict[str, str], home: Path, slots: int = 2) -> None:
+    """The fetch tasks' pool, as an operator (or docker/'s airflow-init) creates it."""
+    subprocess.run(
+        [str(VENV_BIN / "airflow"), "pools", "set", FETCH_POOL, str(slots), "newswatch fetch"],
+        env=env,
+        cwd=home,
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
 
 
 def newswatch_env(

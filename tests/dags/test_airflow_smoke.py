@@ -27,7 +27,13 @@ import pytest
 
 from pipeline.demo.server import NewsroomServer
 from pipeline.index.sqlite_fts import SqliteFtsIndex
-from tests.dags.conftest import VENV_BIN, base_env, needs_airflow, newswatch_env
+from tests.dags.conftest import (
+    VENV_BIN,
+    base_env,
+    create_fetch_pool,
+    needs_airflow,
+    newswatch_env,
+)
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow, needs_airflow]
 
@@ -149,6 +155,7 @@ def test_airflow_services_run_the_ingest_dag_triggered_through_the_rest_api(
         capture_output=True,
         timeout=180,
     )
+    create_fetch_pool(env, home)
     api = f"http://127.0.0.1:{port}"
 
     with airflow_services(env, home), httpx.Client(base_url=api, timeout=10) as client:

@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from pipeline.config import FeedConfig, Settings
 from pipeline.records import ArticleStatus, utcnow
 from pipeline.runs import airflow_support as nw
+from pipeline.runs.airflow_connections import with_connections
 from pipeline.store import Store
 from pipeline.store.db import transaction
 from pipeline.store.models import Article, Feed, Run
@@ -63,7 +64,7 @@ def test_a_connection_supplies_the_elasticsearch_url_and_secrets(tmp_path: Path)
         extra={"ca_certs": "/certs/ca.crt", "verify_certs": True},
     )
 
-    merged = nw.with_connections(settings, lambda conn_id: conn)
+    merged = with_connections(settings, {"newswatch_elasticsearch": conn}.get)
 
     es = merged.index.elasticsearch
     assert es.url == "https://es01.internal:9200"  # https unless the connection says otherwise
@@ -77,7 +78,8 @@ def test_a_connection_supplies_the_elasticsearch_url_and_secrets(tmp_path: Path)
 
 def test_an_api_key_and_a_full_url_in_the_connection_are_used_as_given(tmp_path: Path) -> None:
     conn = FakeConnection(host="http://127.0.0.1", port=9201, extra={"api_key": "k3y"})
-    es = nw.with_connections(make_test_settings(tmp_path), lambda conn_id: conn).index.elasticsearch
+    lookup = {"newswatch_elasticsearch": conn}.get
+    es = with_connections(make_test_settings(tmp_path), lookup).index.elasticsearch
     assert es.url == "http://127.0.0.1:9201"
     assert es.api_key is not None and es.api_key.get_secret_value() == "k3y"
 
@@ -89,8 +91,58 @@ def test_without_a_connection_the_settings_are_kept(tmp_path: Path) -> None:
     def lookup(conn_id: str) -> None:
         asked.append(conn_id)
 
-    assert nw.with_connections(settings, lookup) is settings
-    assert asked == ["newswatch_elasticsearch"]
+    assert with_connections(settings, lookup) is settings
+    assert sorted(asked) == [
+        "newswatch_db",
+        "newswatch_elasticsearch",
+        "newswatch_smtp",
+        "newswatch_webhook",
+    ]
+
+
+def test_every_secret_comes_from_its_connection(tmp_path: Path) -> None:
+    settings = make_test_settings(tmp_path, database_url="sqlite:///from-env.db")
+    conns = {
+        "newswatch_db": FakeConnection(
+            host="db.internal", port=5433, login="nw", password="p@ss/word", schema="newswatch"
+        ),
+        "newswatch_smtp": FakeConnection(
+            host="smtp.internal",
+            port=587,
+            login="alerts",
+            password="mail-secret",
+            extra={"starttls": True, "sender": "desk@example.org"},
+        ),
+        "newswatch_webhook": FakeConnection(password="hmac-key"),
+    }
+
+    merged = with_connections(settings, conns.get)
+
+    assert merged.database_url == (
+        "postgresql+psycopg://nw:p%40ss%2Fword@db.internal:5433/newswatch"
+    )
+    smtp = merged.alerts.smtp
+    assert (smtp.host, smtp.port, smtp.username, smtp.starttls, smtp.sender) == (
+        "smtp.internal",
+        587,
+        "alerts",
+        True,
+        "desk@example.org",
+    )
+    assert smtp.password is not None and smtp.password.get_secret_value() == "mail-secret"
+    secret = merged.alerts.webhook_secret
+    assert secret is not None and secret.get_secret_value() == "hmac-key"
+    assert merged.index == settings.index  # no Elasticsearch connection: the settings stay
+    for leaked in ("p@ss", "mail-secret", "hmac-key"):
+        assert leaked not in repr(merged)
+    assert settings.database_url == "sqlite:///from-env.db"  # the original is untouched
+
+
+def test_a_database_connection_may_name_its_driver(tmp_path: Path) -> None:
+    conn = FakeConnection(host="db", schema="nw", extra={"drivername": "postgresql+psycopg2"})
+    lookup = {"newswatch_db": conn}.get
+    merged = with_connections(make_test_settings(tmp_path), lookup)
+    assert merged.database_url == "postgresql+psycopg2://db/nw"
 
 
 def test_reprocess_since_is_midnight_utc() -> None:
@@ -162,9 +214,35 @@ def test_fetch_batches_hold_every_article_due_for_download(tmp_path: Path, store
         add_article(session, 6, status="fetch_failed", next_attempt_at=now + timedelta(hours=1))
         add_article(session, 7, status="fetch_failed")  # final failure
         add_article(session, 8, status="fetched")
-    got = nw.due_fetch_batches(store.sessions, 4)
+    got, deferred = nw.due_fetch_batches(store.sessions, 4, max_batches=10)
     assert [len(b) for b in got] == [4, 2]
     assert sorted(i for b in got for i in b) == [f"{n:032x}" for n in range(6)]
+    assert deferred == 0
+
+
+def test_a_backlog_beyond_max_map_length_is_planned_in_bounded_batches(store: Store) -> None:
+    """1,500 due articles, one per batch: more than Airflow's max_map_length (1024) mapped
+    instances if planned at once. The plan stops at max_fetch_batches, oldest first, and
+    counts the rest; the next plan takes them once the first ones are fetched."""
+    backlog = 1500
+    with transaction(store.sessions) as session:
+        for n in range(backlog):
+            add_article(session, n, discovered_at=utcnow() - timedelta(seconds=backlog - n))
+    limit = Settings(feeds=[]).airflow.max_fetch_batches
+    assert limit < 1024  # below max_map_length's default
+
+    planned, deferred = nw.due_fetch_batches(store.sessions, 1, limit)
+
+    assert len(planned) == limit
+    assert deferred == backlog - limit
+    assert [b[0] for b in planned] == [f"{n:032x}" for n in range(limit)]  # oldest first
+    with transaction(store.sessions) as session:
+        for (article_id,) in planned:
+            session.get_one(Article, article_id).status = "fetched"
+    again, rest = nw.due_fetch_batches(store.sessions, 1, limit)
+    assert again[0] == [f"{limit:032x}"] and rest == backlog - 2 * limit
+    with pytest.raises(ValueError):  # a plan that Airflow could not expand is refused
+        Settings(feeds=[], airflow={"max_fetch_batches": 1024})
 
 
 def test_the_run_summary_counts_statuses_and_errors_per_feed(store: Store) -> None:

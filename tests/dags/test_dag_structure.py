@@ -33,7 +33,11 @@ def dagbag(airflow_home: Path) -> dict[str, Any]:
 
 def test_the_dag_folder_imports_without_errors(dagbag: dict[str, Any]) -> None:
     assert dagbag["import_errors"] == {}
-    assert set(dagbag["dags"]) == {"newswatch_ingest", "newswatch_maintenance"}
+    assert set(dagbag["dags"]) == {
+        "newswatch_ingest",
+        "newswatch_maintenance",
+        "newswatch_backfill",
+    }
 
 
 def test_parsing_the_dags_imports_no_stage_store_or_heavy_library(dagbag: dict[str, Any]) -> None:
@@ -56,12 +60,29 @@ def test_ingest_stages_are_chained_and_poll_and_fetch_are_mapped(dagbag: dict[st
     for task_id, upstream in INGEST_ORDER:
         assert tasks[task_id]["upstream"] == upstream, task_id
     assert {t for t, spec in tasks.items() if spec["mapped"]} == {"poll_feeds", "fetch_pages"}
-    # An empty mapped task is skipped; the stage after it must run anyway.
-    assert tasks["plan_fetch"]["trigger_rule"] == "none_failed"
-    assert tasks["extract"]["trigger_rule"] == "none_failed"
+    # After a mapped task, the next stage runs whatever its instances did: an empty one is
+    # skipped, and a failed batch must not hold back the others' articles.
+    assert tasks["plan_fetch"]["trigger_rule"] == "all_done"
+    assert tasks["extract"]["trigger_rule"] == "all_done"
     # The summary runs whatever happened, after every stage.
     assert tasks["summary"]["trigger_rule"] == "all_done"
     assert set(tasks["summary"]["upstream"]) == set(tasks) - {"summary", "plan_polls", "plan_fetch"}
+
+
+def test_fetching_is_pooled_and_runs_time_out_and_notify(dagbag: dict[str, Any]) -> None:
+    fetch = dagbag["dags"]["newswatch_ingest"]["tasks"]["fetch_pages"]
+    assert fetch["pool"] == "newswatch_fetch"
+    assert fetch["max_active_tis_per_dagrun"] == 4
+    others = [
+        t
+        for t, spec in dagbag["dags"]["newswatch_ingest"]["tasks"].items()
+        if spec["pool"] != "default_pool"
+    ]
+    assert others == ["fetch_pages"]
+    timeouts = {dag_id: dag["dagrun_timeout"] for dag_id, dag in dagbag["dags"].items()}
+    assert timeouts == {"newswatch_ingest": 120 * 60, "newswatch_maintenance": 480 * 60}
+    for dag in dagbag["dags"].values():
+        assert dag["on_failure_callback"] == ["RunFailureNotifier"]
 
 
 def test_only_publish_emits_the_articles_asset(dagbag: dict[str, Any]) -> None:
@@ -71,10 +92,14 @@ def test_only_publish_emits_the_articles_asset(dagbag: dict[str, Any]) -> None:
 
 
 def test_every_task_retries_with_backoff_and_has_a_timeout(dagbag: dict[str, Any]) -> None:
-    assert set(dagbag["dags"]) == {"newswatch_ingest", "newswatch_maintenance"}
+    assert set(dagbag["dags"]) == {
+        "newswatch_ingest",
+        "newswatch_maintenance",
+        "newswatch_backfill",
+    }
     assert all(dag["tasks"] for dag in dagbag["dags"].values())  # the loop checks something
     for dag_id, dag in dagbag["dags"].items():
-        timeout = 30 * 60 if dag_id == "newswatch_ingest" else 240 * 60
+        timeout = 240 * 60 if dag_id == "newswatch_maintenance" else 30 * 60
         for task_id, spec in dag["tasks"].items():
             assert spec["retries"] == 3, (dag_id, task_id)
             assert spec["retry_exponential_backoff"] == 2.0, (dag_id, task_id)
@@ -83,9 +108,35 @@ def test_every_task_retries_with_backoff_and_has_a_timeout(dagbag: dict[str, Any
 
 def test_maintenance_rebuilds_only_on_request_and_after_retention(dagbag: dict[str, Any]) -> None:
     maintenance = dagbag["dags"]["newswatch_maintenance"]
-    assert maintenance["params"] == {"failing_polls": 3, "rebuild_index": False}
+    assert maintenance["params"] == {
+        "failing_polls": 3,
+        "setup_index": False,
+        "rebuild_index": False,
+    }
     assert maintenance["catchup"] is False
     tasks = maintenance["tasks"]
-    assert set(tasks) == {"feed_health", "retention", "rebuild_index"}
+    assert set(tasks) == {"feed_health", "setup_index", "retention", "rebuild_index"}
+    assert tasks["retention"]["upstream"] == ["setup_index"]
+    assert tasks["retention"]["trigger_rule"] == "none_failed"  # runs when setup is skipped
     assert tasks["rebuild_index"]["upstream"] == ["retention"]
     assert tasks["rebuild_index"]["trigger_rule"] == "none_failed"  # runs when retention is off
+
+
+def test_backfill_is_manual_mapped_per_site_and_chunk_and_yields_to_ingest(
+    dagbag: dict[str, Any],
+) -> None:
+    backfill = dagbag["dags"]["newswatch_backfill"]
+    assert backfill["timetable"] == "NullTimetable" and backfill["max_active_runs"] == 1
+    assert backfill["params"] == {"sites": [], "since": "2020-07-21", "until": None, "budget": None}
+    tasks = backfill["tasks"]
+    assert {t for t, spec in tasks.items() if spec["mapped"]} == {
+        "discover",
+        "walk_sitemaps",
+        "fetch_pages",
+    }
+    for task_id in ("discover", "walk_sitemaps", "fetch_pages"):
+        assert tasks[task_id]["pool"] == "newswatch_backfill", task_id
+    ingest = dagbag["dags"]["newswatch_ingest"]["tasks"]
+    assert all(spec["priority_weight"] == 0 for spec in tasks.values())
+    assert all(spec["priority_weight"] >= 1 for spec in ingest.values())
+    assert tasks["summary"]["trigger_rule"] == "all_done"

@@ -3,6 +3,7 @@ names only real settings, and its environment yields valid newswatch settings.""
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import json
 import re
@@ -15,7 +16,7 @@ import pytest
 from pydantic import BaseModel
 
 from pipeline.config import Settings
-from pipeline.runs import airflow_support as nw
+from pipeline.runs.airflow_connections import with_connections
 
 yaml = pytest.importorskip("yaml")
 
@@ -118,7 +119,8 @@ def test_the_stack_has_airflow_postgres_elasticsearch_and_kibana(compose: dict[s
     env = services["airflow-scheduler"]["environment"]
     assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
     assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].endswith("@postgres/airflow")
-    assert env["NEWSWATCH_DATABASE_URL"].endswith("@postgres/newswatch")  # a second database
+    store = json.loads(env["AIRFLOW_CONN_NEWSWATCH_DB"])  # the store: a Connection
+    assert (store["host"], store["schema"]) == ("postgres", "newswatch")  # a second database
     init_script = services["postgres"]["volumes"][1]
     assert init_script.endswith("/docker-entrypoint-initdb.d/init-newswatch.sh:ro")
     assert "CREATE DATABASE newswatch" in (DOCKER / "postgres" / "init-newswatch.sh").read_text()
@@ -156,15 +158,74 @@ def test_the_airflow_services_environment_is_valid_newswatch_settings(
     compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.chdir(tmp_path)  # no ./newswatch.toml
-    for service in ("airflow-scheduler", "search"):
+    for service in ("airflow-scheduler", "search", "index-setup"):
         env = compose["services"][service]["environment"]
         with monkeypatch.context() as scoped:
             for name, value in env.items():
                 if name.startswith("NEWSWATCH_"):
                     scoped.setenv(name, str(value))
-            settings = Settings()
+            settings = with_connections(Settings(), functools.partial(connection, env))
         assert settings.index.backend == "elasticsearch", service
         assert settings.resolved_database_url.startswith("postgresql+psycopg://newswatch:")
+        assert settings.resolved_database_url.endswith("@postgres:5432/newswatch") == (
+            service == "airflow-scheduler"  # from the Connection, not the environment
+        )
+
+
+def connection(env: dict[str, Any], conn_id: str) -> Any:
+    """The Airflow Connection AIRFLOW_CONN_<ID> (JSON form) of a service, if it has one."""
+    raw = env.get(f"AIRFLOW_CONN_{conn_id.upper()}")
+    if raw is None:
+        return None
+    conn = json.loads(raw)
+
+    class Connection:
+        host, port, schema = conn.get("host"), conn.get("port"), conn.get("schema")
+        login, password = conn.get("login"), conn.get("password")
+        extra_dejson = conn.get("extra", {})
+
+    return Connection()
+
+
+def test_each_elasticsearch_user_has_the_least_it_needs(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    users = {
+        name: services[name]["environment"].get("NEWSWATCH_INDEX__ELASTICSEARCH__USERNAME")
+        for name in ("search", "index-setup")
+    }
+    airflow = json.loads(
+        services["airflow-scheduler"]["environment"]["AIRFLOW_CONN_NEWSWATCH_ELASTICSEARCH"]
+    )
+    assert users == {"search": "newswatch_search", "index-setup": "newswatch_admin"}
+    assert airflow["login"] == "newswatch"
+    assert services["index-setup"]["command"] == ["index", "setup"]
+    script = (DOCKER / "elasticsearch" / "setup.sh").read_text()
+    roles = {
+        name: json.loads(body)
+        for name, body in re.findall(r"_security/role/(\w+) -d '(\{.*?\})'", script, re.S)
+    }
+    assert set(roles) == {"newswatch_admin", "newswatch_writer", "newswatch_reader"}
+    assert "manage_index_templates" in roles["newswatch_admin"]["cluster"]
+    assert "manage_index_templates" not in roles["newswatch_writer"]["cluster"]
+    assert roles["newswatch_reader"]["indices"][0]["privileges"] == ["read", "view_index_metadata"]
+    for user, role in (
+        ("newswatch_admin", "newswatch_admin"),
+        ("newswatch", "newswatch_writer"),
+        ("newswatch_search", "newswatch_reader"),
+    ):
+        assert f'user {user} "$' in script and script.count(f" {role}\n") >= 1, user
+
+
+def test_airflow_sends_statsd_metrics_and_creates_the_fetch_pool(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    env = services["airflow-scheduler"]["environment"]
+    assert env["AIRFLOW__METRICS__STATSD_ON"] == "true"
+    assert env["AIRFLOW__METRICS__STATSD_HOST"] == "statsd-exporter"
+    assert "statsd-exporter" in services
+    assert "apache-airflow[statsd]" in (DOCKER / "Dockerfile").read_text()
+    init = services["airflow-init"]["command"][1]
+    assert "airflow pools set newswatch_fetch" in init
+    assert Settings(feeds=[]).airflow.fetch_pool == "newswatch_fetch"
 
 
 def test_the_elasticsearch_connection_gives_the_dags_url_user_and_ca(
@@ -178,7 +239,8 @@ def test_the_elasticsearch_connection_gives_the_dags_url_user_and_ca(
         login, password = conn["login"], conn["password"]
         extra_dejson = conn["extra"]
 
-    es = nw.with_connections(Settings(feeds=[]), lambda conn_id: Connection()).index.elasticsearch
+    lookup = {"newswatch_elasticsearch": Connection()}.get
+    es = with_connections(Settings(feeds=[]), lookup).index.elasticsearch
     assert es.url == "https://elasticsearch:9200"
     assert es.username == "newswatch"
     assert es.password is not None
@@ -219,3 +281,86 @@ def test_docker_compose_accepts_the_file() -> None:
         text=True,
     )
     assert done.returncode == 0, done.stderr
+
+
+# -- Kibana saved objects ----------------------------------------------------------------------
+
+KIBANA = DOCKER / "kibana"
+SAVED_OBJECTS = KIBANA / "saved-objects.ndjson"
+TEMPLATE = DOCKER.parent / "schemas" / "elasticsearch" / "index-template.json"
+
+
+def load_generator() -> Any:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("kibana_generate", KIBANA / "generate.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_saved_objects_are_kibana_export_ndjson() -> None:
+    lines = SAVED_OBJECTS.read_text(encoding="utf-8").splitlines()
+    *objects, summary = (json.loads(line) for line in lines)  # each line one JSON document
+    assert summary == {
+        "excludedObjects": [],
+        "excludedObjectsCount": 0,
+        "exportedCount": len(objects),
+        "missingRefCount": 0,
+        "missingReferences": [],
+    }
+    ids = {(o["type"], o["id"]) for o in objects}
+    assert len(ids) == len(objects)  # unique
+    for o in objects:
+        assert set(o) >= {"id", "type", "attributes", "references"}, o
+        assert o["type"] in {"index-pattern", "visualization", "dashboard", "search"}
+        assert o["attributes"]["title"]
+        for ref in o["references"]:  # every reference resolves inside the file
+            assert (ref["type"], ref["id"]) in ids, ref
+        meta = o["attributes"].get("kibanaSavedObjectMeta")
+        if meta:
+            source = json.loads(meta["searchSourceJSON"])
+            if "indexRefName" in source:
+                assert source["indexRefName"] in {r["name"] for r in o["references"]}
+    # the file is what the generator writes (edit generate.py, not the file)
+    assert SAVED_OBJECTS.read_text(encoding="utf-8") == load_generator().ndjson(
+        load_generator().saved_objects()
+    )
+
+
+def test_the_objects_cover_threads_and_outlets_over_time_on_the_read_alias() -> None:
+    objects = [json.loads(line) for line in SAVED_OBJECTS.read_text().splitlines()[:-1]]
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for o in objects:
+        by_type.setdefault(o["type"], []).append(o)
+    (view,) = by_type["index-pattern"]
+    assert view["attributes"]["title"] == Settings(feeds=[]).index.elasticsearch.index_prefix
+    assert view["attributes"]["timeFieldName"] == "published_at"
+    threads = json.loads((DOCKER.parent / "pipeline/data/threads.json").read_text())["threads"]
+    searches = {o["attributes"]["title"] for o in by_type["search"]}
+    assert searches == {f"Thread: {t['label']}" for t in threads}  # one per thread
+    mapped = json.loads(TEMPLATE.read_text())["template"]["mappings"]["properties"]
+    split_fields = set()
+    for vis in by_type["visualization"]:
+        state = json.loads(vis["attributes"]["visState"])
+        for agg in state["aggs"]:
+            field = agg["params"].get("field")
+            if field:
+                assert field in mapped, field  # only fields the index has
+                split_fields.add(field)
+    assert {"threads", "outlet", "published_at"} <= split_fields
+    (dashboard,) = by_type["dashboard"]
+    panels = json.loads(dashboard["attributes"]["panelsJSON"])
+    assert [p["panelRefName"] for p in panels] == [r["name"] for r in dashboard["references"]]
+    assert len(panels) == len(by_type["visualization"])
+
+
+def test_the_stack_imports_the_saved_objects(compose: dict[str, Any]) -> None:
+    setup = compose["services"]["kibana-setup"]
+    assert "./kibana/saved-objects.ndjson:/saved-objects.ndjson:ro" in setup["volumes"]
+    command = " ".join(setup["command"])
+    assert "file=@/saved-objects.ndjson" in command
+    assert "http://kibana:5601/api/saved_objects/_import?overwrite=true" in command
+    assert "kbn-xsrf" in command
+    assert setup["depends_on"]["kibana"]["condition"] == "service_healthy"

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pytest_httpserver import HTTPServer
 from sqlalchemy import func, select
 
 from pipeline.config import Settings
@@ -23,6 +24,7 @@ from pipeline.records import ArticleStatus
 from pipeline.store import open_store
 from pipeline.store.models import Article, FeedEntryRow, Run
 from pipeline.urls import article_id, canonical_url
+from tests.alerts.test_alert_webhook import hook
 from tests.dags.conftest import needs_airflow, newswatch_env, run_harness
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow, needs_airflow]
@@ -96,12 +98,7 @@ def test_ingest_runs_end_to_end_and_a_second_run_adds_nothing(
     assert all(state == "success" for states_ in tasks.values() for state in states_)
 
     state = store_state(store_url)
-    for article, wanted in expected_status(newsroom).items():
-        status, fetch_error = state["articles"][article][:2]
-        if wanted in ("indexed", "no_content"):
-            assert status == wanted, (article, status)
-        else:
-            assert (status, fetch_error) == ("fetch_failed", wanted), (article, status)
+    assert_final_statuses(state, newsroom)
     indexed = state["by_status"][ArticleStatus.INDEXED.value]
     assert indexed > 20
     assert indexed_count(tmp_path) == indexed
@@ -127,6 +124,16 @@ def test_ingest_runs_end_to_end_and_a_second_run_adds_nothing(
     assert state["pages_done"]
     for url in state["pages_done"]:
         assert requests[url] == 1, url
+
+
+def assert_final_statuses(state: dict[str, Any], newsroom: NewsroomServer) -> None:
+    """Every sample article reached the status (and fetch error) it must end in."""
+    for article, wanted in expected_status(newsroom).items():
+        status, fetch_error = state["articles"][article][:2]
+        if wanted in ("indexed", "no_content"):
+            assert status == wanted, (article, status)
+        else:
+            assert (status, fetch_error) == ("fetch_failed", wanted), (article, status)
 
 
 def closed_port() -> int:
@@ -203,3 +210,66 @@ def test_a_failed_run_reports_its_summary_and_the_next_run_loses_nothing(
     assert again["stages"]["index"]["indexed"] == classified
     assert again["articles_by_status"]["indexed"] == classified == indexed_count(tmp_path)
     assert store_state(store_url)["runs"] == [("airflow", "failed"), ("airflow", "succeeded")]
+
+
+def test_a_failed_fetch_batch_fails_alone_the_rest_reaches_the_index_and_ops_are_told(
+    airflow_home: Path, newsroom: NewsroomServer, tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """One mapped fetch instance fails (no retry) in the first run; the other batches'
+    articles still go through extract, classify and index in that run, the run fails and
+    the failure notice reaches a real webhook with the failed batch and a link to the run.
+    Fetch planning is capped at 3 batches a run, so the rest waits and is counted. Later
+    runs fetch the failed batch and the backlog: nothing is lost."""
+    receiver = hook(httpserver, [200], path="/hooks/oncall")
+    store_url = f"sqlite:///{tmp_path / 'store.db'}"
+    env = newswatch_env(
+        tmp_path,
+        store_url,
+        newsroom.feed_urls(),
+        max_fetch_batches=3,
+        failure_channels=["oncall"],
+        ui_url="https://airflow.example.org",
+    )
+    env["NEWSWATCH_ALERTS"] = json.dumps(
+        {"channels": {"oncall": {"type": "webhook", "url": httpserver.url_for("/hooks/oncall")}}}
+    )
+
+    result = run_harness(
+        airflow_home,
+        ["run", "newswatch_ingest", "--fail-mapped", "fetch_pages", "1"]
+        + ["--conf", "{}"] * 4,
+        env,
+    )
+
+    first, *later = result["runs"]
+    assert first["state"] == "failed"
+    fetch_states = [
+        (t["map_index"], t["state"])
+        for t in first["task_instances"]
+        if t["task_id"] == "fetch_pages"
+    ]
+    assert fetch_states == [(0, "success"), (1, "failed"), (2, "success")]
+    tasks = states(first)
+    for stage in ("extract", "classify", "index", "alerts"):
+        assert tasks[stage] == ["success"], (stage, tasks)
+    summary = first["xcom"]["summary"]
+    assert summary["failed_tasks"] == ["fetch_pages_1"]
+    assert summary["stages"]["fetch"]["fetch_deferred"] > 0
+    assert summary["stages"]["index"]["indexed"] > 0  # the other batches reached the index
+    failed_batch = first["xcom"]["plan_fetch"][1]
+    after_first = summary["articles_by_status"]
+    assert after_first["discovered"] >= len(failed_batch)
+
+    (notice,) = receiver.accepted()
+    assert notice["event"] == "dag_run.failed"
+    assert notice["failed_tasks"] == ["fetch_pages_1"]
+    assert notice["run_id"] == first["run_id"]
+    assert notice["url"].startswith("https://airflow.example.org/dags/newswatch_ingest/runs/")
+
+    assert all(run["state"] == "success" for run in later), [r["state"] for r in later]
+    state = store_state(store_url)
+    for article in failed_batch:
+        assert state["articles"][article][0] != "discovered", article
+    assert_final_statuses(state, newsroom)
+    assert later[-1]["xcom"]["summary"]["stages"]["fetch"].get("fetch_deferred", 0) == 0
+    assert state["by_status"]["indexed"] == indexed_count(tmp_path)

@@ -270,9 +270,11 @@ def test_the_maintenance_dag_reports_failing_feeds_and_retains_and_rebuilds_when
         "NEWSWATCH_RETENTION__KEEP_DAYS": "30",
     }
     # A scheduled run with retention off (the default), then one triggered by an operator
-    # with retention on, asking for a rebuild and a stricter failing-feed threshold.
+    # with retention on, asking for the index set-up, a rebuild and a stricter failing-feed
+    # threshold.
     scheduled = {"_env": {"NEWSWATCH_RETENTION__ENABLED": "false"}}
     by_hand = {
+        "setup_index": True,
         "rebuild_index": True,
         "failing_polls": 5,
         "_env": {"NEWSWATCH_RETENTION__ENABLED": "true"},
@@ -296,6 +298,7 @@ def test_the_maintenance_dag_reports_failing_feeds_and_retains_and_rebuilds_when
     assert first["state"] == second["state"] == "success", result
     assert task_states(first) == {
         "feed_health": "success",
+        "setup_index": "skipped",
         "retention": "skipped",
         "rebuild_index": "skipped",
     }
@@ -305,7 +308,7 @@ def test_the_maintenance_dag_reports_failing_feeds_and_retains_and_rebuilds_when
         ("wire", 4, "HTTP 503")
     ]
     assert task_states(second) == dict.fromkeys(
-        ("feed_health", "retention", "rebuild_index"), "success"
+        ("feed_health", "setup_index", "retention", "rebuild_index"), "success"
     )
     assert second["xcom"]["feed_health"] == {"failing_polls": 5, "feeds": []}
     assert second["xcom"]["retention"]["articles_deleted"] == 1

@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from elastic_transport import HttpHeaders, Urllib3HttpNode
@@ -43,7 +43,11 @@ _REAL_ES_OPTIONS = {
 
 class PlainJsonNode(Urllib3HttpNode):
     """Test-only: osmem rejects the client's ``application/vnd.elasticsearch+json;
-    compatible-with=9`` media types, so send the plain JSON / NDJSON ones instead."""
+    compatible-with=N`` media types (406), so send the plain JSON / NDJSON ones instead.
+    What the client would have sent is kept in `sent`, so tests can check the
+    compatible-with header of each path (8 and 9)."""
+
+    sent: ClassVar[list[str]] = []
 
     def perform_request(
         self,
@@ -58,6 +62,7 @@ class PlainJsonNode(Urllib3HttpNode):
             for name in ("accept", "content-type"):
                 value = headers.get(name)
                 if value and "vnd.elasticsearch+" in value:
+                    PlainJsonNode.sent.append(value)
                     ndjson = "x-ndjson" in value
                     headers[name] = "application/x-ndjson" if ndjson else "application/json"
         return super().perform_request(
@@ -150,7 +155,10 @@ class Backend:
     refresh: Callable[[], None]
 
 
-BACKENDS = ["sqlite", "elasticsearch"] + (["elasticsearch-real"] if REAL_ES_URL else [])
+# "elasticsearch-8": the client path for 8.x servers (compatible-with=8 media types).
+BACKENDS = ["sqlite", "elasticsearch", "elasticsearch-8"] + (
+    ["elasticsearch-real"] if REAL_ES_URL else []
+)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -178,7 +186,7 @@ def newsroom(backend: Backend) -> Backend:
     return backend
 
 
-ES_KINDS = ["elasticsearch"] + (["elasticsearch-real"] if REAL_ES_URL else [])
+ES_KINDS = ["elasticsearch", "elasticsearch-8"] + (["elasticsearch-real"] if REAL_ES_URL else [])
 
 
 @pytest.fixture(params=ES_KINDS)
@@ -193,7 +201,9 @@ def elastic(request: pytest.FixtureRequest) -> Iterator[ElasticIndex]:
 
 
 def make_elastic(request: pytest.FixtureRequest, kind: str, **overrides: Any) -> ElasticIndex:
-    if kind == "elasticsearch":
+    if kind in ("elasticsearch", "elasticsearch-8"):
         server: OsmemProcess = request.getfixturevalue("osmem")
+        if kind == "elasticsearch-8":
+            overrides = {"server_major": 8, **overrides}
         return ElasticIndex(es_settings(server.url, **overrides), node_class=PlainJsonNode)
     return ElasticIndex(real_es_settings(**overrides))

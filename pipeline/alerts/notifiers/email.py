@@ -24,20 +24,30 @@ logger = logging.getLogger("newswatch.alerts")
 
 
 def build(channel: Channel, message: AlertMessage, smtp: SmtpSettings) -> EmailMessage:
-    email = EmailMessage()
-    email["Subject"] = subject(message)
-    email["From"] = smtp.sender
-    email["To"] = ", ".join(channel.to)
-    email["Date"] = formatdate(usegmt=True)
-    domain = smtp.sender.rpartition("@")[2] or "newswatch.invalid"
-    email["Message-ID"] = f"<{hashlib.sha256(message.key.encode()).hexdigest()[:32]}@{domain}>"
-    email.set_content(plain_text(message))
+    email = plain(channel, subject(message), plain_text(message), message.key, smtp)
     email.add_alternative(html_body(message), subtype="html")
     return email
 
 
+def plain(channel: Channel, title: str, text: str, key: str, smtp: SmtpSettings) -> EmailMessage:
+    """A plain-text message to the channel's recipients, its Message-ID derived from `key`."""
+    email = EmailMessage()
+    email["Subject"] = title
+    email["From"] = smtp.sender
+    email["To"] = ", ".join(channel.to)
+    email["Date"] = formatdate(usegmt=True)
+    domain = smtp.sender.rpartition("@")[2] or "newswatch.invalid"
+    email["Message-ID"] = f"<{hashlib.sha256(key.encode()).hexdigest()[:32]}@{domain}>"
+    email.set_content(text)
+    return email
+
+
 def send(channel: Channel, message: AlertMessage, smtp: SmtpSettings) -> None:
-    email = build(channel, message, smtp)
+    deliver(build(channel, message, smtp), smtp, message.key)
+
+
+def deliver(email: EmailMessage, smtp: SmtpSettings, key: str) -> None:
+    """Hand one message to the SMTP server (STARTTLS and AUTH as configured)."""
     where = f"SMTP {smtp.host}:{smtp.port}"
     try:
         with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds) as client:
@@ -53,4 +63,4 @@ def send(channel: Channel, message: AlertMessage, smtp: SmtpSettings) -> None:
     except (smtplib.SMTPException, OSError) as exc:
         raise DeliveryFailed(f"{where}: {type(exc).__name__}: {exc}".rstrip(": ")) from None
     if refused:  # the others have it; a retry would send it to them twice
-        logger.warning("%s refused recipients of %s: %s", where, message.key, sorted(refused))
+        logger.warning("%s refused recipients of %s: %s", where, key, sorted(refused))

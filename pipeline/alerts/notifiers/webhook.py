@@ -17,6 +17,7 @@ import hmac
 import json
 import logging
 import os
+from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
@@ -54,10 +55,21 @@ logging.getLogger("httpx").addFilter(_RedactPostUrls())
 def send(
     channel: Channel, message: AlertMessage, settings: AlertSettings, fetch: FetchSettings
 ) -> None:
-    url = resolve_url(channel)
     payload = slack_payload(message) if channel.format == "slack" else json_payload(message)
+    post(channel, payload, message.key, settings, fetch)
+
+
+def post(
+    channel: Channel,
+    payload: dict[str, Any],
+    key: str,
+    settings: AlertSettings,
+    fetch: FetchSettings,
+) -> None:
+    """POST a JSON payload to the channel's URL, signed, under a delivery key."""
+    url = resolve_url(channel)
     body = json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    headers = {"Content-Type": "application/json; charset=utf-8", DELIVERY_HEADER: message.key}
+    headers = {"Content-Type": "application/json; charset=utf-8", DELIVERY_HEADER: key}
     if settings.webhook_secret is not None:
         headers[SIGNATURE_HEADER] = sign(settings.webhook_secret.get_secret_value(), body)
     shown = redact(url)

@@ -80,6 +80,7 @@ class ElasticIndex:
             settings.index_prefix,
             url=settings.url,
             chunk_size=settings.bulk_chunk_size,
+            max_bytes=settings.bulk_max_bytes,
             max_text_chars=self.max_text_chars,
         )
         self.read_alias = self.generations.read_alias
@@ -91,7 +92,14 @@ class ElasticIndex:
     # -- index maintenance -------------------------------------------------------------
 
     def ensure_ready(self) -> None:
+        """Check the aliases exist (read-only once `setup` has run); bootstrap an empty
+        cluster with `setup`."""
         self.generations.ensure_ready()
+
+    def setup(self) -> None:
+        """Install (or update) the index template and create the first index and aliases:
+        `newswatch index setup`, run by ops with a credential that may manage templates."""
+        self.generations.setup()
 
     def rebuild(self, docs: Iterable[IndexDocument]) -> int:
         return self.generations.rebuild(docs)
@@ -177,7 +185,12 @@ class ElasticIndex:
             raise BackendUnavailable(f"{len(failed)} deletions failed: {reason(failed[0])}")
 
     def _bulk(self, actions: Iterable[dict[str, Any]]) -> Iterable[tuple[bool, dict[str, Any]]]:
-        return bulk(self.client, actions, chunk_size=self.settings.bulk_chunk_size)
+        return bulk(
+            self.client,
+            actions,
+            chunk_size=self.settings.bulk_chunk_size,
+            max_bytes=self.settings.bulk_max_bytes,
+        )
 
     # -- search ------------------------------------------------------------------------
 

@@ -21,9 +21,13 @@ def clip_text(text: str, limit: int) -> str:
     return (cut[:space] if space > 0 else cut).rstrip()
 
 
-def action(target: str, doc: IndexDocument, max_text_chars: int) -> dict[str, Any]:
+def action(
+    target: str, doc: IndexDocument, max_text_chars: int, op_type: str = "index"
+) -> dict[str, Any]:
+    """A bulk action: `index` (ingest: the store's latest wins) or `create` (rebuild: keep
+    a document that is already there)."""
     return {
-        "_op_type": "index",
+        "_op_type": op_type,
         "_index": target,
         "_id": doc.article_id,  # deterministic: indexing again overwrites
         "_source": source(doc, max_text_chars),

@@ -5,6 +5,11 @@
 - a rebuild points the write alias at a new ``PREFIX-v(N+1)``, fills it, then moves the
   read alias there and deletes the old index in one atomic ``_aliases`` call. While it
   runs, new writes go to both indices, so nothing is lost whether it succeeds or fails.
+  The rebuild writes with ``create``: a document that ingest wrote into the new index
+  meanwhile is newer than the store snapshot being loaded, and is kept. During the load
+  the new index has no replicas and no refresh; both are restored before it goes live.
+- `setup` installs the template (the only call that needs ``manage_index_templates``);
+  `ensure_ready`, run by ingest, only reads the aliases once setup has run.
 """
 
 from __future__ import annotations
@@ -24,19 +29,44 @@ from pipeline.records import IndexDocument
 
 log = logging.getLogger(__name__)
 
+# While a rebuild loads: no replica copies (written once, replicated after) and no refresh.
+LOAD_SETTINGS: dict[str, Any] = {
+    "auto_expand_replicas": "false",
+    "number_of_replicas": 0,
+    "refresh_interval": "-1",
+}
+CONFLICT = 409
+
 
 class Generations:
     """The aliases and versioned indices of one prefix."""
 
     def __init__(
-        self, client: Elasticsearch, prefix: str, *, url: str, chunk_size: int, max_text_chars: int
+        self,
+        client: Elasticsearch,
+        prefix: str,
+        *,
+        url: str,
+        chunk_size: int,
+        max_bytes: int,
+        max_text_chars: int,
     ) -> None:
         self.client, self.url = client, url
         self.read_alias, self.write_alias = prefix, f"{prefix}-write"
-        self.chunk_size, self.max_text_chars = chunk_size, max_text_chars
+        self.chunk_size, self.max_bytes = chunk_size, max_bytes
+        self.max_text_chars = max_text_chars
         self._version_re = re.compile(rf"^{re.escape(prefix)}-v(\d+)$")
 
     def ensure_ready(self) -> None:
+        """Nothing to do when both aliases exist (read-only: the ingest credential needs no
+        template privilege); otherwise `setup`."""
+        with backend_errors(self.url):
+            live = self.alias_target(self.read_alias)
+            if live is not None and self.alias_target(self.write_alias) is not None:
+                return
+        self.setup()
+
+    def setup(self) -> None:
         """Install the template; create PREFIX-v1 behind both aliases if there is no index."""
         with backend_errors(self.url):
             self.client.indices.put_index_template(
@@ -67,11 +97,13 @@ class Generations:
             self._drop_orphans()
             new = self._version_name(self._max_version() + 1)
             self.client.indices.create(index=new)
+            serving = self._load_settings(new)
             self._move_alias(self.write_alias, writer, new)
         log.info("rebuilding search index into %s (searches use %s until it is done)", new, live)
         try:
             indexed = self._bulk_load(new, docs)
             with backend_errors(self.url):
+                self.client.indices.put_settings(index=new, settings={"index": serving})
                 self.client.indices.refresh(index=new)
                 actions: list[dict[str, Any]] = [{"add": {"index": new, "alias": self.read_alias}}]
                 for old in sorted({i for i in (live, writer) if i is not None} - {new}):
@@ -82,6 +114,14 @@ class Generations:
             raise
         log.info("search index %s is live with %d documents", new, indexed)
         return indexed
+
+    def _load_settings(self, index: str) -> dict[str, Any]:
+        """Switch `index` to bulk-load settings (no replicas, no refresh); returns the
+        settings to restore before it serves searches."""
+        current = self.client.indices.get_settings(index=index)[index]["settings"]["index"]
+        serving = {key: current.get(key) for key in LOAD_SETTINGS}  # None: the default
+        self.client.indices.put_settings(index=index, settings={"index": LOAD_SETTINGS})
+        return serving
 
     def alias_target(self, alias: str) -> str | None:
         try:
@@ -143,16 +183,21 @@ class Generations:
         """Index `docs` into the new index; documents it rejects are logged and left out."""
         indexed = 0
         rejected: list[str] = []
-        actions = (action(index, doc, self.max_text_chars) for doc in docs)
+        # create, not index: a copy ingest wrote meanwhile is newer than this snapshot
+        actions = (action(index, doc, self.max_text_chars, op_type="create") for doc in docs)
         with backend_errors(self.url):
             # `index` is the index's own name, not an alias
             for ok, item in bulk(
-                self.client, actions, chunk_size=self.chunk_size, require_alias=False
+                self.client,
+                actions,
+                chunk_size=self.chunk_size,
+                max_bytes=self.max_bytes,
+                require_alias=False,
             ):
-                info = item["index"]
+                info = item["create"]
                 if "exception" in info:  # the whole request failed: do not go live
                     raise BackendUnavailable(f"rebuild stopped: {reason(info)}")
-                if ok:
+                if ok or info.get("status") == CONFLICT:  # ingest's newer copy is there
                     indexed += 1
                 else:
                     rejected.append(f"{info.get('_id')}: {reason(info)}")

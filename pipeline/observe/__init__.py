@@ -1,0 +1,1 @@
+"""Observability: structured stage logs, stage timings kept in the store, Prometheus metrics."""
