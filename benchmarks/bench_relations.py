@@ -12,7 +12,8 @@ The report gives, on the test split and then separately on dev (the split to tun
 - same-event clustering: pairwise precision/recall of "same event" over the split's items
   and the seeds, against `event_clusters`, and of "same copy cluster" against
   `duplicate_clusters`;
-- the Chinese-language items on their own;
+- cross-lingual: the Chinese-language items' relation to their (English) seed, and
+  same-event / same-copy pair precision and recall over Chinese × English pairs only;
 - the second seed (`nsi_corvane`, no keyword lists): its items against it.
 
 Whatever the classifier predicts is scored as is: a system that never says `background`
@@ -98,6 +99,14 @@ def split_report(split: str, run_split: Callable[[list[EvalItem]], Run]) -> list
     event_of = {k: p.event for k, p in run.predictions.items()}
     events = pair_scores(event_clusters(items), event_of, nodes)
     copies = pair_scores(duplicate_clusters(items), cluster_of, nodes)
+    # pairs of a Chinese item and an English one (the seeds are English)
+    language = {i.id: i.language for i in items}
+
+    def across(a: str, b: str) -> bool:
+        return language.get(a, "en") != language.get(b, "en")
+
+    events_across = pair_scores(event_clusters(items), event_of, nodes, only=across)
+    copies_across = pair_scores(duplicate_clusters(items), cluster_of, nodes, only=across)
     threads = thread_scores([i for i in items if i.seed == DEFAULT_SEED], run.predictions)
     second_scores = relation_scores(second, run.predictions)
     lines = [
@@ -111,8 +120,12 @@ def split_report(split: str, run_split: Callable[[list[EvalItem]], Run]) -> list
         _pr_row("same event (`event_clusters`)", events),
         _pr_row("same copy cluster (`duplicate_clusters`)", copies),
         _pr_row(f"thread tags (`{DEFAULT_SEED}` items × thread)", threads),
+        _pr_row("cross-lingual: same event, Chinese × English pairs", events_across),
+        _pr_row("cross-lingual: same copy cluster, Chinese × English pairs", copies_across),
         "",
-        *_relation_section("Chinese-language items, each against its own seed", chinese, run),
+        *_relation_section(
+            "Cross-lingual: Chinese-language items against their (English) seed", chinese, run
+        ),
         *_relation_section(f"Second seed `{SECOND_SEED}` (no keyword lists)", second, run),
         "Second seed precision: "
         + ", ".join(_precision(name, second_scores.per_class[name]) for name in RELATIONS[:3])

@@ -30,6 +30,7 @@ from pydantic_settings import (
 DEFAULT_USER_AGENT = "newswatch/0.1 (news monitoring bot)"
 DEFAULT_FEEDS_FILE = Path(__file__).parent / "data" / "feeds.toml"
 DEFAULT_BACKFILL_SITES_FILE = Path(__file__).parent / "data" / "backfill_sites.toml"
+Perspective = Literal["uk", "china", "international"]
 
 
 class FeedConfig(BaseModel):
@@ -47,6 +48,13 @@ class FeedConfig(BaseModel):
         False,
         description="Poll this feed and fetch its articles even where robots.txt disallows "
         "them. Off by default; only for outlets that have granted permission.",
+    )
+    perspective: Perspective = Field(
+        "international",
+        description="Whose side of UK-China relations the outlet speaks for: 'uk' (UK outlets "
+        "and government), 'china' (Chinese official and state media), 'international' "
+        "(everyone else). Stored with each article (first feed wins), shown on its page and in "
+        "/api/articles.",
     )
 
 

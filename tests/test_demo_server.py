@@ -15,10 +15,11 @@ from email.message import Message
 from urllib.parse import urlsplit
 
 import feedparser
+import httpx
 import pytest
 from markupsafe import escape
 
-from pipeline.demo.content import KINDS, SEED, THREADS, ArticleSpec
+from pipeline.demo.content import KINDS, SEED, THREADS, ArticleSpec, load_outlets, parse_article
 from pipeline.demo.hostile import HOSTILE_EXPECT
 from pipeline.demo.server import NewsroomServer
 
@@ -145,7 +146,13 @@ def test_each_outlet_has_its_own_host(newsroom: NewsroomServer) -> None:
 
 def test_valid_feeds_parse_cleanly(parsed_feeds: dict[str, feedparser.FeedParserDict]) -> None:
     versions = {name: d.version for name, d in parsed_feeds.items() if not d.bozo}
-    assert versions == {"uk-politics": "rss20", "asia-pacific": "atom10", "business": "rss20"}
+    assert versions == {
+        "uk-politics": "rss20",
+        "asia-pacific": "atom10",
+        "business": "rss20",
+        "china-english": "rss20",
+        "zh-news": "rss20",
+    }
     for name in versions:
         entries = parsed_feeds[name].entries
         assert entries, name
@@ -205,8 +212,9 @@ def test_every_article_page_renders_with_its_title(articles: dict[str, ArticleSp
         assert article.blocks, article.slug
         status, headers, body = get(article.url)
         assert status == 200, article.url
-        assert headers["Content-Type"] == "text/html; charset=utf-8"
-        page = body.decode("utf-8")
+        legacy = article.language == "zh"  # the Chinese outlet: GB18030, declared in <meta>
+        assert headers["Content-Type"] == ("text/html" if legacy else "text/html; charset=utf-8")
+        page = body.decode("gb18030" if legacy else "utf-8")
         assert "<h1" in page and str(escape(article.title)) in page, article.slug
         assert '<html lang="' in page and 'property="og:site_name"' in page
         assert str(escape(article.author)) in page
@@ -217,7 +225,10 @@ def test_every_article_page_renders_with_its_title(articles: dict[str, ArticleSp
 def test_templates_vary_their_date_metadata(
     newsroom: NewsroomServer, articles: dict[str, ArticleSpec]
 ) -> None:
-    pages = {a.outlet: get(a.url)[2].decode() for a in articles.values()}
+    pages = {
+        a.outlet: get(a.url)[2].decode("gb18030" if a.language == "zh" else "utf-8")
+        for a in articles.values()
+    }
     assert '"datePublished"' in pages["northgate-courier"]
     assert 'property="article:published_time"' in pages["westminster-wire"]
     assert '"NewsArticle"' not in pages["westminster-wire"]
@@ -226,6 +237,8 @@ def test_templates_vary_their_date_metadata(
     assert "<time" not in compact
     bradwell = articles["bradwell-b-campaigners-chinese-plan"]
     assert "Thursday 20 August 2020 12:10 BST" in get(bradwell.url)[2].decode()
+    chinese = pages["jiangpan-daily"]  # only a visible 发布时间 stamp, in Beijing time
+    assert "发布时间：" in chinese and "datePublished" not in chinese and "<time" not in chinese
 
 
 def test_unknown_path_is_404(newsroom: NewsroomServer) -> None:
@@ -397,3 +410,43 @@ def test_fixed_port_gives_stable_urls() -> None:
         assert {urlsplit(url).port for url in first.outlet_urls().values()} == {port}
     with NewsroomServer(port=port) as second:
         assert [a.url for a in second.manifest()] == urls
+
+
+# -- the Chinese-language outlet -----------------------------------------------------------
+
+
+def test_chinese_outlet_serves_gb18030_pages_and_feed(newsroom: NewsroomServer) -> None:
+    feed = httpx.get(newsroom.feed_urls()["zh-news"])
+    assert feed.content.startswith(b'<?xml version="1.0" encoding="gb18030"?>')
+    parsed = feedparser.parse(feed.content)
+    assert not parsed.bozo
+    titles = {e.title for e in parsed.entries}
+    assert "英国提前禁止安装华为5G设备 明年9月起生效" in titles
+    page = httpx.get(newsroom.article_url("zh-huawei-installation-ban-brought-forward"))
+    assert page.headers["content-type"] == "text/html"  # declared only in the page
+    with pytest.raises(UnicodeDecodeError):
+        page.content.decode("utf-8")
+    html = page.content.decode("gb18030")
+    assert 'charset=gb18030"' in html
+    assert "发布时间：2020-12-01 09:15" in html  # Beijing time, as the header's +08:00 says
+
+
+def test_other_language_items_say_which_relation_a_reader_would_give(
+    articles: dict[str, ArticleSpec],
+) -> None:
+    chinese = [a for a in articles.values() if a.language == "zh"]
+    assert {a.relation for a in chinese} == {"duplicate", "follow_up", "unrelated"}
+    assert all(a.kind == "other_language" for a in chinese)
+    state_media = [a for a in articles.values() if a.outlet == "huaxia-news-agency"]
+    assert state_media and all(a.language == "en" for a in state_media)
+
+
+def test_chinese_invalid_relation_header_is_refused() -> None:
+    outlets = load_outlets()
+    text = (
+        "slug: x\noutlet: jiangpan-daily\ntitle: t\nauthor: a\n"
+        "published: 2020-07-22T08:30:00+08:00\nsection: 国际\nkind: other_language\n"
+        "relation: background\n---\n正文。"
+    )
+    with pytest.raises(ValueError, match="relation 'background'"):
+        parse_article(text, outlets)

@@ -39,7 +39,7 @@ def newsroom() -> Iterator[NewsroomServer]:
 
 
 def newsroom_settings(tmp_path: Path, newsroom: NewsroomServer, **overrides: object) -> Settings:
-    feeds = [{"name": name, "url": url} for name, url in newsroom.feed_urls().items()]
+    feeds = newsroom.feed_configs()
     return make_test_settings(tmp_path, feeds=feeds, **overrides)
 
 

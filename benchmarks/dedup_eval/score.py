@@ -6,7 +6,7 @@ Standard library only; the system under test hands in one `Prediction` per item.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import combinations
 
@@ -101,15 +101,20 @@ def background_as_follow_up(
 
 
 def pair_scores(
-    gold: list[set[str]], predicted: Mapping[str, str], ids: Iterable[str] | None = None
+    gold: list[set[str]],
+    predicted: Mapping[str, str],
+    ids: Iterable[str] | None = None,
+    only: Callable[[str, str], bool] | None = None,
 ) -> PR:
     """Pairwise precision/recall of "same cluster" over all unordered pairs of `ids`
-    (default: every node of the gold clusters that has a prediction)."""
+    (default: every node of the gold clusters that has a prediction); `only` keeps the
+    pairs it is true for (e.g. pairs across languages)."""
     gold_of = {member: n for n, members in enumerate(gold) for member in members}
     nodes = sorted(ids if ids is not None else (m for m in gold_of if m in predicted))
     pairs = PR()
     for a, b in combinations(nodes, 2):
-        pairs.add(predicted[a] == predicted[b], gold_of[a] == gold_of[b])
+        if only is None or only(a, b):
+            pairs.add(predicted[a] == predicted[b], gold_of[a] == gold_of[b])
     return pairs
 
 

@@ -4,7 +4,8 @@ Matching runs here in Python, not in the search backend, so a rule means the sam
 SQLite FTS5 and with Elasticsearch. Terms are found by pipeline.text.terms, the matcher of
 the storyline tags: whole words, case-insensitively ("HK" never matches inside "HKEX",
 unless the term asks for a prefix, "HK*"); the words of a phrase may be separated by
-spaces, line breaks or punctuation.
+spaces, line breaks or punctuation. Chinese terms (华为, 香港) are jieba words, found where
+the segmenter cuts the text into that word, since Chinese has no spaces.
 """
 
 from __future__ import annotations

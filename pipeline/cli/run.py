@@ -6,14 +6,23 @@ from contextlib import ExitStack
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape as escape_markup
+from sqlalchemy import select
 
 from pipeline.cli.context import connect, load, run_with_progress
 from pipeline.cli.errors import EXIT_BAD_INPUT, CliError, clean_errors
-from pipeline.cli.output import console, print_run_summary, print_search_page, print_seed_followups
+from pipeline.cli.output import (
+    console,
+    print_run_summary,
+    print_search_page,
+    print_seed_followups,
+    table,
+)
 from pipeline.config import Settings
-from pipeline.index.base import SearchQuery
+from pipeline.index.base import SearchPage, SearchQuery
 from pipeline.index.factory import open_index
 from pipeline.observe.metrics import export_metrics
+from pipeline.records import as_utc
 from pipeline.store import Store
 
 
@@ -41,7 +50,13 @@ def demo(
 ) -> None:
     """Run the whole pipeline offline against the bundled sample newsroom."""
     from pipeline.cli.backfill import print_backfill_summary
-    from pipeline.demo.command import DEMO_PORT, DEMO_SLOW_SECONDS, demo_backfill, demo_settings
+    from pipeline.demo.command import (
+        DEMO_PORT,
+        DEMO_SLOW_SECONDS,
+        demo_backfill,
+        demo_settings,
+        development_query,
+    )
     from pipeline.demo.server import NewsroomServer
 
     if index not in ("sqlite", "elasticsearch"):
@@ -74,6 +89,7 @@ def demo(
         print_backfill_summary(demo_backfill(store.sessions, settings, backend))
         print_demo_report(store, settings)
         print_search_page(backend.search(SearchQuery(text="huawei", limit=5)), "huawei")
+        print_development(store, backend.search(development_query()))
         if serve:
             from pipeline.api.server import serve as serve_api
 
@@ -98,3 +114,28 @@ def print_demo_report(store: Store, settings: Settings) -> None:
             print_seed_followups(seed_followups(session, seed, book))
     print_alerts_report(alerts_report(store.sessions))
     console.print(f"Alert feeds (Atom) written under {settings.data_dir / 'alerts'}")
+
+
+def print_development(store: Store, page: SearchPage) -> None:
+    """One development's reports with their language and perspective (uk, china, …)."""
+    from pipeline.store.models import Article
+
+    ids = [hit.article_id for hit in page.hits]
+    with store.sessions() as session:
+        rows = {a.id: a for a in session.scalars(select(Article).where(Article.id.in_(ids)))}
+    reports = table(
+        "One development, both sides and both languages: the Huawei installation deadline "
+        "(search '华为 OR huawei', 30 Nov - 1 Dec 2020)",
+        *("date", "outlet", "language", "perspective", "title"),
+    )
+    for hit in page.hits:
+        article = rows.get(hit.article_id)
+        when = as_utc(hit.published_at)
+        reports.add_row(
+            when.date().isoformat() if when else "",
+            hit.outlet,
+            (article.language if article else None) or "",
+            (article.perspective if article else None) or "",
+            escape_markup(hit.title),
+        )
+    console.print(reports)

@@ -31,6 +31,7 @@ def search(
     relation: Annotated[
         str | None, typer.Option(help="duplicate|follow_up|background|unrelated")
     ] = None,
+    language: Annotated[str | None, typer.Option(help="Language code, e.g. en or zh.")] = None,
     sort: Annotated[str, typer.Option(help="relevance or date")] = "relevance",
     limit: Annotated[int, typer.Option(help=f"Hits per page, 1 to {MAX_LIMIT}.")] = 10,
     cursor: Annotated[str | None, typer.Option(help="Next page, from a previous search.")] = None,
@@ -44,6 +45,7 @@ def search(
         sources=source or (),
         threads=thread or (),
         relation=relation,
+        language=language,
         sort=sort,
         limit=limit,
         cursor=cursor,

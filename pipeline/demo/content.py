@@ -14,9 +14,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from pipeline.extract.extractor import count_words
+
 NEWSROOM_DIR = Path(__file__).parent / "newsroom"
 
-KINDS = ("seed_copy", "seed_edited", "follow_up", "unrelated", "stub")
+# other_language: a report in Chinese whose relation (header `relation`) needs a
+# multilingual model; the English-only classifier is not expected to reach it.
+KINDS = ("seed_copy", "seed_edited", "follow_up", "unrelated", "stub", "other_language")
+RELATIONS = ("duplicate", "follow_up", "unrelated")
 THREADS = ("huawei-5g", "hong-kong", "xinjiang", "nuclear", "sanctions-trade", "five-eyes-security")
 # copy_of value naming the built-in seed article rather than another sample article.
 SEED = "seed"
@@ -40,6 +45,7 @@ class Outlet:
     path_pattern: str  # str.format pattern: {section} {yyyy} {mm} {dd} {slug}
     tagline: str
     sections: tuple[str, ...]
+    charset: str = "utf-8"  # pages are encoded in it (the Chinese outlet: gb18030)
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,8 @@ class ArticleSpec:
     blocks: tuple[Block, ...]
     path: str
     url: str = ""  # absolute; filled in by the server once ports are known
+    language: str = "en"
+    relation: str | None = None  # other_language only: the relation a reader would give
 
     @property
     def text(self) -> str:
@@ -69,7 +77,7 @@ class ArticleSpec:
 
     @property
     def word_count(self) -> int:
-        return len(self.text.split())
+        return count_words(self.text)
 
 
 @dataclass(frozen=True)
@@ -92,6 +100,8 @@ class FeedSpec:
     date_style: Literal["rfc822", "iso", "sloppy"]  # sloppy: unparseable, for the malformed feed
     guid_style: Literal["url", "tag"]  # url: the link doubles as a permalink guid
     extras: tuple[FeedExtra, ...] = field(default=())
+    charset: str = "utf-8"  # the document is encoded in it
+    perspective: Literal["uk", "china", "international"] = "international"
 
 
 def load_outlets(directory: Path = NEWSROOM_DIR) -> dict[str, Outlet]:
@@ -135,6 +145,9 @@ def parse_article(text: str, outlets: dict[str, Outlet]) -> ArticleSpec:
     kind = meta["kind"]
     if kind not in KINDS:
         raise ValueError(f"unknown kind {kind!r}")
+    relation = meta.get("relation") or None
+    if (kind == "other_language") != (relation is not None) or relation not in (None, *RELATIONS):
+        raise ValueError(f"relation {relation!r}: other_language only, one of {RELATIONS}")
     threads = listed("threads")
     unknown = set(threads) - set(THREADS)
     if unknown:
@@ -166,6 +179,8 @@ def parse_article(text: str, outlets: dict[str, Outlet]) -> ArticleSpec:
         copy_of=meta.get("copy_of") or None,
         blocks=_parse_blocks(body),
         path=path,
+        language=meta.get("language", "en"),
+        relation=relation,
     )
 
 

@@ -14,6 +14,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup
 
 from pipeline.demo.content import NEWSROOM_DIR, ArticleSpec, FeedSpec, Outlet
+from pipeline.extract.chinese_dates import BEIJING
 
 # Zone names for the offsets the sample articles use; anything else is shown as UTC+hh:mm.
 _ZONE_NAMES = {timedelta(0): "GMT", timedelta(hours=1): "BST", timedelta(hours=8): "HKT"}
@@ -96,6 +97,8 @@ def render_article(
         iso_updated=article.updated.isoformat() if article.updated else "",
         comments=comment_count(article.slug),
         jsonld=_json_ld(article, outlet, article.url),
+        # the Chinese template's "发布时间" stamp: Beijing time, no offset, as such sites print it
+        beijing_stamp=f"{article.published.astimezone(BEIJING):%Y-%m-%d %H:%M}",
     )
 
 

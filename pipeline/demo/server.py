@@ -129,6 +129,13 @@ class NewsroomServer:
         base = self._base(None)
         return {name: f"{base}/feeds/{name}.xml" for name in self._feeds}
 
+    def feed_configs(self) -> list[dict[str, str]]:
+        """The feeds as FeedConfig values: name, absolute URL and perspective."""
+        return [
+            {"name": name, "url": url, "perspective": self._feeds[name].perspective}
+            for name, url in self.feed_urls().items()
+        ]
+
     def article_url(self, slug: str) -> str:
         article = self._articles.get(slug) or self._archive[slug]
         return self._base(article.outlet) + article.path
@@ -208,10 +215,10 @@ class NewsroomServer:
             a for a in self._articles.values() if a.outlet == outlet.key and a is not article
         ]
         related.sort(key=lambda a: abs(a.published - article.published))
-        page = render_article(self._env, outlet, article, related[:4]).encode("utf-8")
-        return conditional(
-            page, "text/html; charset=utf-8", article.updated or article.published, headers
-        )
+        page = render_article(self._env, outlet, article, related[:4]).encode(outlet.charset)
+        # a legacy charset is declared only in the page's <meta>, as such sites often do
+        content_type = "text/html; charset=utf-8" if outlet.charset == "utf-8" else "text/html"
+        return conditional(page, content_type, article.updated or article.published, headers)
 
     def _route_feed_host(self, path: str, headers: Message) -> Response:
         name = path.removeprefix("/feeds/").removesuffix(".xml")
@@ -224,7 +231,7 @@ class NewsroomServer:
         self_url = f"{self._base(None)}/feeds/{name}.xml"
         articles = [a for a in self._articles.values() if name in a.feeds]
         items = feed_items(spec, articles, self._resolve)
-        document = render_feed(self._env, spec, self_url, items).encode("utf-8")
+        document = render_feed(self._env, spec, self_url, items).encode(spec.charset)
         newest = max((a.updated or a.published for a in articles), default=None)
         return conditional(document, spec.content_type, newest, headers)
 

@@ -187,6 +187,7 @@ def _record_entries(
                     "feed_title": entry.title,
                     "feed_published_at": entry.published_at,
                     "ignore_robots": feed.ignore_robots,
+                    "perspective": feed.perspective,
                     "status": ArticleStatus.DISCOVERED,
                     "discovered_at": utcnow(),
                     "updated_at": utcnow(),

@@ -37,6 +37,9 @@ _BOMS = (
 # Labels browsers decode as windows-1252 (WHATWG Encoding Standard); Python's latin-1 would
 # turn cp1252's curly quotes and dashes into C1 control characters.
 _READ_AS_CP1252 = frozenset({"ascii", "iso8859-1"})
+# Likewise browsers read GB2312 and GBK labels with the GB18030 decoder, and Big5 as
+# Big5-HKSCS: pages labelled with the narrow charset routinely use the wider one's characters.
+_READ_AS_WIDER = {"gb2312": "gb18030", "gbk": "gb18030", "big5": "big5hkscs"}
 
 
 @dataclass
@@ -185,10 +188,13 @@ def _charset_candidates(body: bytes, declared: str | None) -> Iterator[str]:
 
 def _codec(label: str) -> str | None:
     try:
-        name = codecs.lookup(label.strip().strip("\"'")).name
+        cleaned = label.strip().strip("\"'").lower()
+        name = codecs.lookup("gbk" if cleaned == "x-gbk" else cleaned).name
     except LookupError:
         return None
-    return "cp1252" if name in _READ_AS_CP1252 else name
+    if name in _READ_AS_CP1252:
+        return "cp1252"
+    return _READ_AS_WIDER.get(name, name)
 
 
 def _parse_content_type(value: str | None) -> tuple[str | None, str | None]:

@@ -77,6 +77,7 @@ class ArticleDetail:
     outlet: str
     domain: str | None
     language: str | None
+    perspective: str | None  # uk | china | international, from the feed that found it
     published_at: datetime | None
     date_source: str | None
     word_count: int | None
@@ -173,6 +174,7 @@ def article_detail(session: Session, article_id: str) -> ArticleDetail | None:
         outlet=article.outlet,
         domain=article.domain,
         language=article.language,
+        perspective=article.perspective,
         published_at=article.published_at,
         date_source=article.date_source,
         word_count=article.word_count,

@@ -139,6 +139,8 @@ class Article(Base):
     source: Mapped[str] = mapped_column(String(16), default="feed", server_default="feed")
     # Never raises alerts (backfilled coverage, unless backfill.alerts asks for them).
     alerts_muted: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # uk | china | international, from the first feed that listed it (FeedConfig.perspective)
+    perspective: Mapped[str | None] = mapped_column(String(16))
 
     status: Mapped[ArticleStatus] = mapped_column(
         EnumText(ArticleStatus, 32), default=ArticleStatus.DISCOVERED

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 
-from pipeline.text.tokens import plain_words, raw_spans, term_words
+from pipeline.text.tokens import phrase_words, raw_spans, term_words
 
 
 class TermError(ValueError):
@@ -39,7 +39,7 @@ def parse_term(phrase: str, weight: float = 1.0) -> Term:
     ws: list[str] = []
     prefixes: list[bool] = []
     for chunk in phrase.split():
-        chunk_words = plain_words(chunk.replace("*", " "))
+        chunk_words = phrase_words(chunk.replace("*", " "))
         ws.extend(chunk_words)
         last = len(chunk_words) - 1
         prefixes.extend(i == last and chunk.endswith("*") for i in range(len(chunk_words)))

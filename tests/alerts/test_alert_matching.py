@@ -120,3 +120,34 @@ def test_filters_on_source_language_thread_and_relation(
     filtered = book(rule("hong-kong", ["Hong Kong"], filters=filters)).rules[0]
     reason = filter_reason(filtered, FACTS)
     assert (reason is None) == passes, reason
+
+
+# -- Chinese aliases: no spaces between words, so the segmenter decides -------------------
+
+HUAWEI_ZH = book(rule("huawei", ["Huawei", "Huawei Technologies", "华为", "華為"])).rules[0]
+HONG_KONG_ZH = book(rule("hong-kong", ["Hong Kong", "HK", "香港"])).rules[0]
+
+
+def test_a_chinese_alias_matches_inside_a_sentence_without_spaces() -> None:
+    text = "英国政府决定禁止采购华为设备，华为公司表示失望。"
+    assert found(HUAWEI_ZH, "英国禁用华为5G设备", text) == ["华为", "华为", "华为"]
+
+
+def test_a_chinese_alias_never_matches_across_a_word_boundary() -> None:
+    # 中华 | 为 | 民族: the two characters occur, the word does not
+    assert found(HUAWEI_ZH, "", "他们愿为中华为民族复兴贡献力量。") == []
+
+
+def test_traditional_and_mixed_script_mentions() -> None:
+    text = "港府回應華為事件。Huawei的回應與在Huawei手機上的更新無關。"
+    assert found(HUAWEI_ZH, "", text) == ["華為", "Huawei", "Huawei"]
+
+
+def test_english_and_chinese_mentions_count_together_towards_min_mentions() -> None:
+    watched = book(rule("hong-kong", ["Hong Kong", "香港"], min_mentions=2)).rules[0]
+    assert match_rule(watched, "香港特区政府回应", "Hong Kong officials said.").matched
+    assert not match_rule(watched, "", "香港特区政府回应").matched
+
+
+def test_latin_aliases_keep_their_word_boundaries_next_to_chinese() -> None:
+    assert found(HONG_KONG_ZH, "", "港股HKEX上市，hk元汇率稳定，香港人") == ["hk", "香港"]

@@ -109,7 +109,7 @@ def running_service(
         feeds: list[dict[str, str]] = []
         if filled:
             newsroom = stack.enter_context(NewsroomServer(slow_seconds=SLOW_SECONDS))
-            feeds = [{"name": name, "url": url} for name, url in newsroom.feed_urls().items()]
+            feeds = newsroom.feed_configs()
         settings = make_test_settings(tmp_path, feeds=feeds, index={"backend": kind}, **overrides)
         store = open_store(store_url or settings.resolved_database_url, migrate=store_url is None)
         stack.callback(store.dispose)

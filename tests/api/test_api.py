@@ -125,7 +125,11 @@ def test_thread_relation_and_language_filters(service: Service) -> None:
     assert hit_ids(search(service, relation="follow_up", **ALL)) == service.ids_of(FOLLOW_UPS)
     assert hit_ids(search(service, relation="duplicate", **ALL)) == service.ids_of(SEED_COPIES)
 
-    assert search(service, lang="en", **ALL)["total"] == len(service.indexed())
+    chinese = {slug for slug, spec in SAMPLE.items() if spec.language == "zh"}
+    assert chinese
+    assert hit_ids(search(service, lang="zh", **ALL)) == service.ids_of(chinese)
+    english = search(service, lang="en", **ALL)["total"]
+    assert english == len(service.indexed()) - len(chinese)
     assert search(service, lang="fr", **ALL)["total"] == 0
 
 
@@ -348,6 +352,21 @@ def test_web_pages_render(service: Service, path: str, marker: str) -> None:
     assert marker in response.text
 
 
+def test_searching_huawei_in_chinese_finds_the_chinese_reports(service: Service) -> None:
+    """华为 is two characters inside longer runs; the Chinese pages came in as GB18030."""
+    found = search(service, q="华为", **ALL)
+    expected = {
+        slug for slug, spec in SAMPLE.items() if spec.language == "zh" and "华为" in spec.text
+    }
+    assert len(expected) >= 2
+    assert hit_ids(found) == service.ids_of(expected)
+    assert all("<mark>华为</mark>" in hit["snippet"] for hit in found["hits"])
+    page = service.get("/search", params={"q": "华为", "lang": "zh"})
+    assert page.status_code == 200
+    titles = [SAMPLE[slug].title for slug in expected]
+    assert all(title in page.text for title in titles)
+
+
 @pytest.mark.parametrize(
     ("path", "status", "message"),
     [
@@ -364,6 +383,18 @@ def test_web_errors_are_pages_with_a_message(
     assert response.status_code == status
     assert response.headers["content-type"].startswith("text/html")
     assert message in response.text
+
+
+def test_article_carries_the_perspective_of_its_feed(service: Service) -> None:
+    state_media = service.get(f"/api/articles/{service.ids['huaxia-huawei-installation-deadline']}")
+    assert state_media.json()["perspective"] == "china"
+    chinese = service.get(
+        f"/api/articles/{service.ids['zh-huawei-installation-ban-brought-forward']}"
+    )
+    assert chinese.json()["perspective"] == "international"
+    assert chinese.json()["language"] == "zh"
+    page = service.get(f"/articles/{service.ids['huaxia-huawei-installation-deadline']}")
+    assert "perspective: china" in page.text
 
 
 def test_followups_group_follow_ups_into_named_developments(service: Service) -> None:

@@ -161,7 +161,7 @@ def test_filter_choices_list_outlets_and_languages(classified: Store) -> None:
     with classified.sessions() as session:
         choices = filter_choices(session)
     assert choices.outlets == sorted({outlets[s.outlet].name for s in SAMPLE.values()})
-    assert choices.languages == ["en"]
+    assert choices.languages == ["en", "zh"]  # the Chinese outlet's pages are detected as zh
 
 
 def test_seed_followups_list_background_before_the_seed(

@@ -40,7 +40,7 @@ def test_corpus_covers_what_the_issue_asks_for() -> None:
     everything = dev + test
     assert len(everything) >= 250
     assert len(test) / len(everything) >= 0.40
-    assert sum(i.language == "zh" for i in everything) >= 10
+    assert sum(i.language == "zh" for i in everything) >= 40
     assert sum(i.seed == SECOND_SEED for i in test) >= 30  # its precision is a test figure
     for split in (dev, test):
         for seed in SEED_EVENTS:

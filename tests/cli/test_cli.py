@@ -9,7 +9,9 @@ from typer.testing import CliRunner
 
 from pipeline.cli.errors import EXIT_BAD_INPUT
 from pipeline.cli.main import app
+from pipeline.index.sqlite_fts import SqliteFtsIndex
 from pipeline.store.migrate import head_revision
+from tests.index.test_cjk_search import ZH_DOCS
 
 SEED = Path(__file__).resolve().parents[2] / "pipeline" / "data" / "seeds" / "seed_article.txt"
 
@@ -46,3 +48,20 @@ def test_index_setup_prepares_the_backend(runner: CliRunner) -> None:
     result = runner.invoke(app, ["index", "setup"])
     assert result.exit_code == 0, result.output
     assert "index is set up" in result.output and "documents" in result.output
+
+
+def test_search_finds_chinese_words_and_filters_by_language(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    index = SqliteFtsIndex(tmp_path / "data" / "search.db")
+    index.ensure_ready()
+    index.index(ZH_DOCS)
+    result = runner.invoke(app, ["search", "华为 OR huawei", "--language", "zh", "--json"])
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.stdout)["hits"]
+    assert [hit["article_id"] for hit in hits] == ["zh-ban"]  # the English report is filtered
+    everything = runner.invoke(app, ["search", "华为 OR huawei", "--json"])
+    assert {hit["article_id"] for hit in json.loads(everything.stdout)["hits"]} == {
+        "zh-ban",
+        "en-ban",
+    }

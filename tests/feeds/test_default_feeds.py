@@ -12,7 +12,7 @@ AGGREGATORS = ("news.google.com", "bing.com", "news.yahoo.com", "msn.com")
 
 def test_no_default_feed_is_an_aggregator() -> None:
     feeds = default_feeds()
-    assert len(feeds) == 10
+    assert len(feeds) == 21  # 10 UK and Hong Kong feeds, 11 Chinese official and Chinese-language
     for feed in feeds:
         host = urlsplit(feed.url).hostname or ""
         assert not host.endswith(AGGREGATORS), feed.name

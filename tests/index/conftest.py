@@ -29,6 +29,7 @@ from pipeline.config import ElasticsearchSettings
 from pipeline.index.base import SearchIndex
 from pipeline.index.elastic import ElasticIndex
 from pipeline.index.sqlite_fts import SqliteFtsIndex
+from pipeline.records import IndexDocument
 from tests.index.newsroom import DOCS
 
 REAL_ES_URL = os.environ.get("NEWSWATCH_TEST_ELASTICSEARCH_URL")
@@ -177,13 +178,18 @@ def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]
         drop_indices(elastic)
 
 
-@pytest.fixture
-def newsroom(backend: Backend) -> Backend:
-    """A backend holding the shared corpus, `tests.index.newsroom.DOCS`."""
-    outcomes = backend.index.index(DOCS)
+def holding(backend: Backend, docs: list[IndexDocument]) -> Backend:
+    """The backend with `docs` indexed (every one accepted) and searchable."""
+    outcomes = backend.index.index(docs)
     assert all(o.ok for o in outcomes), outcomes
     backend.refresh()
     return backend
+
+
+@pytest.fixture
+def newsroom(backend: Backend) -> Backend:
+    """A backend holding the shared corpus, `tests.index.newsroom.DOCS`."""
+    return holding(backend, DOCS)
 
 
 ES_KINDS = ["elasticsearch", "elasticsearch-8"] + (["elasticsearch-real"] if REAL_ES_URL else [])

@@ -19,7 +19,7 @@ from typing import Any
 from elasticsearch import Elasticsearch
 
 from pipeline.index.base import SearchError, SearchHit
-from pipeline.index.elastic.render import HIT_FIELDS, collapse, highlight
+from pipeline.index.elastic.render import CJK_SUBFIELD, HIT_FIELDS, collapse, highlight
 from pipeline.index.paging import MAX_LIMIT, also_published_by, search_hit
 from pipeline.index.query import Node
 from pipeline.records import as_utc
@@ -176,7 +176,8 @@ def story(raw: dict[str, Any]) -> str:
 
 def hit(raw: dict[str, Any], also: list[str]) -> SearchHit:
     source = raw["_source"]
-    snippets = raw.get("highlight", {}).get("text", [])
+    found = raw.get("highlight", {})
+    snippets = found.get("text") or found.get(f"text.{CJK_SUBFIELD}", [])
     published = source.get("published_at")
     return search_hit(
         source,

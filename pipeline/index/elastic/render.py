@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from pipeline.cjk import has_cjk
 from pipeline.index.base import SearchError, SearchQuery
 from pipeline.index.paging import Sort, date_bounds
 from pipeline.index.query import And, Node, Not, Or, Phrase, Term, positive_terms
 
 TEXT_FIELDS = ("title", "text")
+CJK_SUBFIELD = "cjk"  # schemas/elasticsearch/index-template.json: the built-in cjk analyzer
 TITLE_BOOST = 3.0  # as FTS5's TITLE_WEIGHT: a headline word says more than a body word
 SNIPPET_CHARS = 200
 MAX_ALSO_PUBLISHED = 100  # Elasticsearch's default index.max_inner_result_window
@@ -58,10 +60,15 @@ def leaf(node: Term | Phrase, field: str) -> dict[str, Any]:
     if isinstance(node, Term) and node.prefix:
         # analysed (folded, stemmed) like a word, then the last stem is a prefix
         query = {"query": node.text, "operator": "and", "boost": boost}
-        return {"match_bool_prefix": {field: query}}
+        return {"match_bool_prefix": {analysed_field(field, node.text): query}}
     # a word that analyses into several tokens ("u.k") is a phrase, as in FTS5
     words = node.text if isinstance(node, Term) else " ".join(node.words)
-    return {"match_phrase": {field: {"query": words, "boost": boost}}}
+    return {"match_phrase": {analysed_field(field, words): {"query": words, "boost": boost}}}
+
+
+def analysed_field(field: str, words: str) -> str:
+    """Chinese is looked up in the `cjk` subfield (overlapping bigrams), the rest as before."""
+    return f"{field}.{CJK_SUBFIELD}" if has_cjk(words) else field
 
 
 def filters(query: SearchQuery) -> list[dict[str, Any]]:
@@ -111,9 +118,11 @@ def highlight(node: Node | None) -> dict[str, Any]:
     terms = [t for t in positive_terms(node) if t.field in (None, "text")]
     if terms:
         field["highlight_query"] = any_of([leaf(t, "text") for t in terms])
+    # a subfield highlights the same stored text, with the analysis its query matched
+    chinese = any(has_cjk(t.text if isinstance(t, Term) else " ".join(t.words)) for t in terms)
     return {
         "pre_tags": ["<mark>"],
         "post_tags": ["</mark>"],
         "encoder": "html",
-        "fields": {"text": field},
+        "fields": {f"text.{CJK_SUBFIELD}" if chinese else "text": field},
     }

@@ -5,6 +5,13 @@ Behaviour, stated so that the Elasticsearch backend can match it:
 - Analysis: ``porter unicode61 remove_diacritics 2``: case-folded, diacritics folded
   ("Zürich" = "zurich"), Porter-stemmed ("sanction" finds "sanctions"). Unlike an
   Elasticsearch English analyzer there are no stop words: "the" is a searchable term.
+- Chinese: a title or text with Chinese in it is indexed as its jieba words, inner words
+  included (``pipeline.cjk.segmented``, stored in ``title_terms``/``text_terms`` and fed
+  to FTS5 through a view); a query term with Chinese in it is its jieba words, near each
+  other (``render.cjk_match``). So 华为 and 香港 are found inside unspaced text, but not
+  across a word boundary (中华|为|民族). benchmarks/bench_cjk_search.py compares this with
+  FTS5's trigram tokenizer. An index built before this is upgraded in place by
+  ``ensure_ready``. Snippets of Chinese text are cut from the original text.
 - Query text: the syntax of ``pipeline.index.query``. Every term is quoted before it
   reaches FTS5, so user input can never be FTS5 syntax. A prefix (``extradit*``) is
   stemmed like a word and then matched as a prefix of the indexed stems. A term without

@@ -33,10 +33,12 @@ from pipeline.index.sqlite_fts.schema import (
     count_docs,
     create_tables,
     drop_tables,
+    has_cjk_layout,
     marks,
     meta,
     require_active,
     set_meta,
+    upgrade_to_cjk_layout,
     write_targets,
 )
 from pipeline.index.timeline import step_days, with_gaps
@@ -68,16 +70,22 @@ class SqliteFtsIndex:
             try:
                 conn.execute("PRAGMA journal_mode=WAL")  # persistent: readers never block writers
                 conn.execute("BEGIN")
-                ready = active_version(conn) is not None
+                version = active_version(conn)
+                ready = version is not None and has_cjk_layout(conn, Tables(version))
                 conn.execute("COMMIT")
                 if not ready:
                     conn.execute("BEGIN IMMEDIATE")
                     conn.execute(
                         "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER)"
                     )
-                    if active_version(conn) is None:
+                    version = active_version(conn)
+                    if version is None:
                         create_tables(conn, Tables(1))
                         set_meta(conn, "active", 1)
+                    else:  # an index from before Chinese segmentation
+                        for tables in write_targets(conn):
+                            if not has_cjk_layout(conn, tables):
+                                upgrade_to_cjk_layout(conn, tables)
                     conn.execute("COMMIT")
             finally:
                 conn.close()
@@ -216,7 +224,9 @@ class SqliteFtsIndex:
         with translate_errors(self.path), self._transaction(write=False) as conn:
             tables = Tables(require_active(conn))
             row = conn.execute(
-                f"SELECT title, text, cluster_id FROM {tables.docs} WHERE article_id = ?",
+                # the index form: jieba words for Chinese, so its words are what is compared
+                "SELECT coalesce(title_terms, title), coalesce(text_terms, text), cluster_id "
+                f"FROM {tables.docs} WHERE article_id = ?",
                 (article_id,),
             ).fetchone()
             if row is None:

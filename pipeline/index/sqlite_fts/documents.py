@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from pipeline.index.base import IndexOutcome
-from pipeline.index.sqlite_fts.schema import Tables, marks
+from pipeline.index.sqlite_fts.schema import Tables, marks, segmented_or_none
 from pipeline.records import IndexDocument
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -33,6 +33,8 @@ _COLUMNS = (
     "seed_similarity",
     "cluster_id",
     "author",
+    "title_terms",
+    "text_terms",
 )
 
 # One generation of the index. The FTS5 table is external-content over the documents
@@ -75,11 +77,13 @@ def _row(doc: IndexDocument, max_text_chars: int) -> tuple[object, ...]:
     if not isinstance(doc.article_id, str) or not doc.article_id:
         raise ValueError("article_id must be a non-empty string")
     published = timestamp(doc.published_at) if doc.published_at is not None else None
+    title = _clean(doc.title)
+    text = truncate_text(_clean(doc.text), max_text_chars)
     return (
         doc.article_id,
         doc.canonical_url,
-        _clean(doc.title),
-        truncate_text(_clean(doc.text), max_text_chars),
+        title,
+        text,
         published,
         doc.date_source,
         timestamp(doc.indexed_at),
@@ -93,6 +97,8 @@ def _row(doc: IndexDocument, max_text_chars: int) -> tuple[object, ...]:
         doc.seed_similarity,
         doc.cluster_id,
         doc.author,
+        segmented_or_none(title),
+        segmented_or_none(text),
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import sqlite3
 
+from pipeline.cjk import has_cjk
 from pipeline.index.sqlite_fts.render import TEXT_WEIGHT, TITLE_WEIGHT, quote
 from pipeline.index.sqlite_fts.schema import TOKENIZER, Tables, count_docs
 
@@ -34,7 +35,8 @@ def distinctive_terms(conn: sqlite3.Connection, tables: Tables, title: str, text
     documents = count_docs(conn, tables)
     scored = []
     for term, tf in frequency.items():
-        if len(term) < 3 or term.isdigit():
+        # most Chinese words are two characters; a Latin stem that short says little
+        if len(term) < (2 if has_cjk(term) else 3) or term.isdigit():
             continue
         row = conn.execute(
             f"SELECT doc FROM temp.{tables.fts}_terms WHERE term = ?", (term,)

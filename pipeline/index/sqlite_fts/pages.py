@@ -6,8 +6,10 @@ import html
 import json
 import re
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
+from pipeline.cjk import has_cjk
 from pipeline.index.base import SearchHit
 from pipeline.index.paging import also_published_by, search_hit
 from pipeline.index.sqlite_fts.documents import parse_timestamp
@@ -15,6 +17,7 @@ from pipeline.index.sqlite_fts.render import Plan, matched_sql
 from pipeline.index.sqlite_fts.schema import Tables, marks
 
 SNIPPET_TOKENS = 32
+SNIPPET_CHARS = 90  # for Chinese text, where a token is a word of about two characters
 
 
 # Snippet markers: control characters are stripped from indexed text, so these can only
@@ -75,7 +78,35 @@ def _snippets(
         f"WHERE {tables.fts} MATCH ? AND rowid IN ({marks(rids)})",
         [_MARK_OPEN, _MARK_CLOSE, plan.match, *rids],
     ).fetchall()
-    return {rid: _safe_snippet(raw or "") for rid, raw in rows}
+    snippets = {rid: _safe_snippet(raw or "") for rid, raw in rows}
+    for record in records:
+        # snippet() would show the jieba words, inner words and all: cut from the original
+        if record.get("text_terms") is not None and record["rid"] in snippets:
+            snippets[record["rid"]] = cjk_snippet(record["text"], plan.terms)
+    return snippets
+
+
+def cjk_snippet(text: str, terms: Sequence[str]) -> str:
+    """About SNIPPET_CHARS characters of text around the first mention, mentions marked."""
+    pattern = _mentions(terms)
+    first = pattern.search(text) if pattern else None
+    if pattern is None or first is None:
+        return _lead(text)
+    start = max(0, first.start() - SNIPPET_CHARS // 3)
+    end = min(len(text), start + SNIPPET_CHARS)
+    window = _SPACES.sub(" ", text[start:end])
+    marked = pattern.sub(lambda m: _MARK_OPEN + m.group() + _MARK_CLOSE, window)
+    raw = ("…" if start > 0 else "") + marked + ("…" if end < len(text) else "")
+    return _safe_snippet(raw)
+
+
+def _mentions(terms: Sequence[str]) -> re.Pattern[str] | None:
+    """Chinese terms as plain substrings, others as whole words (any case)."""
+    parts = []
+    for term in sorted({t for t in terms if t.strip()}, key=len, reverse=True):
+        words = r"\s+".join(re.escape(w) for w in term.split())
+        parts.append(words if has_cjk(term) else rf"(?<!\w){words}(?!\w)")
+    return re.compile("|".join(parts), re.IGNORECASE) if parts else None
 
 
 def _safe_snippet(raw: str) -> str:
@@ -84,6 +115,9 @@ def _safe_snippet(raw: str) -> str:
 
 
 def _lead(text: str) -> str:
+    if has_cjk(text):  # no spaces to count words by
+        flat = _SPACES.sub(" ", text).strip()
+        return html.escape(flat[:SNIPPET_CHARS] + ("…" if len(flat) > SNIPPET_CHARS else ""))
     words = text.split()
     lead = " ".join(words[:SNIPPET_TOKENS]) + ("…" if len(words) > SNIPPET_TOKENS else "")
     return html.escape(lead)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.cjk import CJK_RUN, has_cjk, words
 from pipeline.index.base import SearchError, SearchQuery
 from pipeline.index.paging import Sort, date_bounds, effective_sort
-from pipeline.index.query import And, Node, Not, Or, Phrase, Term
+from pipeline.index.query import And, Node, Not, Or, Phrase, Term, positive_terms
 from pipeline.index.sqlite_fts.documents import domain_key, timestamp
 from pipeline.index.sqlite_fts.schema import Tables, marks
 
 TITLE_WEIGHT = 3.0
+# Tokens allowed between the words of a Chinese term, per word (search mode's inner words).
+NEAR_PER_WORD = 3
 TEXT_WEIGHT = 1.0
 
 
@@ -33,17 +37,45 @@ class Plan:
     filters: Filters
     sort: Sort
     collapse: bool
+    terms: tuple[str, ...] = ()  # the words searched for, for snippets of Chinese text
 
 
 def quote(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
+def cjk_match(text: str, *, prefix: bool = False) -> str:
+    """A term with Chinese in it, as the index stores it: its jieba words, near each other.
+
+    The index holds jieba's search-mode words (pipeline.cjk.segmented); a query word is cut
+    the same way. One word is a plain string; several must occur within a few tokens of
+    each other, because search mode puts the inner words of a long word between them
+    (香港国安法 is indexed as 香港 国安 国安法, queried as 香港 + 国安法).
+    """
+    tokens: list[str] = []
+    for piece in text.split():
+        start = 0
+        for run in CJK_RUN.finditer(piece):
+            tokens += [t for t in re.split(r"[^\w]+", piece[start : run.start()]) if t]
+            tokens += words(run.group())
+            start = run.end()
+        tokens += [t for t in re.split(r"[^\w]+", piece[start:]) if t]
+    quoted = [quote(t) for t in tokens] or [quote(text)]
+    if prefix:
+        quoted[-1] += "*"
+    if len(quoted) == 1:
+        return quoted[0]
+    return f"NEAR({' '.join(quoted)}, {NEAR_PER_WORD * len(quoted)})"
+
+
 def render(node: Node) -> str:
     """The FTS5 MATCH expression for a parsed query; every term is a quoted string."""
     if isinstance(node, Term | Phrase):
         words = node.text if isinstance(node, Term) else " ".join(node.words)
-        expr = quote(words) + ("*" if isinstance(node, Term) and node.prefix else "")
+        prefix = isinstance(node, Term) and node.prefix
+        expr = cjk_match(words, prefix=prefix) if has_cjk(words) else quote(words)
+        if prefix and not has_cjk(words):
+            expr += "*"
         return f"{node.field} : {expr}" if node.field else expr
     if isinstance(node, Or):
         return "(" + " OR ".join(render(item) for item in node.items) + ")"
@@ -84,7 +116,10 @@ def make_plan(query: SearchQuery, node: Node | None) -> Plan:
     if query.language is not None:
         filters.add("d.language = ?", query.language)
     match = render(node) if node is not None else None
-    return Plan(match, filters, sort, query.collapse)
+    terms = tuple(
+        t.text if isinstance(t, Term) else " ".join(t.words) for t in positive_terms(node)
+    )
+    return Plan(match, filters, sort, query.collapse, terms)
 
 
 def matched_sql(

@@ -10,13 +10,16 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from pipeline.cjk import has_cjk, segmented
 from pipeline.index.base import BackendUnavailable
 
 TOKENIZER = "porter unicode61 remove_diacritics 2"
 
-# One generation of the index. The FTS5 table is external-content over the documents
-# table, kept in step by triggers inside the writer's transaction.
-_SCHEMA = (
+# One generation of the index. The FTS5 table is external-content over a view of the
+# documents table, kept in step by triggers inside the writer's transaction. The view
+# gives the FTS5 table the jieba-segmented title and text of Chinese documents
+# (title_terms, text_terms; NULL for text without Chinese, which is indexed as it is).
+_DOCS = (
     """CREATE TABLE {docs} (
         rid INTEGER PRIMARY KEY,
         article_id TEXT NOT NULL UNIQUE,
@@ -35,27 +38,38 @@ _SCHEMA = (
         relation TEXT,
         seed_similarity REAL,
         cluster_id TEXT,
-        author TEXT
+        author TEXT,
+        title_terms TEXT,
+        text_terms TEXT
     )""",
     "CREATE INDEX {docs}_published ON {docs} (published_at)",
     "CREATE INDEX {docs}_cluster ON {docs} (cluster_id)",
-    """CREATE VIRTUAL TABLE {fts} USING fts5(
-        title, text, content='{docs}', content_rowid='rid', tokenize='{tokenizer}'
-    )""",
-    """CREATE TRIGGER {docs}_ai AFTER INSERT ON {docs} BEGIN
-        INSERT INTO {fts} (rowid, title, text) VALUES (new.rid, new.title, new.text);
-    END""",
-    """CREATE TRIGGER {docs}_ad AFTER DELETE ON {docs} BEGIN
-        INSERT INTO {fts} ({fts}, rowid, title, text)
-        VALUES ('delete', old.rid, old.title, old.text);
-    END""",
-    """CREATE TRIGGER {docs}_au AFTER UPDATE ON {docs}
-    WHEN old.title IS NOT new.title OR old.text IS NOT new.text BEGIN
-        INSERT INTO {fts} ({fts}, rowid, title, text)
-        VALUES ('delete', old.rid, old.title, old.text);
-        INSERT INTO {fts} (rowid, title, text) VALUES (new.rid, new.title, new.text);
-    END""",
 )
+_FTS = (
+    """CREATE VIEW {docs}_src AS SELECT rid, coalesce(title_terms, title) AS title,
+            coalesce(text_terms, text) AS text FROM {docs}""",
+    """CREATE VIRTUAL TABLE {fts} USING fts5(
+            title, text, content='{docs}_src', content_rowid='rid', tokenize='{tokenizer}'
+        )""",
+    """CREATE TRIGGER {docs}_ai AFTER INSERT ON {docs} BEGIN
+            INSERT INTO {fts} (rowid, title, text) VALUES (new.rid,
+                coalesce(new.title_terms, new.title), coalesce(new.text_terms, new.text));
+        END""",
+    """CREATE TRIGGER {docs}_ad AFTER DELETE ON {docs} BEGIN
+            INSERT INTO {fts} ({fts}, rowid, title, text) VALUES ('delete', old.rid,
+                coalesce(old.title_terms, old.title), coalesce(old.text_terms, old.text));
+        END""",
+    """CREATE TRIGGER {docs}_au AFTER UPDATE ON {docs}
+        WHEN old.title IS NOT new.title OR old.text IS NOT new.text
+            OR old.title_terms IS NOT new.title_terms OR old.text_terms IS NOT new.text_terms
+        BEGIN
+            INSERT INTO {fts} ({fts}, rowid, title, text) VALUES ('delete', old.rid,
+                coalesce(old.title_terms, old.title), coalesce(old.text_terms, old.text));
+            INSERT INTO {fts} (rowid, title, text) VALUES (new.rid,
+                coalesce(new.title_terms, new.title), coalesce(new.text_terms, new.text));
+        END""",
+)
+_SCHEMA = _DOCS + _FTS
 
 
 @dataclass(frozen=True)
@@ -121,7 +135,45 @@ def create_tables(conn: sqlite3.Connection, tables: Tables) -> None:
 
 def drop_tables(conn: sqlite3.Connection, tables: Tables) -> None:
     conn.execute(f"DROP TABLE IF EXISTS {tables.fts}")
+    conn.execute(f"DROP VIEW IF EXISTS {tables.docs}_src")
     conn.execute(f"DROP TABLE IF EXISTS {tables.docs}")  # drops its indexes and triggers
+
+
+def has_cjk_layout(conn: sqlite3.Connection, tables: Tables) -> bool:
+    columns = {row[1] for row in conn.execute(f"PRAGMA table_info({tables.docs})")}
+    return "text_terms" in columns
+
+
+def upgrade_to_cjk_layout(conn: sqlite3.Connection, tables: Tables) -> int:
+    """Bring a generation built before Chinese segmentation to the current layout, in place.
+
+    Adds the segmented columns, fills them for documents with Chinese text, and rebuilds
+    the FTS5 table from the new view. Returns the number of documents segmented.
+    Runs inside the caller's write transaction, so searchers see the old or the new index.
+    """
+    conn.execute(f"ALTER TABLE {tables.docs} ADD COLUMN title_terms TEXT")
+    conn.execute(f"ALTER TABLE {tables.docs} ADD COLUMN text_terms TEXT")
+    rows = conn.execute(f"SELECT rid, title, text FROM {tables.docs}").fetchall()
+    changed = [
+        (segmented_or_none(title), segmented_or_none(text), rid)
+        for rid, title, text in rows
+        if has_cjk(title) or has_cjk(text)
+    ]
+    conn.executemany(
+        f"UPDATE {tables.docs} SET title_terms = ?, text_terms = ? WHERE rid = ?", changed
+    )
+    for trigger in ("ai", "ad", "au"):
+        conn.execute(f"DROP TRIGGER IF EXISTS {tables.docs}_{trigger}")
+    conn.execute(f"DROP TABLE IF EXISTS {tables.fts}")
+    for statement in _FTS:
+        conn.execute(statement.format(docs=tables.docs, fts=tables.fts, tokenizer=TOKENIZER))
+    conn.execute(f"INSERT INTO {tables.fts} ({tables.fts}) VALUES ('rebuild')")
+    return len(changed)
+
+
+def segmented_or_none(text: str) -> str | None:
+    """The index form of a text with Chinese in it; None when it has none (stored as is)."""
+    return segmented(text) if has_cjk(text) else None
 
 
 def count_docs(conn: sqlite3.Connection, tables: Tables) -> int:
