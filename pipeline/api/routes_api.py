@@ -42,7 +42,7 @@ def timeline(params: Annotated[TimelineParams, Query()], context: Context) -> Ti
     """Articles and distinct stories per day or week for a query and filters (e.g. a thread).
     Gaps between the first and last bucket are included as zeros."""
     query = params.to_query(context.settings.api.max_page_size)
-    return Timeline(params.interval, context.backend.timeline(query, params.interval))
+    return Timeline(params.interval, context.timeline(query, params.interval))
 
 
 @router.get("/articles/{article_id}", tags=["records"], responses=_404)
@@ -83,7 +83,7 @@ def cluster(cluster_id: str, session: DbSession) -> reports.ClusterDetail:
 @router.get("/threads", tags=["records"])
 def threads(context: Context, session: DbSession) -> list[reports.ThreadSummary]:
     """Every storyline with its article and story counts and its latest story."""
-    return reports.thread_summaries(session, context.book)
+    return context.thread_summaries(session)
 
 
 @router.get("/followups", tags=["records"], responses=_404)

@@ -39,7 +39,7 @@ def home(request: Request, context: Context, session: DbSession) -> Response:
             "choices": reports.filter_choices(session),
             "params": SearchParams(),
             "followups": reports.seed_followups(session, seed, context.book),
-            "threads": reports.thread_summaries(session, context.book),
+            "threads": context.thread_summaries(session),
             "chart": coverage_chart(context, SearchQuery(), "week"),
         },
     )
@@ -120,10 +120,9 @@ def timeline(
 def coverage_chart(context: AppContext, query: SearchQuery, interval: Interval) -> str:
     """The query's coverage over time: one row for all of it, then one row per thread;
     the default seed's date and the first report of each of its developments marked."""
-    backend = context.backend
-    rows = [Series("All coverage", backend.timeline(query, interval))]
+    rows = [Series("All coverage", context.timeline(query, interval))]
     for thread in context.book.threads:
-        buckets = backend.timeline(replace(query, threads=(thread.name,)), interval)
+        buckets = context.timeline(replace(query, threads=(thread.name,)), interval)
         rows.append(Series(thread.label, buckets, href=f"/search?thread={thread.name}&sort=date"))
     seed = context.default_seed()
     with context.store.sessions() as session:
