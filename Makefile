@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo serve test lint install browser docs
+.PHONY: demo serve test lint install browser docs bench
 
 $(BIN)/newswatch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,3 +31,12 @@ test: install browser
 
 docs: install
 	$(BIN)/python -m pipeline.config_doc > docs/configuration.md
+
+# Every speed and scale benchmark (benchmarks/RESULTS.md explains the figures); meant to
+# finish within 15 minutes on an idle 2-core machine (not yet timed end to end on one).
+bench: install
+	$(BIN)/python benchmarks/bench_index.py --docs 5000 --repeat 2
+	$(BIN)/python benchmarks/bench_feeds.py --repeat 3
+	$(BIN)/python benchmarks/bench_pipeline.py --pages 2000 --repeat 2 --workers 1,2
+	$(BIN)/python benchmarks/bench_api.py --articles 100000 --workers 2
+	$(BIN)/python benchmarks/bench_dedup.py --split test --sizes 10000

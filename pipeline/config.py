@@ -66,6 +66,12 @@ class PollSettings(BaseModel):
     max_entries_per_poll: int = Field(
         500, ge=1, description="Entries read from one feed document; protects against giant feeds."
     )
+    concurrency: int = Field(
+        32,
+        ge=1,
+        description="Feed documents in flight at once, over all hosts (the per-host limit and "
+        "delay are fetch's). Feeds are small, so a poll cycle is mostly waiting on the network.",
+    )
 
 
 class FetchSettings(BaseModel):
@@ -140,6 +146,13 @@ class ExtractSettings(BaseModel):
     )
     batch_size: int = Field(
         100, ge=1, description="Articles the extract stage claims and commits at a time."
+    )
+    workers: int = Field(
+        1,
+        ge=1,
+        description="Processes that run trafilatura in parallel (1: in the stage's own "
+        "process). Extraction is CPU-bound; about one per core. Under Airflow, mapped tasks "
+        "spread over workers instead.",
     )
 
 
@@ -326,6 +339,19 @@ class ApiSettings(BaseModel):
     )
     max_page_size: int = Field(100, ge=1, description="Largest page a search may ask for.")
     max_request_bytes: int = Field(65_536, ge=1024, description="Largest request body accepted.")
+    workers: int = Field(
+        1,
+        ge=1,
+        description="Worker processes of `newswatch serve`; searches are CPU-bound, so about "
+        "one per core. Default 1: under heavy load two workers on one SQLite store gave "
+        "some 503s in the benchmark, not yet explained (benchmarks/RESULTS.md).",
+    )
+    cache_seconds: float = Field(
+        60.0,
+        ge=0,
+        description="How long thread summaries and timelines are reused before they are "
+        "computed again (0: never cached); they change only when a run indexes articles.",
+    )
 
 
 class RetentionSettings(BaseModel):

@@ -39,6 +39,7 @@ def create_app(
         store=store or open_store(settings.resolved_database_url, migrate=False),
         backend=backend or open_index(settings),
         book=load_thread_book(settings.dedup.threads_file),
+        cache_seconds=settings.api.cache_seconds,
     )
 
     @asynccontextmanager

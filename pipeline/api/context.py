@@ -5,16 +5,18 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from pipeline.alerts.rules import RuleBook, load_rules
+from pipeline.api.cache import TtlCache
 from pipeline.classify.seeds import Seed, load_seeds
 from pipeline.classify.threads import ThreadBook
 from pipeline.config import Settings
-from pipeline.index.base import SearchIndex
+from pipeline.index.base import SearchIndex, SearchQuery, TimelineBucket
+from pipeline.search import reports
 from pipeline.store import Store
 
 
@@ -24,9 +26,28 @@ class AppContext:
     store: Store
     backend: SearchIndex
     book: ThreadBook
+    cache_seconds: float = 0.0
     _seeds: list[Seed] | None = None
     _rules: RuleBook | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _timelines: TtlCache[list[TimelineBucket]] = field(init=False)
+    _summaries: TtlCache[list[reports.ThreadSummary]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._timelines = TtlCache(self.cache_seconds)
+        self._summaries = TtlCache(self.cache_seconds)
+
+    def timeline(
+        self, query: SearchQuery, interval: Literal["day", "week"]
+    ) -> list[TimelineBucket]:
+        """The backend's timeline, reused for api.cache_seconds."""
+        return self._timelines.get(
+            f"{interval} {query!r}", lambda: self.backend.timeline(query, interval)
+        )
+
+    def thread_summaries(self, session: Session) -> list[reports.ThreadSummary]:
+        """Every thread's counts and latest story, reused for api.cache_seconds."""
+        return self._summaries.get("all", lambda: reports.thread_summaries(session, self.book))
 
     def seeds(self) -> list[Seed]:
         """The configured seeds, default first; loaded once (a URL seed is downloaded)."""

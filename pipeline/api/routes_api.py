@@ -12,6 +12,8 @@ from pipeline.api.context import Context, DbSession
 from pipeline.api.params import Interval, SearchParams, TimelineParams
 from pipeline.index.base import SearchPage, TimelineBucket
 from pipeline.search import reports
+from pipeline.search.similar import MoreLikeThis, more_like_this
+from pipeline.store.models import Article
 
 router = APIRouter(prefix="/api", dependencies=[Depends(require_key)])
 
@@ -40,7 +42,7 @@ def timeline(params: Annotated[TimelineParams, Query()], context: Context) -> Ti
     """Articles and distinct stories per day or week for a query and filters (e.g. a thread).
     Gaps between the first and last bucket are included as zeros."""
     query = params.to_query(context.settings.api.max_page_size)
-    return Timeline(params.interval, context.backend.timeline(query, params.interval))
+    return Timeline(params.interval, context.timeline(query, params.interval))
 
 
 @router.get("/articles/{article_id}", tags=["records"], responses=_404)
@@ -51,6 +53,22 @@ def article(article_id: str, session: DbSession) -> reports.ArticleDetail:
     if detail is None:
         raise HTTPException(404, f"no article with id {article_id!r}")
     return detail
+
+
+@router.get("/articles/{article_id}/similar", tags=["records"], responses=_404)
+def similar(
+    article_id: str,
+    context: Context,
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=50, description="How many stories.")] = 10,
+) -> MoreLikeThis:
+    """More like this: the nearest other stories by meaning (cosine over the stored
+    embeddings, within two years of the article, its own story cluster left out);
+    `method` is `lexical` when the article has no embedding and the search index's
+    more-like-this answered instead."""
+    if session.get(Article, article_id) is None:
+        raise HTTPException(404, f"no article with id {article_id!r}")
+    return more_like_this(session, context.backend, article_id, limit)
 
 
 @router.get("/clusters/{cluster_id}", tags=["records"], responses=_404)
@@ -65,7 +83,7 @@ def cluster(cluster_id: str, session: DbSession) -> reports.ClusterDetail:
 @router.get("/threads", tags=["records"])
 def threads(context: Context, session: DbSession) -> list[reports.ThreadSummary]:
     """Every storyline with its article and story counts and its latest story."""
-    return reports.thread_summaries(session, context.book)
+    return context.thread_summaries(session)
 
 
 @router.get("/followups", tags=["records"], responses=_404)

@@ -86,7 +86,7 @@ def serve_command(
     """Serve the search API and the journalists' web page."""
     from pipeline.api.server import serve
 
-    serve(load(), host, port)
+    serve(load(), host, port, from_environment=True)
 
 
 app.command("demo")(run_commands.demo)

@@ -29,6 +29,10 @@ from pipeline.records import DateSource, ExtractedPage, as_utc, utcnow
 # page's own language declaration is the better answer.
 MIN_LANGUAGE_CONFIDENCE = 0.9
 
+# The detector's cost grows with the text; a few paragraphs decide a language as well as
+# the whole article does.
+LANGUAGE_SAMPLE_CHARS = 2000
+
 # htmldate gives the date with its time and offset when the page has them.
 _DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 
@@ -221,8 +225,13 @@ def _language_identifier() -> LanguageIdentifier:
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
+def warm_up() -> None:
+    """Load the language model now (about a second), not inside the first page's extraction."""
+    _language_identifier()
+
+
 def _detected_language(text: str) -> str | None:
-    language, confidence = _language_identifier().classify(text)
+    language, confidence = _language_identifier().classify(text[:LANGUAGE_SAMPLE_CHARS])
     if confidence < MIN_LANGUAGE_CONFIDENCE:
         return _language_by_script(text)
     return _language_code(language)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import multiprocessing
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
+from datetime import datetime
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.config import ExtractSettings
-from pipeline.extract.extractor import NoContent, extract
-from pipeline.records import ArticleStatus, utcnow
+from pipeline.extract.extractor import NoContent, extract, warm_up
+from pipeline.records import ArticleStatus, ExtractedPage, utcnow
 from pipeline.store.batches import StageCounts, drain, only_articles
 from pipeline.store.models import Article, Page
 from pipeline.urls import domain_of
@@ -21,32 +25,71 @@ def extract_pending(
     *,
     article_ids: Sequence[str] | None = None,
 ) -> StageCounts:
-    """Extract every fetched article (optionally only the given ids). Idempotent."""
+    """Extract every fetched article (optionally only the given ids). Idempotent.
+
+    With extract.workers > 1, trafilatura runs in that many processes; the store is read
+    and written here only, a batch at a time.
+    """
 
     def due() -> Select[Article]:
         stmt = select(Article).where(Article.status == ArticleStatus.FETCHED)
         return only_articles(stmt, article_ids).order_by(Article.discovered_at, Article.id)
 
-    def work(session: Session, articles: list[Article], counts: StageCounts) -> None:
-        for article in articles:
-            counts[record_extraction(session, article, settings)] += 1
+    with _pool(settings.workers) as pool:
 
-    return drain(sessions, due, work, batch_size=settings.batch_size, stage="extract")
+        def work(session: Session, articles: list[Article], counts: StageCounts) -> None:
+            ids = [a.id for a in articles]
+            rows = session.execute(
+                select(Page.article_id, Page.html).where(Page.article_id.in_(ids))
+            )
+            pages: dict[str, str] = {article_id: html for article_id, html in rows}
+            jobs = [
+                (pages[a.id], _url(a), a.feed_published_at, settings)
+                for a in articles
+                if a.id in pages
+            ]
+            outcomes = iter(
+                pool.map(_extract_job, jobs, chunksize=4) if pool else map(_extract_job, jobs)
+            )
+            for article in articles:
+                outcome = next(outcomes) if article.id in pages else None
+                counts[record_extraction(article, outcome)] += 1
+
+        return drain(sessions, due, work, batch_size=settings.batch_size, stage="extract")
 
 
-def record_extraction(session: Session, article: Article, settings: ExtractSettings) -> str:
-    page = session.get(Page, article.id)
+@contextmanager
+def _pool(workers: int) -> Iterator[Executor | None]:
+    """A process pool when asked for more than one worker; each worker loads its models once."""
+    if workers <= 1:
+        yield None
+        return
+    # forkserver: workers never inherit this process's threads or database connections
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=warm_up) as pool:
+        yield pool
+
+
+def _extract_job(
+    job: tuple[str, str, datetime | None, ExtractSettings],
+) -> ExtractedPage | NoContent:
+    html, url, feed_published_at, settings = job
+    return extract(html, url, feed_published_at=feed_published_at, settings=settings)
+
+
+def _url(article: Article) -> str:
+    return article.final_url or article.canonical_url
+
+
+def record_extraction(article: Article, outcome: ExtractedPage | NoContent | None) -> str:
+    """Write one extraction outcome to the article (None: its page is missing)."""
     now = utcnow()
-    url = article.final_url or article.canonical_url
-    article.domain = domain_of(url)
-    if page is None:  # cannot happen through the fetch stage; keep the article visible
+    article.domain = domain_of(_url(article))
+    if outcome is None:  # cannot happen through the fetch stage; keep the article visible
         article.status = ArticleStatus.FETCH_FAILED
         article.status_reason = "no stored page to extract; will be fetched again"
         article.next_attempt_at = now
         return "missing_page"
-    outcome = extract(
-        page.html, url, feed_published_at=article.feed_published_at, settings=settings
-    )
     article.extracted_at = now
     if isinstance(outcome, NoContent):
         article.status = ArticleStatus.NO_CONTENT

@@ -200,8 +200,16 @@ async def poll_feeds(
     settings: FetchSettings,
     *,
     max_entries: int | None = None,
+    concurrency: int | None = None,
 ) -> list[FeedPollResult]:
-    """Poll feeds concurrently (within the fetch politeness limits); results in input order."""
+    """Poll feeds concurrently (within the fetch politeness limits); results in input order.
+
+    `concurrency` (poll.concurrency) replaces fetch.concurrency as the bound on feeds in
+    flight: feed documents are small and a poll cycle is mostly waiting on the network.
+    The per-host limit and delay stay those of fetch.
+    """
+    if concurrency is not None:
+        settings = settings.model_copy(update={"concurrency": concurrency})
     throttle = Throttle(settings)
     async with make_client(settings) as client:
         robots = Robots(client, settings, throttle)
@@ -222,9 +230,12 @@ def poll_feeds_sync(
     settings: FetchSettings,
     *,
     max_entries: int | None = None,
+    concurrency: int | None = None,
 ) -> list[FeedPollResult]:
     """`poll_feeds` for plain code (CLI, Airflow tasks): runs its own event loop."""
-    return asyncio.run(poll_feeds(feeds_with_state, settings, max_entries=max_entries))
+    return asyncio.run(
+        poll_feeds(feeds_with_state, settings, max_entries=max_entries, concurrency=concurrency)
+    )
 
 
 def next_poll_at(

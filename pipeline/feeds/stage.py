@@ -22,6 +22,9 @@ from pipeline.urls import InvalidUrl, article_id, canonical_url
 
 log = logging.getLogger(__name__)
 
+# Bound on the parameters of one IN list (SQLite allows 32,766; PostgreSQL 65,535).
+_KEYS_PER_QUERY = 500
+
 # Articles in these states are re-fetched when their feed entry shows a newer date.
 _REFETCHABLE = (ArticleStatus.CLASSIFIED, ArticleStatus.INDEXED, ArticleStatus.NO_CONTENT)
 
@@ -90,7 +93,12 @@ def poll_feeds(
         for f in feeds
     ]
     batch = BatchLog("poll", result.counts, sessions)
-    polls = poll_feeds_sync(states, settings.fetch, max_entries=settings.poll.max_entries_per_poll)
+    polls = poll_feeds_sync(
+        states,
+        settings.fetch,
+        max_entries=settings.poll.max_entries_per_poll,
+        concurrency=settings.poll.concurrency,
+    )
     for feed, poll in zip(feeds, polls, strict=True):
         _record_poll(sessions, settings, feed, poll, result)
     batch.done(result.counts, len(feeds))
@@ -146,12 +154,21 @@ def _record_poll(
 def _record_entries(
     session: Session, feed: FeedConfig, poll: FeedPollResult, result: PollStageResult
 ) -> None:
-    for entry in poll.entries:
-        known = session.scalar(
-            select(FeedEntryRow).where(
-                FeedEntryRow.feed_name == feed.name, FeedEntryRow.entry_key == entry.entry_key
+    # The feed's known entries in one query (not one per entry): most of a feed is known.
+    keys = list({entry.entry_key for entry in poll.entries})
+    seen: dict[str, FeedEntryRow] = {}
+    for start in range(0, len(keys), _KEYS_PER_QUERY):
+        chunk = keys[start : start + _KEYS_PER_QUERY]
+        seen.update(
+            (row.entry_key, row)
+            for row in session.scalars(
+                select(FeedEntryRow).where(
+                    FeedEntryRow.feed_name == feed.name, FeedEntryRow.entry_key.in_(chunk)
+                )
             )
         )
+    for entry in poll.entries:
+        known = seen.get(entry.entry_key)
         if known is not None:
             _refetch_if_updated(session, known, entry.published_at, result)
             continue
@@ -164,6 +181,7 @@ def _record_entries(
             published_at=entry.published_at,
         )
         session.add(row)
+        seen[entry.entry_key] = row  # a key listed twice in one document is one entry
         if not entry.link:
             row.skipped_reason = "no_link"
             continue

@@ -18,11 +18,18 @@ class DownloadError(Exception):
         *,
         http_status: int | None = None,
         retry_after_seconds: float | None = None,
+        connect_failed: bool = False,
     ) -> None:
         super().__init__(f"{error.value}: {detail}")
         self.error = error
         self.detail = detail
         self.http_status = http_status
         self.retry_after_seconds = retry_after_seconds
+        self.connect_failed = connect_failed
         self.final_url: str | None = None
         self.redirects: list[str] = []
+
+    @property
+    def host_unreachable(self) -> bool:
+        """The host could not be resolved or connected to: its other pages will fail too."""
+        return self.error == FetchError.DNS_ERROR or self.connect_failed

@@ -267,6 +267,7 @@ def _as_download_error(exc: Exception, settings: FetchSettings) -> DownloadError
         return DownloadError(
             FetchError.TIMEOUT,
             f"no connection within connect_timeout_seconds={settings.connect_timeout_seconds}",
+            connect_failed=True,
         )
     if isinstance(exc, httpx.ReadTimeout):
         return DownloadError(
@@ -277,4 +278,8 @@ def _as_download_error(exc: Exception, settings: FetchSettings) -> DownloadError
         return DownloadError(FetchError.TIMEOUT, f"{type(exc).__name__}: {exc}".rstrip(": "))
     if isinstance(exc, httpx.InvalidURL | httpx.UnsupportedProtocol):
         return DownloadError(FetchError.INVALID_URL, str(exc))
-    return DownloadError(FetchError.CONNECTION_ERROR, f"{type(exc).__name__}: {exc}".rstrip(": "))
+    return DownloadError(
+        FetchError.CONNECTION_ERROR,
+        f"{type(exc).__name__}: {exc}".rstrip(": "),
+        connect_failed=isinstance(exc, httpx.ConnectError),
+    )

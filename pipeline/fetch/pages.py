@@ -11,6 +11,7 @@ import random
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import charset_normalizer
 import httpx
@@ -77,6 +78,10 @@ class _Fetcher:
         self._settings = settings
         self._throttle = Throttle(settings, clock)
         self._robots = Robots(client, settings, self._throttle)
+        # Hosts that could not be resolved or connected to in this run, with the error: their
+        # other pages fail at once, each with its own result, instead of each waiting out
+        # the same timeout.
+        self._unreachable: dict[str, DownloadError] = {}
 
     async def fetch(self, request: PageRequest) -> FetchResult:
         check = None
@@ -89,9 +94,12 @@ class _Fetcher:
         if request.last_modified:
             headers["If-Modified-Since"] = request.last_modified
         attempt = 0
+        host = _host(request.url)
         while True:
             try:
+                self._check_reachable(host)
                 async with self._throttle.slot(request.url):
+                    self._check_reachable(host)  # it may have failed while this one waited
                     raw = await download(
                         self._client,
                         request.url,
@@ -103,12 +111,22 @@ class _Fetcher:
             except DownloadError as exc:
                 delay = self._retry_delay(exc, attempt)
                 if delay is None:
+                    if exc.host_unreachable:  # the host of the hop that failed
+                        self._unreachable.setdefault(_host(exc.final_url or request.url), exc)
                     return _failure(request.url, exc)
             await asyncio.sleep(delay)
             attempt += 1
 
+    def _check_reachable(self, host: str) -> None:
+        """Raise the run's earlier failure to reach this host, if there was one."""
+        earlier = self._unreachable.get(host)
+        if earlier is not None:
+            raise _HostDown(earlier)
+
     def _retry_delay(self, exc: DownloadError, attempt: int) -> float | None:
         """Seconds to wait before retrying in this run, or None to give the result back."""
+        if isinstance(exc, _HostDown):
+            return None
         if attempt >= self._settings.in_run_retries:
             return None
         if exc.error == FetchError.RATE_LIMITED:
@@ -119,6 +137,21 @@ class _Fetcher:
             jitter: float = random.uniform(1.0, 1.5)  # retries of one outage spread out
             return float(base) * jitter
         return None
+
+
+class _HostDown(DownloadError):
+    """This page was not tried: its host failed to resolve or connect earlier in the run."""
+
+    def __init__(self, earlier: DownloadError) -> None:
+        super().__init__(
+            earlier.error,
+            f"not tried: the host was unreachable earlier in this run ({earlier.detail})",
+            connect_failed=earlier.connect_failed,
+        )
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
 
 
 def page_result(url: str, raw: RawResponse) -> FetchResult:

@@ -213,7 +213,7 @@ def cluster_detail(session: Session, cluster_id: str) -> ClusterDetail | None:
         first_seen_at=cluster.first_seen_at,
         last_seen_at=cluster.last_seen_at,
         representative_article_id=cluster.representative_article_id,
-        members=[_summary(a) for a in members],
+        members=[summarise(a) for a in members],
     )
 
 
@@ -374,7 +374,7 @@ def _date_order(story: StoryRef) -> tuple[bool, datetime, str]:
     return (seen is None, seen or _NEVER, story.cluster_id)
 
 
-def _summary(article: Article) -> ArticleSummary:
+def summarise(article: Article) -> ArticleSummary:
     return ArticleSummary(
         id=article.id,
         title=article.display_title,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -271,3 +272,38 @@ def test_global_concurrency_bound(threaded_server: HTTPServer, fetch: FetchSetti
     results = fetch_pages_sync(requests, settings)
     assert all(result.ok for _, result in results)
     assert handler.peak == 1
+
+
+# --- unreachable hosts ----------------------------------------------------------------------
+
+
+def test_pages_of_a_host_that_refuses_connections_fail_together(fetch: FetchSettings):
+    with socket.socket() as probe:  # a port that was free a moment ago: nothing listens
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = fetch.model_copy(update={"per_host_concurrency": 1, "in_run_retries": 0})
+    requests = [PageRequest(f"a{i}", f"http://127.0.0.1:{port}/story-{i}") for i in range(6)]
+    results = [result for _, result in fetch_pages_sync(requests, settings)]
+    # one error each, all the connection error; only the first page was tried
+    assert [r.error for r in results] == [FetchError.CONNECTION_ERROR] * 6
+    tried = [r for r in results if "not tried" not in (r.error_detail or "")]
+    assert len(tried) == 1
+    assert all("unreachable earlier in this run" in (r.error_detail or "") for r in results[1:])
+
+
+def test_an_unreachable_host_does_not_fail_pages_of_other_hosts(
+    httpserver: HTTPServer, fetch: FetchSettings
+):
+    httpserver.expect_request("/fine").respond_with_data(
+        "<html><body><p>A page that answers.</p></body></html>", content_type="text/html"
+    )
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = fetch.model_copy(update={"per_host_concurrency": 1, "in_run_retries": 0})
+    dead = [PageRequest(f"d{i}", f"http://127.0.0.1:{port}/d{i}") for i in range(3)]
+    # the same machine under another name is another host
+    live = PageRequest("live", httpserver.url_for("/fine").replace("127.0.0.1", "localhost"))
+    results = dict((r.article_id, res) for r, res in fetch_pages_sync([*dead, live], settings))
+    assert results["live"].error is None and results["live"].html is not None
+    assert all(results[r.article_id].error == FetchError.CONNECTION_ERROR for r in dead)

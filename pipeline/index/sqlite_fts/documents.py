@@ -108,29 +108,55 @@ def upsert(
     docs: Sequence[IndexDocument],
     max_text_chars: int,
 ) -> list[IndexOutcome]:
-    """Write each document to every target; a bad document fails alone (savepoint)."""
+    """Write each document to every target; a bad document fails alone.
+
+    The batch goes in with one executemany per target inside a savepoint (the fast path);
+    if SQLite refuses any row, the savepoint is rolled back and the rows are written one
+    savepoint each, so only the bad document fails.
+    """
     sets = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS if c != "article_id")
     statements = [
         _UPSERT.format(docs=t.docs, cols=", ".join(_COLUMNS), marks=marks(_COLUMNS), sets=sets)
         for t in targets
     ]
-    outcomes = []
+    outcomes: list[IndexOutcome | None] = []
+    rows: list[tuple[int, tuple[object, ...]]] = []
     for doc in docs:
         article_id = str(getattr(doc, "article_id", ""))
         try:
-            row = _row(doc, max_text_chars)
+            rows.append((len(outcomes), _row(doc, max_text_chars)))
         except (AttributeError, TypeError, ValueError) as exc:
             outcomes.append(IndexOutcome(article_id, ok=False, error=f"invalid document: {exc}"))
             continue
-        conn.execute("SAVEPOINT doc")
-        try:
-            for statement in statements:
-                conn.execute(statement, row)
-        except (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.ProgrammingError) as exc:
-            conn.execute("ROLLBACK TO doc")
-            outcomes.append(IndexOutcome(article_id, ok=False, error=f"rejected: {exc}"))
-        else:
-            outcomes.append(IndexOutcome(article_id, ok=True))
-        finally:
-            conn.execute("RELEASE doc")
-    return outcomes
+        outcomes.append(None)
+    if rows and _write(conn, statements, [row for _, row in rows]) is not None:
+        for position, row in rows:
+            refused = _write(conn, statements, [row])
+            if refused is not None:
+                outcomes[position] = IndexOutcome(
+                    str(row[0]), ok=False, error=f"rejected: {refused}"
+                )
+    return [
+        outcome if outcome is not None else IndexOutcome(str(docs[i].article_id), ok=True)
+        for i, outcome in enumerate(outcomes)
+    ]
+
+
+_REFUSALS = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.ProgrammingError)
+
+
+def _write(
+    conn: sqlite3.Connection, statements: list[str], rows: list[tuple[object, ...]]
+) -> Exception | None:
+    """All rows to every target in one savepoint; on refusal nothing is written and the
+    error is returned."""
+    conn.execute("SAVEPOINT docs")
+    try:
+        for statement in statements:
+            conn.executemany(statement, rows)
+    except _REFUSALS as exc:
+        conn.execute("ROLLBACK TO docs")
+        return exc
+    finally:
+        conn.execute("RELEASE docs")
+    return None
