@@ -1,7 +1,8 @@
 """Coverage over time as inline SVG, drawn on the server: no script, no CDN.
 
 One row of bars per series (e.g. per thread) on a shared time axis and a shared scale,
-so rows compare at a glance; a dashed line marks the seed's date.
+so rows compare at a glance; a dashed line marks the seed's date, and short ticks above
+the bars mark the first report of each of the seed's developments (name in a tooltip).
 """
 
 from __future__ import annotations
@@ -30,11 +31,21 @@ class Series:
     href: str | None = None  # where the row's label links to
 
 
+@dataclass
+class Mark:
+    """A development of the seed: the day of its first report, and its name."""
+
+    day: date
+    label: str
+    href: str | None = None
+
+
 def coverage_svg(
     series: Sequence[Series],
     interval: Literal["day", "week"],
     marker: date | None = None,
     marker_label: str = "seed",
+    developments: Sequence[Mark] = (),
 ) -> str:
     """The chart as an <svg> element (a string, safe to inline in HTML)."""
     step = timedelta(days=1 if interval == "day" else 7)
@@ -54,8 +65,9 @@ def coverage_svg(
     if not starts:
         _text(svg, 0, TOP + LABEL_HEIGHT, "No dated coverage yet.", "empty")
         return ET.tostring(svg, encoding="unicode")
-    first = min([*starts, marker] if marker else starts) - step  # a margin on the left
-    last = max([*starts, marker] if marker else starts) + step
+    dates = [*starts, *([marker] if marker else []), *(m.day for m in developments)]
+    first = min(dates) - step  # a margin on the left
+    last = max(dates) + step
     span = (last - first).days
 
     def x_of(day: date) -> float:
@@ -104,6 +116,8 @@ def coverage_svg(
             )
         y = baseline + ROW_GAP
     _axis(svg, first, last, y, x_of)
+    for mark in developments:
+        _development_mark(svg, x_of(mark.day), y, mark)
     if marker is not None:
         x = x_of(marker)
         line = {
@@ -118,6 +132,25 @@ def coverage_svg(
         text = _text(svg, x, TOP - 10, f"{marker_label}: {marker:%-d %b %Y}", "seed-label")
         text.set("text-anchor", anchor)
     return ET.tostring(svg, encoding="unicode")
+
+
+def _development_mark(svg: ET.Element, x: float, bottom: float, mark: Mark) -> None:
+    """A dotted line over the rows at the development's first report, with its name."""
+    parent = ET.SubElement(svg, "a", {"href": mark.href}) if mark.href else svg
+    line = ET.SubElement(
+        parent,
+        "line",
+        {
+            "x1": str(x),
+            "x2": str(x),
+            "y1": str(TOP - 4),
+            "y2": str(bottom),
+            "class": "development-marker",
+            "data-day": mark.day.isoformat(),
+        },
+    )
+    title = ET.SubElement(line, "title")
+    title.text = f"{mark.day:%-d %b %Y}: {mark.label}"
 
 
 def _axis(

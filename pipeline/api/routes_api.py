@@ -12,6 +12,8 @@ from pipeline.api.context import Context, DbSession
 from pipeline.api.params import Interval, SearchParams, TimelineParams
 from pipeline.index.base import SearchPage, TimelineBucket
 from pipeline.search import reports
+from pipeline.search.similar import MoreLikeThis, more_like_this
+from pipeline.store.models import Article
 
 router = APIRouter(prefix="/api", dependencies=[Depends(require_key)])
 
@@ -51,6 +53,22 @@ def article(article_id: str, session: DbSession) -> reports.ArticleDetail:
     if detail is None:
         raise HTTPException(404, f"no article with id {article_id!r}")
     return detail
+
+
+@router.get("/articles/{article_id}/similar", tags=["records"], responses=_404)
+def similar(
+    article_id: str,
+    context: Context,
+    session: DbSession,
+    limit: Annotated[int, Query(ge=1, le=50, description="How many stories.")] = 10,
+) -> MoreLikeThis:
+    """More like this: the nearest other stories by meaning (cosine over the stored
+    embeddings, within two years of the article, its own story cluster left out);
+    `method` is `lexical` when the article has no embedding and the search index's
+    more-like-this answered instead."""
+    if session.get(Article, article_id) is None:
+        raise HTTPException(404, f"no article with id {article_id!r}")
+    return more_like_this(session, context.backend, article_id, limit)
 
 
 @router.get("/clusters/{cluster_id}", tags=["records"], responses=_404)

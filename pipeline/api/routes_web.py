@@ -10,12 +10,15 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from pipeline.api.access import require_key
-from pipeline.api.charts import Series, coverage_svg
+from pipeline.api.charts import Mark, Series, coverage_svg
 from pipeline.api.context import AppContext, Context, DbSession
 from pipeline.api.params import Interval, SearchParams, TimelineParams
 from pipeline.api.templating import render
 from pipeline.index.base import SearchError, SearchQuery
 from pipeline.search import reports
+from pipeline.search.similar import more_like_this
+
+SIMILAR_ON_PAGE = 5
 
 router = APIRouter(
     include_in_schema=False,
@@ -73,7 +76,10 @@ def article(request: Request, article_id: str, context: Context, session: DbSess
     detail = reports.article_detail(session, article_id)
     if detail is None:
         raise HTTPException(404, f"no article with id {article_id!r}")
-    return render(request, "article.html", {**_page(context), "article": detail})
+    similar = more_like_this(session, context.backend, article_id, SIMILAR_ON_PAGE)
+    return render(
+        request, "article.html", {**_page(context), "article": detail, "similar": similar}
+    )
 
 
 @router.get("/followups")
@@ -112,12 +118,21 @@ def timeline(
 
 
 def coverage_chart(context: AppContext, query: SearchQuery, interval: Interval) -> str:
-    """The query's coverage over time: one row for all of it, then one row per thread."""
+    """The query's coverage over time: one row for all of it, then one row per thread;
+    the default seed's date and the first report of each of its developments marked."""
     rows = [Series("All coverage", context.timeline(query, interval))]
     for thread in context.book.threads:
         buckets = context.timeline(replace(query, threads=(thread.name,)), interval)
         rows.append(Series(thread.label, buckets, href=f"/search?thread={thread.name}&sort=date"))
-    return coverage_svg(rows, interval, context.default_seed().published, "seed published")
+    seed = context.default_seed()
+    with context.store.sessions() as session:
+        developments = reports.seed_followups(session, seed, context.book).developments
+    marks = [
+        Mark(d.first_seen_at.date(), d.name, href=f"/articles/{d.first.article_id}")
+        for d in developments
+        if d.first_seen_at is not None
+    ]
+    return coverage_svg(rows, interval, seed.published, "seed published", marks)
 
 
 def _page(context: AppContext) -> dict[str, object]:

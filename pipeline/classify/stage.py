@@ -53,7 +53,7 @@ from pipeline.classify.seeds import load_seeds
 from pipeline.classify.threads import ThreadBook, load_thread_book
 from pipeline.config import DedupSettings, Settings
 from pipeline.records import ArticleStatus, IndexState, Relation, utcnow
-from pipeline.store.batches import StageCounts, drain
+from pipeline.store.batches import StageCounts, drain, only_articles
 from pipeline.store.inserts import insert_new
 from pipeline.store.models import Article
 
@@ -148,10 +148,8 @@ def _prepare(
 
 def _due(article_ids: Sequence[str] | None) -> Select[Article]:
     stmt = select(Article).where(Article.status == ArticleStatus.EXTRACTED)
-    if article_ids is not None:
-        stmt = stmt.where(Article.id.in_(list(article_ids)))
     # Oldest first, so the first copy of a story opens its cluster.
-    return stmt.order_by(
+    return only_articles(stmt, article_ids).order_by(
         Article.published_at.is_(None), Article.published_at, Article.discovered_at, Article.id
     )
 

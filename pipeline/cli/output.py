@@ -110,8 +110,12 @@ def _when(value: Any) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "-"
 
 
+BACKGROUND_SHOWN = 5  # the latest few: the closest to the seed in time
+
+
 def print_seed_followups(report: SeedFollowups) -> None:
-    """The seed's own story (every outlet that ran a copy), then its follow-ups by thread."""
+    """The seed's own story (every outlet that ran a copy), its follow-ups by thread, and
+    the background (related stories published before it)."""
     seed = report.seed
     console.print(
         f"\n[bold]Seed:[/bold] {escape_markup(seed.title or seed.id)} "
@@ -136,6 +140,18 @@ def print_seed_followups(report: SeedFollowups) -> None:
                 ", ".join(story.outlets),
             )
     console.print(followups)
+    if report.background:
+        shown = report.background[-BACKGROUND_SHOWN:]
+        console.print(
+            f"Background: {len(report.background)} related stories before the seed"
+            + (f"; the latest {len(shown)}" if len(shown) < len(report.background) else "")
+        )
+    for story in report.background[-BACKGROUND_SHOWN:]:
+        when = as_utc(story.first_seen_at)
+        console.print(
+            f"  before the seed: {when.date().isoformat() if when else '?'} "
+            f"{escape_markup(story.title)} ({', '.join(story.outlets)})"
+        )
 
 
 def print_classification(results: Sequence[dict[str, Any]]) -> None:

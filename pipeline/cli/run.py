@@ -101,17 +101,17 @@ def demo(
 
 
 def print_demo_report(store: Store, settings: Settings) -> None:
-    """Story clusters of the seed, its follow-ups by thread, and the alerts raised."""
+    """For each seed: its story clusters and follow-ups; then the alerts raised."""
     from pipeline.alerts.report import alerts_report
     from pipeline.classify.seeds import load_seeds
     from pipeline.classify.threads import load_thread_book
     from pipeline.cli.alerts import print_alerts_report
     from pipeline.search.reports import seed_followups
 
-    seed = load_seeds(settings)[0]
     book = load_thread_book(settings.dedup.threads_file)
     with store.sessions() as session:
-        print_seed_followups(seed_followups(session, seed, book))
+        for seed in load_seeds(settings):
+            print_seed_followups(seed_followups(session, seed, book))
     print_alerts_report(alerts_report(store.sessions))
     console.print(f"Alert feeds (Atom) written under {settings.data_dir / 'alerts'}")
 

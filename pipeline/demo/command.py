@@ -2,7 +2,8 @@
 
 The only differences from a production run are in the settings: the newsroom's feeds,
 loopback allowed through the SSRF guard, shorter timeouts, and a data directory of its
-own (DATA_DIR/demo) so the demo never mixes with real coverage.
+own (DATA_DIR/demo) so the demo never mixes with real coverage. Both built-in seeds are
+followed; the second has no keyword lists, so its follow-ups are found by meaning alone.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pipeline.runs.backfill import BackfillSummary, run_backfill
 
 DEMO_PORT = 8650  # fixed, so article URLs (and so article ids) are the same on every run
 DEMO_SLOW_SECONDS = 3.0
+DEMO_SEEDS = ("builtin:seed_article", "builtin:nsi_corvane")
 # The demo's backfill: the seed's story from July 2020, a few pages per outlet.
 DEMO_BACKFILL = DateRange.from_days(date(2020, 7, 1), date(2021, 12, 31))
 DEMO_BACKFILL_PAGES = 3
@@ -40,6 +42,8 @@ def demo_settings(base: Settings, newsroom: NewsroomServer, **index: Any) -> Set
         per_host_delay_seconds=0.0,
         retry_backoff_seconds=60.0,
     )
+    seeds = values["dedup"]["seeds"]
+    values["dedup"]["seeds"] = [*seeds, *(s for s in DEMO_SEEDS if s not in seeds)]
     values["index"].update(index)
     values["backfill"].update(
         sites=[{"name": key, "url": url} for key, url in newsroom.outlet_urls().items()],

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipeline.config import ExtractSettings
 from pipeline.extract.extractor import NoContent, extract, warm_up
 from pipeline.records import ArticleStatus, ExtractedPage, utcnow
-from pipeline.store.batches import StageCounts, drain
+from pipeline.store.batches import StageCounts, drain, only_articles
 from pipeline.store.models import Article, Page
 from pipeline.urls import domain_of
 
@@ -33,9 +33,7 @@ def extract_pending(
 
     def due() -> Select[Article]:
         stmt = select(Article).where(Article.status == ArticleStatus.FETCHED)
-        if article_ids is not None:
-            stmt = stmt.where(Article.id.in_(list(article_ids)))
-        return stmt.order_by(Article.discovered_at, Article.id)
+        return only_articles(stmt, article_ids).order_by(Article.discovered_at, Article.id)
 
     with _pool(settings.workers) as pool:
 

@@ -43,26 +43,14 @@ class JobReport:
 def report(sessions: sessionmaker[Session], job: str) -> JobReport:
     with sessions() as session:
         row = session.get_one(BackfillJob, job)
-        by_state = dict(
-            session.execute(
-                select(BackfillSitemap.state, func.count())
-                .where(BackfillSitemap.job_id == job)
-                .group_by(BackfillSitemap.state)
-            ).all()
-        )
+        by_state = _count_by_state(session, BackfillSitemap, job)
         seen, in_range = session.execute(
             select(
                 func.coalesce(func.sum(BackfillSitemap.urls_seen), 0),
                 func.coalesce(func.sum(BackfillSitemap.urls_in_range), 0),
             ).where(BackfillSitemap.job_id == job)
         ).one()
-        states = dict(
-            session.execute(
-                select(BackfillCandidate.state, func.count())
-                .where(BackfillCandidate.job_id == job)
-                .group_by(BackfillCandidate.state)
-            ).all()
-        )
+        states = _count_by_state(session, BackfillCandidate, job)
         fetched = session.scalar(
             select(func.count())
             .select_from(BackfillCandidate)
@@ -99,3 +87,13 @@ def report(sessions: sessionmaker[Session], job: str) -> JobReport:
         fetched=int(fetched or 0),
         errors=errors,
     )
+
+
+def _count_by_state(
+    session: Session, table: type[BackfillSitemap] | type[BackfillCandidate], job: str
+) -> dict[str, int]:
+    """How many of the job's rows of `table` are in each state."""
+    rows = session.execute(
+        select(table.state, func.count()).where(table.job_id == job).group_by(table.state)
+    )
+    return {state: count for state, count in rows}

@@ -13,7 +13,7 @@ from pipeline.config import FetchSettings
 from pipeline.fetch.host_clock import StoreHostClock
 from pipeline.fetch.pages import PageRequest, fetch_pages_sync
 from pipeline.records import ArticleStatus, FetchResult, utcnow
-from pipeline.store.batches import StageCounts, drain
+from pipeline.store.batches import StageCounts, drain, only_articles
 from pipeline.store.models import Article, Page
 
 
@@ -29,9 +29,7 @@ def due_for_fetch(now: datetime, article_ids: Sequence[str] | None = None) -> Se
             ),
         )
     )
-    if article_ids is not None:
-        stmt = stmt.where(Article.id.in_(list(article_ids)))
-    return stmt.order_by(Article.discovered_at, Article.id)
+    return only_articles(stmt, article_ids).order_by(Article.discovered_at, Article.id)
 
 
 def fetch_pending(

@@ -18,7 +18,7 @@ from pipeline.backoff import exponential_backoff
 from pipeline.config import IndexSettings
 from pipeline.index.base import BackendUnavailable, SearchIndex
 from pipeline.records import ArticleStatus, IndexDocument, IndexState, utcnow
-from pipeline.store.batches import StageCounts, drain
+from pipeline.store.batches import StageCounts, drain, only_articles
 from pipeline.store.db import rows_matched, transaction
 from pipeline.store.models import Article
 
@@ -27,7 +27,7 @@ def to_document(article: Article, indexed_at: datetime) -> IndexDocument:
     return IndexDocument(
         article_id=article.id,
         canonical_url=article.canonical_url,
-        title=article.title or article.feed_title or article.canonical_url,
+        title=article.display_title,
         text=article.text or "",
         published_at=article.published_at,
         date_source=article.date_source or "none",
@@ -60,9 +60,7 @@ def index_pending(
                 Article.index_next_attempt_at <= utcnow(),
             ),
         )
-        if article_ids is not None:
-            stmt = stmt.where(Article.id.in_(list(article_ids)))
-        return stmt.order_by(Article.id)
+        return only_articles(stmt, article_ids).order_by(Article.id)
 
     def work(session: Session, articles: list[Article], counts: StageCounts) -> bool:
         now = utcnow()

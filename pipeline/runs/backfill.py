@@ -8,15 +8,12 @@ backfill's per-host gap, and only this run's sites' queued articles are fetched 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.alerts.stage import run_alerts
-from pipeline.classify.stage import classify_pending
 from pipeline.config import FetchSettings, Settings
-from pipeline.extract.stage import extract_pending
 from pipeline.feeds.backfill import discover, open_job, reset_failed_sitemaps, walk
 from pipeline.feeds.backfill_queue import queue_pages, queued_article_ids
 from pipeline.feeds.backfill_report import JobReport, report
@@ -25,10 +22,9 @@ from pipeline.feeds.sitemap_dates import DateRange
 from pipeline.feeds.sitemap_walk import backfill_fetch_settings
 from pipeline.fetch.stage import fetch_pending
 from pipeline.index.base import SearchIndex
-from pipeline.index.stage import index_pending
 from pipeline.records import RunState
 from pipeline.runs.record import RunSummary, close_run, open_run
-from pipeline.runs.runner import StageCallback, run_stages
+from pipeline.runs.runner import Stage, StageCallback, run_stages, stages_after_fetch
 from pipeline.store.batches import StageCounts
 
 
@@ -111,12 +107,9 @@ def run_backfill(
         stage_counts.update(steps)
         ids = [i for job in jobs for i in queued_article_ids(sessions, job)]
         fetch_settings = backfill_fetch_settings(settings)
-        stages: list[tuple[str, Callable[[], StageCounts]]] = [
+        stages: list[Stage] = [
             ("fetch", lambda: _fetch_in_score_order(sessions, fetch_settings, ids)),
-            ("extract", lambda: extract_pending(sessions, settings.extract)),
-            ("classify", lambda: classify_pending(sessions, settings)),
-            ("index", lambda: index_pending(sessions, backend, settings.index)),
-            ("alerts", lambda: run_alerts(sessions, settings)),
+            *stages_after_fetch(sessions, settings, backend),
         ]
         run_stages(stages, stage_counts, on_stage)
         state = RunState.SUCCEEDED

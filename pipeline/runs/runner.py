@@ -25,10 +25,23 @@ from pipeline.store.batches import StageCounts
 STAGES = ("poll", "fetch", "extract", "classify", "index", "alerts")
 
 StageCallback = Callable[[str, dict[str, int]], None]
+Stage = tuple[str, Callable[[], StageCounts]]
+
+
+def stages_after_fetch(
+    sessions: sessionmaker[Session], settings: Settings, backend: SearchIndex
+) -> list[Stage]:
+    """extract → classify → index → alerts: what every run does once its pages are fetched."""
+    return [
+        ("extract", lambda: extract_pending(sessions, settings.extract)),
+        ("classify", lambda: classify_pending(sessions, settings)),
+        ("index", lambda: index_pending(sessions, backend, settings.index)),
+        ("alerts", lambda: run_alerts(sessions, settings)),
+    ]
 
 
 def run_stages(
-    stages: Sequence[tuple[str, Callable[[], StageCounts]]],
+    stages: Sequence[Stage],
     stage_counts: dict[str, StageCounts],
     on_stage: StageCallback | None = None,
 ) -> None:
@@ -57,13 +70,10 @@ def run_pipeline(
     try:
         polled = poll_feeds(sessions, settings, names=feed_names)
         poll_errors = polled.errors
-        stages: list[tuple[str, Callable[[], StageCounts]]] = [
+        stages: list[Stage] = [
             ("poll", lambda: polled.counts),
             ("fetch", lambda: fetch_pending(sessions, settings.fetch)),
-            ("extract", lambda: extract_pending(sessions, settings.extract)),
-            ("classify", lambda: classify_pending(sessions, settings)),
-            ("index", lambda: index_pending(sessions, backend, settings.index)),
-            ("alerts", lambda: run_alerts(sessions, settings)),
+            *stages_after_fetch(sessions, settings, backend),
         ]
         run_stages(stages, stage_counts, on_stage)
         state = RunState.SUCCEEDED

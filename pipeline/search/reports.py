@@ -213,7 +213,7 @@ def cluster_detail(session: Session, cluster_id: str) -> ClusterDetail | None:
         first_seen_at=cluster.first_seen_at,
         last_seen_at=cluster.last_seen_at,
         representative_article_id=cluster.representative_article_id,
-        members=[_summary(a) for a in members],
+        members=[summarise(a) for a in members],
     )
 
 
@@ -357,7 +357,7 @@ def _story_refs(session: Session, cluster_ids: Iterable[str]) -> list[StoryRef]:
         StoryRef(
             cluster_id=cluster.id,
             article_id=article.id,
-            title=article.title or article.feed_title or article.canonical_url,
+            title=article.display_title,
             url=article.canonical_url,
             outlets=list(cluster.outlets or []),
             first_seen_at=cluster.first_seen_at,
@@ -374,10 +374,10 @@ def _date_order(story: StoryRef) -> tuple[bool, datetime, str]:
     return (seen is None, seen or _NEVER, story.cluster_id)
 
 
-def _summary(article: Article) -> ArticleSummary:
+def summarise(article: Article) -> ArticleSummary:
     return ArticleSummary(
         id=article.id,
-        title=article.title or article.feed_title or article.canonical_url,
+        title=article.display_title,
         url=article.canonical_url,
         outlet=article.outlet,
         published_at=article.published_at,

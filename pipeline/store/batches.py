@@ -8,13 +8,14 @@ committed as a whole, claimed so that concurrent workers never take the same row
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeAlias, TypeVar
 
 from sqlalchemy import Select
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from pipeline.observe.logs import BatchLog
+from pipeline.store.models import Article
 
 # What every stage returns: how many records ended up where ("fetched", "no_content", ...).
 StageCounts: TypeAlias = Counter[str]
@@ -38,6 +39,14 @@ def claim(
     if session.get_bind().dialect.name == "postgresql":
         return stmt.with_for_update(skip_locked=True, of=of)
     return stmt
+
+
+def only_articles(stmt: Select[T], article_ids: Sequence[str] | None) -> Select[T]:
+    """`stmt` narrowed to the given article ids; all of them when `article_ids` is None
+    (the stages' optional `article_ids` argument)."""
+    if article_ids is None:
+        return stmt
+    return stmt.where(Article.id.in_(list(article_ids)))
 
 
 def drain(

@@ -196,6 +196,11 @@ class Article(Base):
     def outlet(self) -> str:
         return self.site_name or self.domain or ""
 
+    @property
+    def display_title(self) -> str:
+        """The extracted title, else the feed's, else the URL: never empty in a list."""
+        return self.title or self.feed_title or self.canonical_url
+
 
 class Page(Base):
     """The last downloaded HTML of an article, kept apart so article rows stay small."""

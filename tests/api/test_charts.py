@@ -5,7 +5,7 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from datetime import date, timedelta
 
-from pipeline.api.charts import BAR_HEIGHT, Series, coverage_svg
+from pipeline.api.charts import BAR_HEIGHT, Mark, Series, coverage_svg
 from pipeline.index.base import TimelineBucket
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -65,3 +65,25 @@ def test_no_dated_coverage_says_so() -> None:
     root = parse(coverage_svg([Series("All", [])], "week", date(2020, 7, 21)))
     assert not bars(root)
     assert "No dated coverage yet." in "".join(root.itertext())
+
+
+def test_developments_are_marked_at_their_first_report_with_their_name() -> None:
+    marks = [
+        Mark(date(2020, 8, 5), "sizewell · cgn stake", href="/articles/a1"),
+        Mark(date(2021, 1, 12), "bno visa"),  # beyond the last bucket: the axis stretches
+    ]
+    root = parse(
+        coverage_svg([Series("All", weeks(2, 1))], "week", date(2020, 7, 21), "seed", marks)
+    )
+    drawn = [line for line in root.iter(f"{SVG}line") if line.get("class") == "development-marker"]
+    assert [line.get("data-day") for line in drawn] == ["2020-08-05", "2021-01-12"]
+    tips = [line.find(f"{SVG}title") for line in drawn]
+    assert [t.text for t in tips if t is not None] == [
+        "5 Aug 2020: sizewell · cgn stake",
+        "12 Jan 2021: bno visa",
+    ]
+    xs = [float(line.get("x1") or 0) for line in drawn]
+    [seed] = [line for line in root.iter(f"{SVG}line") if line.get("class") == "seed-marker"]
+    seed_x = float(seed.get("x1") or 0)
+    assert seed_x < xs[0] < xs[1] <= 720
+    assert [a.get("href") for a in root.iter(f"{SVG}a")] == ["/articles/a1"]

@@ -35,7 +35,10 @@ def test_date_times_are_utc_unless_they_carry_an_offset() -> None:
         ({"until": "9999-12-31T23:59:59-01:00"}, "is outside the dates"),
         ({"since": "2020-13-01"}, "since must be a date"),
         ({"until": "someday"}, "until must be a date"),
-        ({"relation": "copy"}, "relation must be one of duplicate, follow_up, background, unrelated"),
+        (
+            {"relation": "copy"},
+            "relation must be one of duplicate, follow_up, background, unrelated",
+        ),
         ({"sort": "popularity"}, "sort must be one of relevance, date"),
         ({"limit": 0}, "limit must be between 1 and 1000"),
         ({"limit": 101, "max_limit": 100}, "limit must be between 1 and 100, not 101"),
