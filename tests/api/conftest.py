@@ -38,7 +38,16 @@ from tests.index.conftest import OsmemProcess, PlainJsonNode, drop_indices, es_s
 # The newsroom's articles and their labels (kind: seed_copy, follow_up, ...), by slug.
 SAMPLE = {s.slug: s for s in load_articles(load_outlets()).values() if s.kind != "stub"}
 SEED_COPIES = {slug for slug, s in SAMPLE.items() if s.kind in ("seed_copy", "seed_edited")}
-FOLLOW_UPS = {slug for slug, s in SAMPLE.items() if s.kind == "follow_up"}
+# The seed's story cluster: its copies plus reports of its event in another language, which
+# the multilingual embeddings join to it (the newsroom labels those `relation: duplicate`).
+SEED_STORY = SEED_COPIES | {
+    slug for slug, s in SAMPLE.items() if s.kind == "other_language" and s.relation == "duplicate"
+}
+FOLLOW_UPS = {
+    slug
+    for slug, s in SAMPLE.items()
+    if s.kind == "follow_up" or (s.kind == "other_language" and s.relation == "follow_up")
+}
 SLOW_SECONDS = 0.1  # the slow route answers in time: these tests are about search, not fetching
 
 

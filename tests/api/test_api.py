@@ -14,7 +14,7 @@ import pytest
 
 from pipeline.index.query import words_of
 from pipeline.store.models import Article
-from tests.api.conftest import FOLLOW_UPS, SAMPLE, SEED_COPIES, Service
+from tests.api.conftest import FOLLOW_UPS, SAMPLE, SEED_COPIES, SEED_STORY, Service
 
 ALL = {"limit": 100, "collapse": "false"}
 
@@ -123,7 +123,7 @@ def test_thread_relation_and_language_filters(service: Service) -> None:
     assert expected and hit_ids(hong_kong) == expected
 
     assert hit_ids(search(service, relation="follow_up", **ALL)) == service.ids_of(FOLLOW_UPS)
-    assert hit_ids(search(service, relation="duplicate", **ALL)) == service.ids_of(SEED_COPIES)
+    assert hit_ids(search(service, relation="duplicate", **ALL)) == service.ids_of(SEED_STORY)
 
     chinese = {slug for slug, spec in SAMPLE.items() if spec.language == "zh"}
     assert chinese
@@ -203,7 +203,7 @@ def test_article_has_its_cluster_seed_relation_and_revisions(service: Service) -
     assert article["outlet"] == "The Albion Herald"
     assert spec.blocks[1].text in article["text"]
     assert article["relation"] == "duplicate"
-    assert {m["id"] for m in article["cluster"]["members"]} == service.ids_of(SEED_COPIES)
+    assert {m["id"] for m in article["cluster"]["members"]} == service.ids_of(SEED_STORY)
     [relation] = article["seed_relations"]
     assert relation["seed_id"] == "seed_article"
     assert relation["relation"] == "duplicate"
@@ -215,7 +215,7 @@ def test_article_has_its_cluster_seed_relation_and_revisions(service: Service) -
 def test_cluster_lists_members_earliest_first(service: Service) -> None:
     article = service.get(f"/api/articles/{service.ids['pompeo-grand-strategy-china']}").json()
     cluster = service.get(f"/api/clusters/{article['cluster']['id']}").json()
-    assert cluster["size"] == len(SEED_COPIES)
+    assert cluster["size"] == len(SEED_STORY)
     first_seen = [m["published_at"] for m in cluster["members"]]
     assert first_seen == sorted(first_seen)
     assert cluster["representative_article_id"] == cluster["members"][0]["id"]
@@ -271,8 +271,8 @@ def test_followups_group_the_seeds_follow_ups_by_thread_in_date_order(service: S
     assert body["seed"]["id"] == "seed_article"
     assert body["seed"]["published"] == "2020-07-21"
     [copies] = body["copies"]
-    assert copies["size"] == len(SEED_COPIES)
-    assert len(body["copy_outlets"]) == len({SAMPLE[s].outlet for s in SEED_COPIES})
+    assert copies["size"] == len(SEED_STORY)
+    assert len(body["copy_outlets"]) == len({SAMPLE[s].outlet for s in SEED_STORY})
     assert body["followup_articles"] == len(FOLLOW_UPS)
     listed = {story["article_id"] for group in body["threads"] for story in group["stories"]}
     assert listed <= service.ids_of(FOLLOW_UPS)

@@ -27,7 +27,7 @@ from pipeline.search.reports import (
 from pipeline.store import Store
 from pipeline.store.models import Article
 from pipeline.urls import article_id, canonical_url
-from tests.api.conftest import FOLLOW_UPS, SAMPLE, SEED_COPIES
+from tests.api.conftest import FOLLOW_UPS, SAMPLE, SEED_STORY
 
 
 def sample_id(slug: str) -> str:
@@ -111,9 +111,9 @@ def test_seed_followups_list_copies_then_follow_ups_by_thread(
         }
     assert report.seed.published is not None and report.seed.published.isoformat() == "2020-07-21"
     [copies] = report.copies
-    assert copies.size == len(SEED_COPIES)
+    assert copies.size == len(SEED_STORY)
     outlets = load_outlets()
-    assert set(report.copy_outlets) == {outlets[SAMPLE[s].outlet].name for s in SEED_COPIES}
+    assert set(report.copy_outlets) == {outlets[SAMPLE[s].outlet].name for s in SEED_STORY}
     assert report.followup_articles == len(FOLLOW_UPS)
 
     order = [t.name for t in book.threads] + [UNTHREADED]
