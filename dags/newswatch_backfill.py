@@ -37,7 +37,8 @@ from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from pipeline.config import Settings
-from pipeline.runs.airflow_support import dag_default_args
+from pipeline.runs.airflow_notifier import RunFailureNotifier
+from pipeline.runs.airflow_support import dag_default_args, dagrun_timeout
 
 SETTINGS = Settings()  # parse time: environment and TOML only
 AFTER_MAPPED = "none_failed"
@@ -52,6 +53,8 @@ log = logging.getLogger(__name__)
     start_date=datetime(2026, 1, 1, tzinfo=UTC),
     catchup=False,
     max_active_runs=1,
+    dagrun_timeout=dagrun_timeout(SETTINGS.airflow.backfill_dagrun_timeout_minutes),
+    on_failure_callback=[RunFailureNotifier()],
     default_args={
         **dag_default_args(SETTINGS, SETTINGS.airflow.task_timeout_minutes),
         # Below ingest's (1, summed downstream) on every task, whatever its place in the DAG.

@@ -438,6 +438,12 @@ class AirflowSettings(BaseModel):
     maintenance_dagrun_timeout_minutes: float = Field(
         480.0, gt=0, description="dagrun_timeout of the maintenance DAG."
     )
+    backfill_dagrun_timeout_minutes: float = Field(
+        1440.0,
+        gt=0,
+        description="dagrun_timeout of the backfill DAG; a run that has not finished walking "
+        "and fetching by then is stopped and resumes where it left off when triggered again.",
+    )
     failure_channels: list[str] = Field(
         default_factory=list,
         description="Alert channels (webhook or email, by name, as in alerts.channels or the "

@@ -80,7 +80,11 @@ def test_fetching_is_pooled_and_runs_time_out_and_notify(dagbag: dict[str, Any])
     ]
     assert others == ["fetch_pages"]
     timeouts = {dag_id: dag["dagrun_timeout"] for dag_id, dag in dagbag["dags"].items()}
-    assert timeouts == {"newswatch_ingest": 120 * 60, "newswatch_maintenance": 480 * 60}
+    assert timeouts == {
+        "newswatch_ingest": 120 * 60,
+        "newswatch_maintenance": 480 * 60,
+        "newswatch_backfill": 1440 * 60,
+    }
     for dag in dagbag["dags"].values():
         assert dag["on_failure_callback"] == ["RunFailureNotifier"]
 
