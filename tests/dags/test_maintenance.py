@@ -227,9 +227,9 @@ def test_retention_deletes_nothing_while_the_index_is_unreachable(
     store: Store, tmp_path: Path
 ) -> None:
     fill(store, [old(1, 400), old(2, 10)])
-    blocker = tmp_path / "not-a-directory"
-    blocker.write_text("")
-    unreachable = SqliteFtsIndex(blocker / "search.db")
+    blocker = tmp_path / "search.db"
+    blocker.mkdir()  # a directory where the index file should be: SQLite cannot open it
+    unreachable = SqliteFtsIndex(blocker)
 
     with pytest.raises(BackendUnavailable):
         delete_expired(store.sessions, unreachable, keep_days=365, now=NOW)
