@@ -11,9 +11,10 @@ tags. Thresholds were tuned on dev only. The four time-aware relations, same-eve
 clusters, the Chinese items and the second seed are reported by ``bench_relations.py``.
 
 Speed: synthetic corpora of N articles drawn from a Zipf word distribution (fixed
-random seed), with 5% near-copies. We time fingerprinting, LSH insert and lookup, the
-passage lookup and the full near-duplicate check against a store of N articles, and
-rebuilding the LSH from the stored signatures (what a classify run does at start).
+random seed), with 5% near-copies. We time fingerprinting, and against a store of N
+articles the band-key lookup, the passage lookup and the full near-duplicate check.
+Nothing is loaded at start (the band keys are in the store); ``bench_dedup_scale.py``
+measures memory and start-up at 1,000,000 articles.
 
 Results go to benchmarks/results/dedup.md and are printed.
 """
@@ -28,9 +29,11 @@ import statistics
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any
@@ -49,15 +52,19 @@ from benchmarks.dedup_eval.score import (  # noqa: E402
     relation_scores,
     thread_scores,
 )
+from pipeline.classify.copies import near_duplicate, prefetch  # noqa: E402
 from pipeline.classify.dedup import (  # noqa: E402
     Fingerprint,
-    NearDuplicateIndex,
     fingerprint,
-    signature_bytes,
+    signature_band_keys,
 )
-from pipeline.classify.models import ArticleFingerprint, Passage  # noqa: E402
-from pipeline.classify.repository import load_index, passage_candidates  # noqa: E402
-from pipeline.classify.stage import near_duplicate  # noqa: E402
+from pipeline.classify.repository import (  # noqa: E402
+    StoredPrint,
+    band_rows,
+    best_passage_matches,
+    passage_rows,
+    save_fingerprints,
+)
 from pipeline.config import DedupSettings  # noqa: E402
 from pipeline.records import ArticleStatus, utcnow  # noqa: E402
 from pipeline.store import open_store  # noqa: E402
@@ -183,16 +190,6 @@ def _summary(ms: list[float]) -> str:
     return f"{statistics.fmean(ms):.3f} / {statistics.median(ms):.3f} / {p95:.3f}"
 
 
-def _rss_mb() -> float | None:
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        return None
-    return None
-
-
 @dataclass
 class Speed:
     size: int
@@ -222,50 +219,34 @@ def measure_speed(size: int) -> Speed:
     query_prints = [fingerprint(q, settings) for q in queries]
     gc.freeze()  # the collector should not time its scans of the benchmark's own corpus
 
-    rss_before = _rss_mb()
-    index = NearDuplicateIndex(settings)
-    started = time.perf_counter()
-    for n, fp in enumerate(prints):
-        index.add(f"a{n}", fp.signature)
-    insert_ms = (time.perf_counter() - started) * 1000 / size
-    rss_after = _rss_mb()
-    rows.append(("LSH insert, ms/article (mean)", f"{insert_ms:.3f}"))
-    if rss_before is not None and rss_after is not None:
-        rows.append(
-            ("LSH memory (RSS growth while inserting), MB", f"{rss_after - rss_before:.0f}")
-        )
-
-    lookup_ms = _timed(partial(index.candidates, fp.signature) for fp in query_prints)
-    found = [index.candidates(fp.signature) for fp in query_prints]
-    hits = sum(f"a{i}" in cands for i, cands in zip(copies_of, found, strict=False))
-    rows.append(("LSH lookup, ms/query", _summary(lookup_ms)))
-    rows.append(
-        ("LSH candidates per query (mean)", f"{statistics.fmean(len(f) for f in found):.2f}")
-    )
-    rows.append(("near-copies whose original is an LSH candidate", f"{hits}/{len(copies_of)}"))
-
+    when = utcnow()
     with tempfile.TemporaryDirectory() as tmp:
         store = open_store(f"sqlite:///{Path(tmp) / 'speed.db'}")
-        print(f"[speed] storing {size} articles, signatures and passages…", flush=True)
-        _store_corpus(store, corpus, prints)
+        print(f"[speed] storing {size} articles, signatures, band keys and passages…", flush=True)
+        _store_corpus(store, corpus, prints, when, settings)
         with store.sessions() as session:
-            started = time.perf_counter()
-            rebuilt = load_index(session, settings)
-            rebuild_s = time.perf_counter() - started
+            keys = [
+                list(enumerate(signature_band_keys(fp.signature, settings))) for fp in query_prints
+            ]
+            band_ms = _timed(partial(band_rows, session, k) for k in keys)
+            found = [{r[2] for r in band_rows(session, k)} for k in keys]
+            hits = sum(f"a{i}" in cands for i, cands in zip(copies_of, found, strict=False))
+            rows.append(("band-key lookup (SQLite), ms/query", _summary(band_ms)))
             rows.append(
-                (f"LSH rebuild from {len(rebuilt)} stored signatures, s", f"{rebuild_s:.2f}")
+                ("band-key candidates per query (mean)", f"{statistics.fmean(map(len, found)):.2f}")
+            )
+            rows.append(
+                ("near-copies whose original is a band-key candidate", f"{hits}/{len(copies_of)}")
             )
             passage_ms = _timed(
-                partial(passage_candidates, session, fp.passages) for fp in query_prints
+                partial(_passage_lookup, session, fp.passages) for fp in query_prints
             )
             rows.append(("passage lookup (SQLite), ms/query", _summary(passage_ms)))
-            check_ms = _timed(
-                partial(near_duplicate, session, "", fp, rebuilt, settings) for fp in query_prints
-            )
-            matches = [near_duplicate(session, "", fp, rebuilt, settings) for fp in query_prints]
+            check_ms = _timed(partial(_check, session, fp, when) for fp in query_prints)
+            matches = [_check(session, fp, when) for fp in query_prints]
             rows.append(
                 (
-                    "full near-duplicate check (LSH + passages + verification), ms/query",
+                    "full near-duplicate check (band keys + passages + verification), ms/query",
                     _summary(check_ms),
                 )
             )
@@ -282,8 +263,20 @@ def measure_speed(size: int) -> Speed:
     return Speed(size, rows)
 
 
-def _store_corpus(store: Any, texts: list[str], prints: list[Fingerprint]) -> None:
-    now = utcnow()
+def _passage_lookup(session: Any, hashes: frozenset[int]) -> list[str]:
+    counts: Counter[str] = Counter(aid for _, aid in passage_rows(session, hashes))
+    return best_passage_matches(counts, exclude=None)
+
+
+def _check(session: Any, fp: Fingerprint, when: datetime) -> object:
+    """The near-duplicate check for one text, as `newswatch classify PATH` makes it."""
+    copies = prefetch(session, [StoredPrint("", fp, when)], DedupSettings())
+    return near_duplicate(session, copies, "", fp, when)
+
+
+def _store_corpus(
+    store: Any, texts: list[str], prints: list[Fingerprint], now: datetime, settings: DedupSettings
+) -> None:
     chunk = 5000
     for start in range(0, len(texts), chunk):
         with store.sessions() as session, session.begin():
@@ -305,25 +298,8 @@ def _store_corpus(store: Any, texts: list[str], prints: list[Fingerprint]) -> No
                     for n in batch
                 ],
             )
-            session.execute(
-                insert(ArticleFingerprint),
-                [
-                    {
-                        "article_id": f"a{n}",
-                        "signature": signature_bytes(prints[n].signature),
-                        "shingle_count": len(prints[n].shingles),
-                        "created_at": now,
-                    }
-                    for n in batch
-                ],
-            )
-            session.execute(
-                insert(Passage),
-                [
-                    {"passage_hash": h, "article_id": f"a{n}"}
-                    for n in batch
-                    for h in prints[n].passages
-                ],
+            save_fingerprints(
+                session, [StoredPrint(f"a{n}", prints[n], now) for n in batch], settings
             )
 
 

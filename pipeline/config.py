@@ -196,6 +196,13 @@ class DedupSettings(BaseModel):
         description="Sentences at least this long are indexed as passages, so teasers and long "
         "updates (low Jaccard, high containment) are still found as candidate copies.",
     )
+    minhash_window_days: int = Field(
+        30,
+        ge=1,
+        description="MinHash (LSH) candidates are articles dated within this many days of "
+        "the article: syndicated and edited copies of news appear within hours or days. "
+        "Older copies are still found through the passage index, which has no window.",
+    )
     batch_size: int = Field(
         200, ge=1, description="Articles the classify stage claims and commits at a time."
     )

@@ -5,8 +5,10 @@ in the longer one (containment). Containment, unlike Jaccard similarity, lets a 
 match its full article and a page with an added UPDATE paragraph match its first
 version. Candidates for that check come from two lookups, so no lookup scans the corpus:
 
-- a MinHash LSH (datasketch) over whole-text signatures finds copies with a high
-  Jaccard similarity: wire copies in other chrome, light edits, typos, reordering;
+- a MinHash LSH over whole-text signatures finds copies with a high Jaccard
+  similarity: wire copies in other chrome, light edits, typos, reordering. Its band
+  keys (`band_keys`) are kept in the store behind an index, so a lookup is one indexed
+  query and nothing is loaded at start;
 - a passage index (hashes of the long sentences, kept in the store) finds copies that
   share whole sentences but differ a lot in length, such as teasers, which a
   Jaccard-tuned LSH cannot see because their Jaccard similarity is small.
@@ -205,28 +207,40 @@ def fingerprint(text: str, settings: DedupSettings) -> Fingerprint:
     )
 
 
-class NearDuplicateIndex:
-    """In-memory MinHash LSH over article signatures, keyed by article id.
+@lru_cache(maxsize=8)
+def band_layout(lsh_threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows per band) of the LSH: what datasketch's MinHashLSH picks for this
+    threshold, so candidates are the pairs its in-memory index would propose."""
+    lsh = MinHashLSH(threshold=lsh_threshold, num_perm=num_perm)
+    return int(lsh.b), int(lsh.r)
 
-    Rebuilt from the stored signatures at the start of a classify run, then kept
-    current by adding what the run (and concurrent runs, see `last_seq`) store.
+
+def band_keys(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
+    """One 64-bit key per band of each signature (a 2-D array of 32-bit MinHash values,
+    one row per signature), as signed int64 so it fits a BIGINT column.
+
+    Two signatures share a key in band i exactly when their values in that band are
+    equal (up to 64-bit hash collisions). The band index and `rows` are mixed in, so
+    keys of another band or another layout never coincide by construction.
     """
+    values = np.asarray(signatures, dtype=np.uint64)[:, : bands * rows]
+    values = values.reshape(len(values), bands, rows)
+    keys = np.broadcast_to(
+        np.arange(1, bands + 1, dtype=np.uint64) * np.uint64(rows), (len(values), bands)
+    ).copy()
+    for j in range(rows):
+        keys = (keys * _SHINGLE_PRIME) ^ values[:, :, j]
+    # A final avalanche (splitmix64), so nearby values do not give nearby keys.
+    keys ^= keys >> np.uint64(30)
+    keys *= np.uint64(0xBF58476D1CE4E5B9)
+    keys ^= keys >> np.uint64(27)
+    keys *= np.uint64(0x94D049BB133111EB)
+    keys ^= keys >> np.uint64(31)
+    return keys.view(np.int64)
 
-    def __init__(self, settings: DedupSettings) -> None:
-        self._lsh = MinHashLSH(threshold=settings.lsh_threshold, num_perm=settings.num_perm)
-        self.last_seq = 0  # highest stored fingerprint sequence number loaded so far
 
-    def __len__(self) -> int:
-        return len(self._lsh.keys)
-
-    def __contains__(self, key: str) -> bool:
-        return key in self._lsh
-
-    def add(self, key: str, signature: LeanMinHash) -> None:
-        """Insert or replace the signature stored under `key`."""
-        if key in self._lsh:
-            self._lsh.remove(key)
-        self._lsh.insert(key, signature, check_duplication=False)
-
-    def candidates(self, signature: LeanMinHash) -> set[str]:
-        return set(self._lsh.query(signature))
+def signature_band_keys(signature: LeanMinHash, settings: DedupSettings) -> list[int]:
+    """The band keys of one signature, band 0 first."""
+    bands, rows = band_layout(settings.lsh_threshold, settings.num_perm)
+    values = np.asarray(signature.hashvalues, dtype=_SIGNATURE_DTYPE).reshape(1, -1)
+    return [int(k) for k in band_keys(values, bands, rows)[0]]

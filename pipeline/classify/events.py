@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, insert, or_, select
 from sqlalchemy.orm import Session
 
 from pipeline.classify.embed import (
@@ -61,12 +61,23 @@ def stored_vectors(session: Session, hashes: dict[str, str]) -> dict[str, Vector
     return {aid: vector_from_bytes(raw) for aid, digest, raw in rows if hashes[aid] == digest}
 
 
-def save_vector(session: Session, article_id: str, digest: str, vector: Vector) -> None:
-    session.execute(delete(ArticleEmbedding).where(ArticleEmbedding.article_id == article_id))
-    session.add(
-        ArticleEmbedding(
-            article_id=article_id, model=MODEL_ID, source_hash=digest, vector=vector_bytes(vector)
-        )
+def save_vectors(session: Session, vectors: dict[str, tuple[str, Vector]]) -> None:
+    """Store (or replace) vectors: article id → (hash of the embedded text, vector)."""
+    if not vectors:
+        return
+    ids = sorted(vectors)
+    session.execute(delete(ArticleEmbedding).where(ArticleEmbedding.article_id.in_(ids)))
+    session.execute(
+        insert(ArticleEmbedding),
+        [
+            {
+                "article_id": aid,
+                "model": MODEL_ID,
+                "source_hash": vectors[aid][0],
+                "vector": vector_bytes(vectors[aid][1]),
+            }
+            for aid in ids
+        ],
     )
 
 

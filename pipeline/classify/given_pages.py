@@ -16,13 +16,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.classify.dedup import NearDuplicateIndex
+from pipeline.classify.copies import exact_original, near_duplicate, prefetch
 from pipeline.classify.embed import Embedder, default_embedder
 from pipeline.classify.relate import Dated, SeedProfile, analyse, profile_seed, relate
-from pipeline.classify.repository import load_index
+from pipeline.classify.repository import StoredPrint
 from pipeline.classify.seeds import load_seeds as load_seed_list
 from pipeline.classify.seeds import split_front_matter
-from pipeline.classify.stage import exact_original, near_duplicate
 from pipeline.classify.threads import ThreadBook, load_thread_book
 from pipeline.config import Settings
 from pipeline.extract.extractor import NoContent, extract
@@ -59,13 +58,12 @@ def classify_inputs(
     texts = _read_inputs(inputs, settings)
     results: list[dict[str, Any]] = []
     with session_factory() as session:
-        index = load_index(session, settings.dedup)
         for raw in inputs:
             got = texts[raw]
             if isinstance(got, InputError):
                 results.append({"input": raw, "error": str(got), "relation": None})
                 continue
-            results.append(_classify_one(session, got, profiles, index, book, embedder, settings))
+            results.append(_classify_one(session, got, profiles, book, embedder, settings))
     return results
 
 
@@ -73,7 +71,6 @@ def _classify_one(
     session: Session,
     item: InputText,
     profiles: list[SeedProfile],
-    index: NearDuplicateIndex,
     book: ThreadBook,
     embedder: Embedder,
     settings: Settings,
@@ -82,13 +79,16 @@ def _classify_one(
     when = Dated.of(_parse_time(item.published_at), utcnow())
     relations = [relate(analysis, p, settings.dedup, when) for p in profiles]
     self_id = _article_id(item.url)
-    copy_of = exact_original(session, analysis.fingerprint.text_hash, self_id)
+    fp = analysis.fingerprint
+    seen_at = when.at if when is not None else utcnow()
+    copies = prefetch(session, [StoredPrint(self_id, fp, seen_at)], settings.dedup)
+    copy_of = exact_original(copies, fp.text_hash, self_id)
     duplicate_of: str | None = None
     duplicate_url: str | None = None
     if copy_of is not None:
         duplicate_of = copy_of[0]
     else:
-        match = near_duplicate(session, self_id, analysis.fingerprint, index, settings.dedup)
+        match = near_duplicate(session, copies, self_id, fp, seen_at)
         duplicate_of = match.article_id if match else None
     if duplicate_of is not None:
         duplicate_url = session.scalar(

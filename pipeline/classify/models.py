@@ -12,6 +12,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
     UniqueConstraint,
@@ -71,10 +72,11 @@ class ArticleRevision(Base):
 
 
 class ArticleFingerprint(Base):
-    """The MinHash signature of an article's current text, to rebuild the LSH from.
+    """The MinHash signature of an article's current text.
 
-    `seq` grows with every write (rows are written under the dedup lock), so a running
-    classifier can pick up what a concurrent one stored since it last looked.
+    Lookups go through its band keys (`DedupBand`); the signature is kept so those can
+    be recomputed (migration 0007, or a changed band layout). `seq` grows with every
+    write (rows are written under the dedup lock).
     """
 
     __tablename__ = "fingerprints"
@@ -87,6 +89,22 @@ class ArticleFingerprint(Base):
     signature: Mapped[bytes] = mapped_column(LargeBinary)
     shingle_count: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DedupBand(Base):
+    """One LSH band key of an article's signature: articles sharing a key in some band
+    are candidate copies. `seen_at` is the article's date (published, else discovered),
+    so candidates can be kept to a time window (``dedup.minhash_window_days``)."""
+
+    __tablename__ = "dedup_bands"
+    __table_args__ = (Index("ix_dedup_bands_band_key", "band", "key"),)
+
+    article_id: Mapped[str] = mapped_column(
+        ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True
+    )
+    band: Mapped[int] = mapped_column(SmallInteger, primary_key=True)
+    key: Mapped[int] = mapped_column(BigInteger)
+    seen_at: Mapped[datetime]
 
 
 class Passage(Base):

@@ -1,26 +1,47 @@
-"""Store side of dedup: stored signatures and passages, and the lock that orders writers."""
+"""Store side of dedup: stored signatures, band keys and passages, and the writers' lock.
+
+Every lookup here is one indexed query for a whole batch of texts (or one text), and
+nothing is loaded at start, so a classify run's memory and start-up do not grow with the
+store: band keys sit behind ``ix_dedup_bands_band_key``, passages behind their primary
+key, text hashes behind ``ix_articles_text_hash``.
+"""
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import TypeVar
 
-from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy import (
+    BigInteger,
+    Row,
+    SmallInteger,
+    String,
+    TextualSelect,
+    column,
+    delete,
+    insert,
+    select,
+    text,
+)
 from sqlalchemy.orm import Session
 
-from pipeline.classify.dedup import (
-    Fingerprint,
-    NearDuplicateIndex,
-    signature_bytes,
-    signature_from_bytes,
-)
-from pipeline.classify.models import ArticleFingerprint, Passage
+from pipeline.classify.dedup import Fingerprint, signature_band_keys, signature_bytes
+from pipeline.classify.models import ArticleFingerprint, DedupBand, Passage
 from pipeline.config import DedupSettings
+from pipeline.records import ArticleStatus
+from pipeline.store.models import Article, UTCDateTime
 
 # Arbitrary constant naming the dedup advisory lock on PostgreSQL ("nwdedup" in ASCII).
 DEDUP_LOCK_KEY = 0x6E77646564757000
 MAX_PASSAGE_CANDIDATES = 20
-_LOAD_CHUNK = 5000
+DONE = (ArticleStatus.CLASSIFIED, ArticleStatus.INDEXED)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_T = TypeVar("_T")
+_IN_CHUNK = 500  # values per IN list: well inside SQLite's and PostgreSQL's limits
+_BAND_CHUNK = 2000  # (band, key) pairs per query: 4,000 parameters
 
 
 def lock_dedup(session: Session) -> None:
@@ -35,72 +56,119 @@ def lock_dedup(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DEDUP_LOCK_KEY})
 
 
-def load_index(session: Session, settings: DedupSettings) -> NearDuplicateIndex:
-    """Build the LSH from every stored signature."""
-    index = NearDuplicateIndex(settings)
-    # The LSH allocates millions of small sets; cyclic GC passes over them are pure
-    # overhead (none can form a cycle), so the bulk load runs with GC paused.
-    paused = gc.isenabled()
-    gc.disable()
-    try:
-        refresh_index(session, index)
-    finally:
-        if paused:
-            gc.enable()
-    return index
+@dataclass(frozen=True)
+class StoredPrint:
+    """What dedup stores for one article's current text."""
+
+    article_id: str
+    fingerprint: Fingerprint
+    seen_at: datetime  # published, else discovered
 
 
-def refresh_index(session: Session, index: NearDuplicateIndex) -> int:
-    """Add the signatures stored since the index last looked; returns how many."""
-    row = ArticleFingerprint
-    added = 0
-    while True:
-        rows = session.execute(
-            select(row.seq, row.article_id, row.signature)
-            .where(row.seq > index.last_seq)
-            .order_by(row.seq)
-            .limit(_LOAD_CHUNK)
+def save_fingerprints(
+    session: Session, prints: Sequence[StoredPrint], settings: DedupSettings
+) -> None:
+    """Store (or replace) these articles' signatures, band keys and passages: one
+    delete and one multi-row insert per table for the whole batch."""
+    if not prints:
+        return
+    ids = [p.article_id for p in prints]
+    for model in (ArticleFingerprint, DedupBand, Passage):
+        for chunk in _chunks(ids):
+            session.execute(delete(model).where(model.article_id.in_(chunk)))
+    session.execute(
+        insert(ArticleFingerprint),
+        [
+            {
+                "article_id": p.article_id,
+                "signature": signature_bytes(p.fingerprint.signature),
+                "shingle_count": len(p.fingerprint.shingles),
+            }
+            for p in prints
+        ],
+    )
+    session.execute(
+        insert(DedupBand),
+        [
+            {"article_id": p.article_id, "band": band, "key": key, "seen_at": p.seen_at}
+            for p in prints
+            for band, key in enumerate(signature_band_keys(p.fingerprint.signature, settings))
+        ],
+    )
+    passages = [
+        {"passage_hash": h, "article_id": p.article_id}
+        for p in prints
+        for h in p.fingerprint.passages
+    ]
+    if passages:
+        session.execute(insert(Passage), passages)
+
+
+def band_rows(
+    session: Session, keys: Iterable[tuple[int, int]]
+) -> list[tuple[int, int, str, datetime]]:
+    """(band, key, article_id, seen_at) of every stored band matching one of `keys`."""
+    wanted = sorted(set(keys))
+    rows: list[tuple[int, int, str, datetime]] = []
+    for start in range(0, len(wanted), _BAND_CHUNK):
+        chunk = wanted[start : start + _BAND_CHUNK]
+        params = {f"b{i}": band for i, (band, _) in enumerate(chunk)}
+        params.update({f"k{i}": key for i, (_, key) in enumerate(chunk)})
+        rows += session.execute(_band_query(len(chunk)), params).tuples()
+    return rows
+
+
+@lru_cache(maxsize=64)
+def _band_query(pairs: int) -> TextualSelect:
+    """The wanted (band, key) pairs as a VALUES list joined to the table, so each is one
+    probe of ``ix_dedup_bands_band_key``: SQLite scans the table for a row-value IN, and
+    a VALUES construct is compiled afresh for every call; this text is built once."""
+    wanted = ", ".join(f"(:b{i}, :k{i})" for i in range(pairs))
+    return text(
+        f"WITH wanted (band, key) AS (VALUES {wanted}) "
+        "SELECT d.band, d.key, d.article_id, d.seen_at FROM dedup_bands AS d "
+        "JOIN wanted AS w ON d.band = w.band AND d.key = w.key"
+    ).columns(
+        column("band", SmallInteger),
+        column("key", BigInteger),
+        column("article_id", String),
+        column("seen_at", UTCDateTime()),
+    )
+
+
+def passage_rows(session: Session, hashes: Iterable[int]) -> list[tuple[int, str]]:
+    """(passage_hash, article_id) of every stored passage with one of these hashes."""
+    rows: list[tuple[int, str]] = []
+    for chunk in _chunks(sorted(set(hashes))):
+        rows += session.execute(
+            select(Passage.passage_hash, Passage.article_id).where(Passage.passage_hash.in_(chunk))
+        ).tuples()
+    return rows
+
+
+def best_passage_matches(counts: dict[str, int], exclude: str | None) -> list[str]:
+    """The articles sharing the most passages (at least one), best first, ties by id."""
+    ranked = sorted((-n, aid) for aid, n in counts.items() if n > 0 and aid != exclude)
+    return [aid for _, aid in ranked[:MAX_PASSAGE_CANDIDATES]]
+
+
+def exact_rows(session: Session, text_hashes: Collection[str]) -> list[tuple[str, str, str]]:
+    """(text_hash, id, cluster id) of the classified originals (not exact copies
+    themselves) with one of these text hashes, earliest classified first."""
+    found: list[Row[datetime | None, str, str | None, str | None]] = []
+    for chunk in _chunks(sorted(text_hashes)):
+        found += session.execute(
+            select(Article.classified_at, Article.id, Article.text_hash, Article.cluster_id).where(
+                Article.text_hash.in_(chunk),
+                Article.status.in_(DONE),
+                Article.exact_duplicate_of.is_(None),
+                Article.cluster_id.is_not(None),
+            )
         ).all()
-        if not rows:
-            return added
-        for seq, article_id, signature in rows:
-            index.add(article_id, signature_from_bytes(signature))
-            index.last_seq = seq
-        added += len(rows)
+    found.sort(key=lambda r: (r.classified_at or _EPOCH, r.id))
+    return [(r.text_hash or "", r.id, r.cluster_id or r.id) for r in found]
 
 
-def save_fingerprint(session: Session, article_id: str, fp: Fingerprint) -> None:
-    """Store (or replace) an article's signature and passages."""
-    session.execute(delete(ArticleFingerprint).where(ArticleFingerprint.article_id == article_id))
-    session.execute(delete(Passage).where(Passage.article_id == article_id))
-    session.add(
-        ArticleFingerprint(
-            article_id=article_id,
-            signature=signature_bytes(fp.signature),
-            shingle_count=len(fp.shingles),
-        )
-    )
-    if fp.passages:
-        session.execute(
-            insert(Passage), [{"passage_hash": h, "article_id": article_id} for h in fp.passages]
-        )
-    session.flush()
-
-
-def passage_candidates(
-    session: Session, hashes: Collection[int], *, exclude: str | None = None
-) -> list[str]:
-    """Articles sharing the most long sentences with a text (at least one), best first."""
-    if not hashes:
-        return []
-    shared = func.count().label("shared")
-    stmt = (
-        select(Passage.article_id, shared)
-        .where(Passage.passage_hash.in_(list(hashes)))
-        .group_by(Passage.article_id)
-        .order_by(shared.desc(), Passage.article_id)
-        .limit(MAX_PASSAGE_CANDIDATES)
-    )
-    if exclude is not None:
-        stmt = stmt.where(Passage.article_id != exclude)
-    return [article_id for article_id, _ in session.execute(stmt)]
+def _chunks(values: Sequence[_T]) -> Iterable[Sequence[_T]]:
+    for start in range(0, len(values), _IN_CHUNK):
+        yield values[start : start + _IN_CHUNK]

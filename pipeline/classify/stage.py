@@ -22,16 +22,16 @@ waiting and changes nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.classify.dedup import Fingerprint, NearDuplicateIndex, containment, shingles
+from pipeline.classify.copies import BatchCopies, exact_original, near_duplicate, prefetch, record
 from pipeline.classify.embed import Embedder, Vector, default_embedder, lead_text
-from pipeline.classify.events import same_event, save_vector, source_hash, stored_vectors
+from pipeline.classify.events import same_event, save_vectors, source_hash, stored_vectors
 from pipeline.classify.models import ArticleRevision, SeedRelation, StoryCluster
 from pipeline.classify.relate import (
     Analysis,
@@ -42,13 +42,7 @@ from pipeline.classify.relate import (
     profile_seed,
     relate,
 )
-from pipeline.classify.repository import (
-    load_index,
-    lock_dedup,
-    passage_candidates,
-    refresh_index,
-    save_fingerprint,
-)
+from pipeline.classify.repository import DONE, StoredPrint, lock_dedup, save_fingerprints
 from pipeline.classify.seeds import load_seeds
 from pipeline.classify.threads import ThreadBook, load_thread_book
 from pipeline.config import DedupSettings, Settings
@@ -57,14 +51,7 @@ from pipeline.store.batches import StageCounts, drain, only_articles
 from pipeline.store.inserts import insert_new
 from pipeline.store.models import Article
 
-_DONE = (ArticleStatus.CLASSIFIED, ArticleStatus.INDEXED)
-
-
-@dataclass(frozen=True)
-class NearMatch:
-    article_id: str
-    cluster_id: str
-    containment: float
+_IN_CHUNK = 500  # cluster ids per IN list
 
 
 def classify_pending(
@@ -82,10 +69,8 @@ def classify_pending(
     book = load_thread_book(settings.dedup.threads_file)
     embedder = default_embedder()
     profiles = [profile_seed(s, settings.dedup, book, embedder) for s in load_seeds(settings)]
-    index: NearDuplicateIndex | None = None
 
     def work(session: Session, articles: list[Article], counts: StageCounts) -> None:
-        nonlocal index
         # The costly per-text work happens before taking the dedup lock.
         texts = {a.id: lead_text(a.title, a.text or "") for a in articles}
         leads = {aid: source_hash(text) for aid, text in texts.items()}
@@ -100,15 +85,21 @@ def classify_pending(
             for a in articles
         ]
         lock_dedup(session)
-        if index is None:
-            index = load_index(session, settings.dedup)
-        else:
-            refresh_index(session, index)
-        touched: set[str] = set()
-        for item in prepared:
-            touched.add(_classify_one(session, item, index, settings.dedup, counts))
-        for cluster_id in sorted(touched):
-            refresh_cluster(session, cluster_id)
+        # Writes and lookups once per batch: vectors and relations now (an article only
+        # counts for others once it is marked classified), lookups from the store now,
+        # fingerprints and revisions at the end.
+        save_vectors(
+            session,
+            {w.article.id: (w.lead_hash, w.analysis.vector) for w in prepared if w.embedded},
+        )
+        if missing:
+            counts["embedded"] += len(missing)
+        _save_relations(session, prepared)
+        copies = prefetch(session, (_stored_print(w) for w in prepared), settings.dedup)
+        touched = {_classify_one(session, item, copies, counts) for item in prepared}
+        save_fingerprints(session, list(copies.new_prints.values()), settings.dedup)
+        _record_revisions(session, [w.article for w in prepared])
+        refresh_clusters(session, touched)
 
     return drain(
         sessions,
@@ -154,39 +145,46 @@ def _due(article_ids: Sequence[str] | None) -> Select[Article]:
     )
 
 
-def _classify_one(
-    session: Session,
-    work: _Work,
-    index: NearDuplicateIndex,
-    settings: DedupSettings,
-    counts: StageCounts,
-) -> str:
-    """Dedup and relate one article and mark it classified; returns its cluster id."""
+def _stored_print(work: _Work) -> StoredPrint:
+    # Dated.of always has the discovery time to fall back on.
+    seen_at = work.when.at if work.when is not None else work.article.discovered_at
+    return StoredPrint(work.article.id, work.analysis.fingerprint, seen_at)
+
+
+def _save_relations(session: Session, prepared: list[_Work]) -> None:
+    """Replace the batch's seed relations: one delete and one multi-row insert."""
     now = utcnow()
+    ids = [w.article.id for w in prepared]
+    session.execute(delete(SeedRelation).where(SeedRelation.article_id.in_(ids)))
+    session.execute(
+        insert(SeedRelation),
+        [
+            {
+                "article_id": w.article.id,
+                "seed_id": r.seed_id,
+                "relation": r.relation.value,
+                "score": r.score,
+                "evidence": r.evidence,
+                "computed_at": now,
+            }
+            for w in prepared
+            for r in w.relations
+        ],
+    )
+
+
+def _classify_one(session: Session, work: _Work, copies: BatchCopies, counts: StageCounts) -> str:
+    """Dedup and relate one article and mark it classified; returns its cluster id."""
     article, fp = work.article, work.analysis.fingerprint
+    new_print: StoredPrint | None = None
     if article.classified_at is not None and article.cluster_id is not None:
         cluster_id = article.cluster_id
         if fp.text_hash != article.text_hash:
             counts["revisions"] += 1
             article.exact_duplicate_of = None  # its text no longer equals the original's
-            _store_fingerprint(session, article.id, fp, index)
+            new_print = _stored_print(work) if fp.indexable else None
     else:
-        cluster_id = _assign_cluster(session, work, index, settings, counts)
-    _record_revision(session, article, fp.text_hash, now)
-    if work.embedded:
-        save_vector(session, article.id, work.lead_hash, work.analysis.vector)
-        counts["embedded"] += 1
-    for result in work.relations:
-        session.merge(
-            SeedRelation(
-                article_id=article.id,
-                seed_id=result.seed_id,
-                relation=result.relation.value,
-                score=result.score,
-                evidence=result.evidence,
-                computed_at=now,
-            )
-        )
+        cluster_id, new_print = _assign_cluster(session, work, copies, counts)
     default = work.relations[0]
     article.relation = default.relation.value
     article.seed_similarity = default.score
@@ -196,72 +194,50 @@ def _classify_one(
     article.cluster_id = cluster_id
     article.status = ArticleStatus.CLASSIFIED
     article.status_reason = None
-    article.classified_at = now
+    article.classified_at = utcnow()
     article.index_state = IndexState.PENDING
     article.index_attempts = 0
     article.index_next_attempt_at = None
     counts["classified"] += 1
-    session.flush()  # later articles of the batch must see this one
+    # Later articles of the batch see this one through `copies`, and through the store
+    # (same event, seed story) once autoflush writes it before their next query.
+    original = article.exact_duplicate_of is None
+    record(copies, article.id, cluster_id, fp, original=original, new_print=new_print)
     return cluster_id
 
 
 def _assign_cluster(
-    session: Session,
-    work: _Work,
-    index: NearDuplicateIndex,
-    settings: DedupSettings,
-    counts: StageCounts,
-) -> str:
+    session: Session, work: _Work, copies: BatchCopies, counts: StageCounts
+) -> tuple[str, StoredPrint | None]:
+    """The article's cluster, and its fingerprint to store (None for an exact copy)."""
     article, fp = work.article, work.analysis.fingerprint
-    original = exact_original(session, fp.text_hash, article.id)
+    original = exact_original(copies, fp.text_hash, article.id)
     if original is not None:
         article.exact_duplicate_of, cluster_id = original
         counts["exact_duplicates"] += 1
-        return cluster_id
-    _store_fingerprint(session, article.id, fp, index)
-    match = near_duplicate(session, article.id, fp, index, settings)
+        return cluster_id, None
+    stored = _stored_print(work)
+    new_print = stored if fp.indexable else None
+    match = near_duplicate(session, copies, article.id, fp, stored.seen_at)
     if match is not None:
         counts["near_duplicates"] += 1
-        return match.cluster_id
+        return match.cluster_id, new_print
     for result in work.relations:
         if result.relation is Relation.DUPLICATE:
             seed_cluster = seed_story_cluster(session, result.seed_id, article.id)
             if seed_cluster is not None:
                 counts["seed_story_joins"] += 1
-                return seed_cluster
+                return seed_cluster, new_print
     if work.when is not None:
         lead = lead_text(article.title, article.text or "")
-        event = same_event(session, article.id, lead, work.analysis.vector, work.when.at, settings)
+        event = same_event(
+            session, article.id, lead, work.analysis.vector, work.when.at, copies.settings
+        )
         if event is not None:
             counts["same_event_joins"] += 1
-            return event.cluster_id
+            return event.cluster_id, new_print
     counts["new_clusters"] += 1
-    return article.id
-
-
-def _store_fingerprint(
-    session: Session, article_id: str, fp: Fingerprint, index: NearDuplicateIndex
-) -> None:
-    if fp.indexable:
-        save_fingerprint(session, article_id, fp)
-        index.add(article_id, fp.signature)
-
-
-def exact_original(session: Session, text_hash: str, article_id: str) -> tuple[str, str] | None:
-    """(id, cluster id) of the first classified article with this text, if any."""
-    row = session.execute(
-        select(Article.id, Article.cluster_id)
-        .where(
-            Article.text_hash == text_hash,
-            Article.id != article_id,
-            Article.status.in_(_DONE),
-            Article.exact_duplicate_of.is_(None),
-            Article.cluster_id.is_not(None),
-        )
-        .order_by(Article.classified_at, Article.id)
-        .limit(1)
-    ).first()
-    return None if row is None else (row[0], row[1] or row[0])
+    return article.id, new_print
 
 
 def seed_story_cluster(session: Session, seed_id: str, article_id: str) -> str | None:
@@ -277,7 +253,7 @@ def seed_story_cluster(session: Session, seed_id: str, article_id: str) -> str |
             SeedRelation.seed_id == seed_id,
             SeedRelation.relation == Relation.DUPLICATE.value,
             Article.id != article_id,
-            Article.status.in_(_DONE),
+            Article.status.in_(DONE),
             Article.cluster_id.is_not(None),
         )
         .order_by(Article.classified_at, Article.id)
@@ -285,50 +261,21 @@ def seed_story_cluster(session: Session, seed_id: str, article_id: str) -> str |
     )
 
 
-def near_duplicate(
-    session: Session,
-    article_id: str,
-    fp: Fingerprint,
-    index: NearDuplicateIndex,
-    settings: DedupSettings,
-) -> NearMatch | None:
-    """The classified article this text is a copy of (highest containment), if any."""
-    if not fp.indexable:
-        return None
-    candidates = index.candidates(fp.signature)
-    candidates.update(passage_candidates(session, fp.passages, exclude=article_id))
-    candidates.discard(article_id)
-    if not candidates:
-        return None
-    rows = session.execute(
-        select(Article.id, Article.cluster_id, Article.text)
-        .where(
-            Article.id.in_(sorted(candidates)),
-            Article.status.in_(_DONE),
-            Article.cluster_id.is_not(None),
-        )
-        .order_by(Article.id)
-    )
-    best: NearMatch | None = None
-    for other_id, cluster_id, text in rows:
-        score = containment(fp.shingles, shingles(text or "", settings.shingle_words))
-        if score >= settings.duplicate_threshold and (best is None or score > best.containment):
-            best = NearMatch(other_id, cluster_id, score)  # type: ignore[arg-type]
-    return best
-
-
-def _record_revision(session: Session, article: Article, content_hash: str, now: datetime) -> None:
+def _record_revisions(session: Session, articles: list[Article]) -> None:
+    """One revision row per article text not seen before (one multi-row insert)."""
+    now = utcnow()
     insert_new(
         session,
         ArticleRevision,
         [
             {
-                "article_id": article.id,
-                "content_hash": content_hash,
+                "article_id": a.id,
+                "content_hash": a.text_hash,
                 "seen_at": now,
-                "title": article.title,
-                "word_count": article.word_count,
+                "title": a.title,
+                "word_count": a.word_count,
             }
+            for a in articles
         ],
         ["article_id", "content_hash"],
         ArticleRevision.id,
@@ -336,28 +283,52 @@ def _record_revision(session: Session, article: Article, content_hash: str, now:
 
 
 def refresh_cluster(session: Session, cluster_id: str) -> StoryCluster:
-    """Recompute a cluster's representative, outlets, size and times from its members.
+    """Recompute one cluster from its members (see `refresh_clusters`)."""
+    return refresh_clusters(session, [cluster_id])[0]
+
+
+_Member = tuple[str, datetime | None, datetime, str | None, str | None]
+
+
+def refresh_clusters(session: Session, cluster_ids: Collection[str]) -> list[StoryCluster]:
+    """Recompute clusters' representatives, outlets, sizes and times from their members:
+    one query for the members of all of them and one for the clusters.
 
     The representative is the earliest published copy (ties: earliest discovered).
     """
-    members = session.execute(
-        select(
-            Article.id,
-            Article.published_at,
-            Article.discovered_at,
-            Article.site_name,
-            Article.domain,
-        ).where(Article.cluster_id == cluster_id)
-    ).all()
-    far_future = datetime.max.replace(tzinfo=utcnow().tzinfo)
-    members = sorted(members, key=lambda m: (m[1] or far_future, m[2], m[0]))
+    ids = sorted(set(cluster_ids))
+    members: dict[str, list[_Member]] = {cid: [] for cid in ids}
+    existing: dict[str, StoryCluster] = {}
+    for start in range(0, len(ids), _IN_CHUNK):
+        chunk = ids[start : start + _IN_CHUNK]
+        rows = session.execute(
+            select(
+                Article.cluster_id,
+                Article.id,
+                Article.published_at,
+                Article.discovered_at,
+                Article.site_name,
+                Article.domain,
+            ).where(Article.cluster_id.in_(chunk))
+        )
+        for cluster_id, *member in rows:
+            members[cluster_id].append(tuple(member))  # type: ignore[index,arg-type]
+        clusters = session.scalars(select(StoryCluster).where(StoryCluster.id.in_(chunk)))
+        existing.update((c.id, c) for c in clusters)
+    return [_refresh(session, existing.get(cid), cid, members[cid]) for cid in ids]
+
+
+def _refresh(
+    session: Session, cluster: StoryCluster | None, cluster_id: str, rows: list[_Member]
+) -> StoryCluster:
+    far_future = datetime.max.replace(tzinfo=UTC)
+    members = sorted(rows, key=lambda m: (m[1] or far_future, m[2], m[0]))
     seen = [published or discovered for _, published, discovered, _, _ in members]
     outlets: list[str] = []
     for _, _, _, site_name, domain in members:
         outlet = site_name or domain or ""
         if outlet and outlet not in outlets:
             outlets.append(outlet)
-    cluster = session.get(StoryCluster, cluster_id)
     if cluster is None:
         cluster = StoryCluster(id=cluster_id)
         session.add(cluster)

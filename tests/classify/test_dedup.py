@@ -1,18 +1,22 @@
-"""Fingerprints, containment and the LSH index, on original sample texts."""
+"""Fingerprints, containment and LSH band keys, on original sample texts."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
+from datasketch import MinHashLSH
 
 from pipeline.classify.dedup import (
-    NearDuplicateIndex,
+    band_keys,
+    band_layout,
     containment,
     fingerprint,
     normalise,
     passages,
     shingles,
+    signature_band_keys,
     signature_bytes,
     signature_from_bytes,
     text_hash,
@@ -101,20 +105,41 @@ def test_signature_round_trips_through_bytes() -> None:
     assert restored.jaccard(fp.signature) == 1.0
 
 
-def test_lsh_finds_light_edits_and_not_other_stories() -> None:
-    index = NearDuplicateIndex(SETTINGS)
-    index.add("potholes", fingerprint(POTHOLES, SETTINGS).signature)
-    index.add("library", fingerprint(LIBRARY, SETTINGS).signature)
+def shared_bands(a: str, b: str) -> int:
+    keys_a = signature_band_keys(fingerprint(a, SETTINGS).signature, SETTINGS)
+    keys_b = signature_band_keys(fingerprint(b, SETTINGS).signature, SETTINGS)
+    return sum(x == y for x, y in zip(keys_a, keys_b, strict=True))
+
+
+def test_band_keys_meet_for_light_edits_and_not_for_other_stories() -> None:
     edited = POTHOLES.replace("Thursday", "Friday").replace("£1.2 million", "£1.3m")
+    assert shared_bands(POTHOLES, edited) > 0
+    assert shared_bands(POTHOLES, LIBRARY) == 0
 
-    assert index.candidates(fingerprint(edited, SETTINGS).signature) == {"potholes"}
-    assert len(index) == 2
+
+def test_band_keys_propose_exactly_the_pairs_datasketch_lsh_proposes() -> None:
+    # Signatures that agree on a random share of their values, from none to all.
+    rng = np.random.default_rng(7)
+    base = rng.integers(0, 2**32, size=SETTINGS.num_perm, dtype=np.uint64)
+    others = []
+    for agree in np.linspace(0.0, 1.0, 200):
+        other = rng.integers(0, 2**32, size=SETTINGS.num_perm, dtype=np.uint64)
+        same = rng.random(SETTINGS.num_perm) < agree
+        others.append(np.where(same, base, other))
+    lsh = MinHashLSH(threshold=SETTINGS.lsh_threshold, num_perm=SETTINGS.num_perm)
+    for n, values in enumerate(others):
+        lsh.insert(str(n), signature_from_bytes(values.astype("<u4").tobytes()))
+    expected = set(lsh.query(signature_from_bytes(base.astype("<u4").tobytes())))
+
+    bands, rows = band_layout(SETTINGS.lsh_threshold, SETTINGS.num_perm)
+    keys = band_keys(np.vstack([base, *others]), bands, rows)
+    found = {str(n) for n in range(len(others)) if (keys[n + 1] == keys[0]).any()}
+    assert found == expected
+    assert 0 < len(found) < len(others)
 
 
-def test_lsh_add_replaces_an_existing_key() -> None:
-    index = NearDuplicateIndex(SETTINGS)
-    index.add("a", fingerprint(POTHOLES, SETTINGS).signature)
-    index.add("a", fingerprint(LIBRARY, SETTINGS).signature)
-    assert len(index) == 1
-    assert index.candidates(fingerprint(LIBRARY, SETTINGS).signature) == {"a"}
-    assert index.candidates(fingerprint(POTHOLES, SETTINGS).signature) == set()
+def test_band_keys_differ_between_bands_holding_equal_values() -> None:
+    bands, rows = band_layout(SETTINGS.lsh_threshold, SETTINGS.num_perm)
+    keys = band_keys(np.zeros((1, SETTINGS.num_perm), dtype=np.uint32), bands, rows)
+    assert keys.dtype == np.int64 and keys.shape == (1, bands)
+    assert len(set(keys[0].tolist())) == bands

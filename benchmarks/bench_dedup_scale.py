@@ -1,0 +1,331 @@
+"""Dedup at a million stored articles: memory, start-up and lookup with band keys in the store.
+
+    .venv/bin/python benchmarks/bench_dedup_scale.py [--articles 1000000] [--url URL]
+
+Issue #13, target 3: with 1,000,000 articles stored, a classify run's peak RSS stays
+under 400 MB, classify starts in under 1 s, and the near-duplicate lookup takes at most
+2 ms at the median.
+
+The store is built quickly from synthetic content, at migration 0006 (before band keys):
+articles without text, each with a random MinHash signature (random 32-bit values: what
+is measured is the store's size, not dedup quality, which ``bench_relations.py`` and
+``bench_dedup.py`` report) and ``PASSAGES_PER_ARTICLE`` random passage hashes, dated over
+three years; plus ``PLANTED`` articles with real synthetic text (``bench_dedup``'s Zipf
+corpus), all inserted with Core ``executemany`` in large transactions. Then:
+
+1. migration 0007 runs in a child process: it backfills the band keys from the stored
+   signatures, streaming (its peak RSS says whether memory stays bounded);
+2. classify start: a child process runs the classify stage with nothing to do, on this
+   store and on an empty one, side by side (the difference is what the store's size
+   costs at start; the rest is loading the embedding model and the seeds);
+3. a classify run: a child process classifies ``QUERIES`` new articles (half near-copies
+   of planted articles, half fresh), on this store and on an empty one; peak RSS, time,
+   and how many copies were found;
+4. lookup: the near-duplicate lookup for one text (band keys, passages and verification
+   of the candidates, as ``newswatch classify PATH`` and each article of the stage do),
+   timed per query in this process, and the band-key query alone.
+
+Wall time beside CPU time for every child; the report gives the load average. Writes
+benchmarks/results/dedup_scale.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from sqlalchemy import insert
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.bench_dedup import _near_copy, synthetic_corpus  # noqa: E402
+from benchmarks.machine import describe, write_report  # noqa: E402
+from pipeline.classify.copies import near_duplicate, prefetch  # noqa: E402
+from pipeline.classify.dedup import (  # noqa: E402
+    fingerprint,
+    signature_band_keys,
+    signature_bytes,
+)
+from pipeline.classify.models import ArticleFingerprint, Passage  # noqa: E402
+from pipeline.classify.repository import StoredPrint, band_rows  # noqa: E402
+from pipeline.config import DedupSettings, Settings  # noqa: E402
+from pipeline.records import ArticleStatus  # noqa: E402
+from pipeline.store import open_store  # noqa: E402
+from pipeline.store.db import make_engine  # noqa: E402
+from pipeline.store.migrate import upgrade  # noqa: E402
+from pipeline.store.models import Article  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "dedup_scale.md"
+PASSAGES_PER_ARTICLE = 10
+PLANTED = 1000
+QUERIES = 400
+CHUNK = 20_000
+START = datetime(2023, 11, 1, tzinfo=UTC)
+SPAN_DAYS = 3 * 365
+RANDOM_SEED = 20261130
+
+
+def _rows(n0: int, n1: int, rng: np.random.Generator, settings: DedupSettings) -> dict[str, Any]:
+    """Articles n0..n1-1 of the filler: id, date, signature, passages."""
+    count = n1 - n0
+    offsets = rng.integers(0, SPAN_DAYS * 86_400, size=count).tolist()
+    signatures = rng.integers(0, 2**32, size=(count, settings.num_perm), dtype=np.uint32)
+    passages = rng.integers(-(2**63), 2**63 - 1, size=(count, PASSAGES_PER_ARTICLE), dtype=np.int64)
+    articles, prints, hashes = [], [], []
+    for i, n in enumerate(range(n0, n1)):
+        aid = f"{n:032x}"
+        when = START + timedelta(seconds=offsets[i])
+        articles.append(_article(aid, when, None, ArticleStatus.INDEXED))
+        prints.append(
+            {
+                "article_id": aid,
+                "signature": signatures[i].astype("<u4").tobytes(),
+                "shingle_count": 300,
+                "created_at": when,
+            }
+        )
+        hashes += [{"passage_hash": h, "article_id": aid} for h in passages[i].tolist()]
+    return {"articles": articles, "prints": prints, "passages": hashes}
+
+
+def _article(aid: str, when: datetime, text: str | None, status: ArticleStatus) -> dict[str, Any]:
+    done = status is not ArticleStatus.EXTRACTED
+    return {
+        "id": aid,
+        "canonical_url": f"https://synthetic.example/{aid}",
+        "url": f"https://synthetic.example/{aid}",
+        "status": status,
+        "title": "Synthetic story" if text else None,
+        "text": text,
+        "word_count": len(text.split()) if text else None,
+        "published_at": when,
+        "discovered_at": when,
+        "updated_at": when,
+        "classified_at": when if done else None,
+        "cluster_id": aid if done else None,
+        "threads": [],
+        "ignore_robots": False,
+        "fetch_attempts": 0,
+        "index_attempts": 0,
+    }
+
+
+def build(url: str, size: int, planted: list[str], planted_at: list[datetime]) -> float:
+    """The store at migration 0006 with `size` filler articles and the planted ones."""
+    settings = DedupSettings()
+    engine = make_engine(url)
+    upgrade(engine, "0006_article_perspective")
+    rng = np.random.default_rng(RANDOM_SEED)
+    started = time.perf_counter()
+    for n0 in range(0, size, CHUNK):
+        rows = _rows(n0, min(size, n0 + CHUNK), rng, settings)
+        with engine.begin() as conn:
+            conn.execute(insert(Article), rows["articles"])
+            conn.execute(insert(ArticleFingerprint), rows["prints"])
+            conn.execute(insert(Passage), rows["passages"])
+        print(f"[build] {min(size, n0 + CHUNK):,} articles", flush=True)
+    with engine.begin() as conn:
+        for n, (text, when) in enumerate(zip(planted, planted_at, strict=True)):
+            aid = f"p{n:031d}"
+            fp = fingerprint(text, settings)
+            conn.execute(insert(Article), [_article(aid, when, text, ArticleStatus.INDEXED)])
+            conn.execute(
+                insert(ArticleFingerprint),
+                [
+                    {
+                        "article_id": aid,
+                        "signature": signature_bytes(fp.signature),
+                        "shingle_count": len(fp.shingles),
+                        "created_at": when,
+                    }
+                ],
+            )
+            if fp.passages:
+                conn.execute(
+                    insert(Passage), [{"passage_hash": h, "article_id": aid} for h in fp.passages]
+                )
+    engine.dispose()
+    return time.perf_counter() - started
+
+
+# ---------------------------------------------------------------- child processes
+
+
+def _child(args: list[str]) -> dict[str, Any]:
+    """Run one step in a fresh process; returns its report (wall, CPU, peak RSS...)."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    out: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    out["process_wall_s"] = time.perf_counter() - started
+    return out
+
+
+def _self_usage(started: float, cpu0: float) -> dict[str, Any]:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "wall_s": time.perf_counter() - started,
+        "cpu_s": usage.ru_utime + usage.ru_stime - cpu0,
+        "peak_rss_mb": usage.ru_maxrss / 1024,  # KiB on Linux
+    }
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def child_main(step: str, url: str, data_dir: str) -> None:
+    from pipeline.classify.stage import classify_pending
+
+    started, cpu0 = time.perf_counter(), _cpu()
+    out: dict[str, Any] = {}
+    if step == "migrate":
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+    else:
+        store = open_store(url)
+        settings = Settings(data_dir=Path(data_dir), feeds=[])
+        counts = classify_pending(store.sessions, settings)
+        out["counts"] = dict(counts)
+        store.dispose()
+    out.update(_self_usage(started, cpu0))
+    print(json.dumps(out))
+
+
+# ---------------------------------------------------------------- measurement
+
+
+def add_queries(url: str, queries: list[str], dates: list[datetime]) -> None:
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            insert(Article),
+            [
+                _article(f"q{n:031d}", when, text, ArticleStatus.EXTRACTED)
+                for n, (text, when) in enumerate(zip(queries, dates, strict=True))
+            ],
+        )
+    engine.dispose()
+
+
+def lookups(url: str, queries: list[str], dates: list[datetime]) -> dict[str, list[float]]:
+    settings = DedupSettings()
+    prints = [fingerprint(q, settings) for q in queries]
+    store = open_store(url)
+    times: dict[str, list[float]] = {"lookup": [], "bands": [], "found": []}
+    with store.sessions() as session:
+        for n, (fp, when) in enumerate(zip(prints, dates, strict=True)):
+            qid = f"x{n:031d}"
+            started = time.perf_counter()
+            copies = prefetch(session, [StoredPrint(qid, fp, when)], settings)
+            match = near_duplicate(session, copies, qid, fp, when)
+            times["lookup"].append((time.perf_counter() - started) * 1000)
+            times["found"].append(float(match is not None))
+            keys = list(enumerate(signature_band_keys(fp.signature, settings)))
+            started = time.perf_counter()
+            band_rows(session, keys)
+            times["bands"].append((time.perf_counter() - started) * 1000)
+    store.dispose()
+    return times
+
+
+def _ms(values: list[float]) -> str:
+    ordered = sorted(values)
+    p95 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))]
+    return f"{statistics.median(ordered):.3f} / {p95:.3f} / {statistics.fmean(ordered):.3f}"
+
+
+def _usage_row(name: str, r: dict[str, Any]) -> str:
+    return f"| {name} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | {r['peak_rss_mb']:.0f} |"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--articles", type=int, default=1_000_000)
+    parser.add_argument("--url", help="store URL (default: a SQLite file in a temporary dir)")
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child_main(*args.child)
+        return
+
+    rng = np.random.default_rng(RANDOM_SEED + 1)
+    planted = synthetic_corpus(PLANTED, seed=RANDOM_SEED, copies=0.0)
+    planted_at = [
+        START + timedelta(seconds=int(s)) for s in rng.integers(0, SPAN_DAYS * 86_400, PLANTED)
+    ]
+    picks = rng.choice(PLANTED, size=QUERIES // 2, replace=False).tolist()
+    queries = [_near_copy(planted[i], rng) for i in picks]
+    queries += synthetic_corpus(QUERIES - len(queries), seed=RANDOM_SEED + 2, copies=0.0)
+    dates = [planted_at[i] + timedelta(hours=3) for i in picks]
+    dates += [START + timedelta(days=400 + n) for n in range(QUERIES - len(picks))]
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.url or f"sqlite:///{Path(tmp) / 'scale.db'}"
+        empty = f"sqlite:///{Path(tmp) / 'empty.db'}"
+        build_s = build(url, args.articles, planted, planted_at)
+        migrate = _child(["migrate", url, tmp])
+        _child(["migrate", empty, tmp])
+        start_big = _child(["classify", url, tmp])
+        start_empty = _child(["classify", empty, tmp])
+        lookup = lookups(url, queries, dates)
+        add_queries(url, queries, dates)
+        add_queries(empty, queries, dates)
+        run_big = _child(["classify", url, tmp])
+        run_empty = _child(["classify", empty, tmp])
+
+    found = run_big["counts"].get("near_duplicates", 0)
+    lines = [
+        f"# Dedup at {args.articles:,} stored articles",
+        "",
+        f"Command: `.venv/bin/python benchmarks/bench_dedup_scale.py --articles {args.articles}"
+        f"{' --url ' + args.url.split(':')[0] + ':…' if args.url else ''}`  ",
+        describe(),
+        "",
+        f"Store: {args.articles:,} synthetic articles (random signatures, "
+        f"{PASSAGES_PER_ARTICLE} random passages each, dated over {SPAN_DAYS} days) and "
+        f"{PLANTED} with real synthetic text; built in {build_s:.0f} s at migration 0006.",
+        "",
+        "| step (own process) | wall s | CPU s | peak RSS MB |",
+        "|---|---:|---:|---:|",
+        _usage_row("migration 0007: band keys backfilled from the stored signatures", migrate),
+        _usage_row("classify start, nothing to do — this store", start_big),
+        _usage_row("classify start, nothing to do — empty store", start_empty),
+        _usage_row(f"classify {QUERIES} new articles — this store", run_big),
+        _usage_row(f"classify {QUERIES} new articles — empty store", run_empty),
+        "",
+        f"Near-copies found by the classify run: {found} of {len(picks)} "
+        f"(fresh articles: {QUERIES - len(picks)}; counts {run_big['counts']}).",
+        "",
+        "| lookup, one text, ms | median / p95 / mean |",
+        "|---|---:|",
+        "| near-duplicate lookup (band keys + passages + verification) | "
+        f"{_ms(lookup['lookup'])} |",
+        f"| band-key query alone | {_ms(lookup['bands'])} |",
+        "",
+        f"Lookups that found the planted original: {int(sum(lookup['found'][: len(picks)]))}"
+        f"/{len(picks)}; fresh texts matched: {int(sum(lookup['found'][len(picks) :]))}"
+        f"/{QUERIES - len(picks)}.",
+    ]
+    write_report(RESULTS, lines)
+
+
+if __name__ == "__main__":
+    main()

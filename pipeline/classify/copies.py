@@ -1,0 +1,179 @@
+"""Finding what a batch's texts are copies of: stored articles and earlier ones of the batch.
+
+The classify stage classifies a claimed batch in order, and each text must be matched
+against every article classified before it, in the store or earlier in the same batch.
+Rather than one query per article for each lookup (exact hash, band keys, passages),
+with the previous article's fingerprint written and flushed before each, the batch's
+lookups are one query each, made once the dedup lock is held (so nothing they read
+changes until commit); what the batch itself classifies is kept here in memory, and its
+fingerprints are written once at the end (`save_fingerprints`).
+
+MinHash (band-key) candidates are kept to articles dated within
+``dedup.minhash_window_days`` of the text: syndicated and edited copies of a news story
+appear within hours or days. Older copies that share whole sentences are still found by
+the passage lookup, which has no window.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pipeline.classify.dedup import Fingerprint, containment, shingles, signature_band_keys
+from pipeline.classify.repository import (
+    DONE,
+    StoredPrint,
+    band_rows,
+    best_passage_matches,
+    exact_rows,
+    passage_rows,
+)
+from pipeline.config import DedupSettings
+from pipeline.store.models import Article
+
+
+@dataclass(frozen=True)
+class NearMatch:
+    article_id: str
+    cluster_id: str
+    containment: float
+
+
+@dataclass
+class BatchCopies:
+    """The store's answers for one batch's lookups, and what the batch classified so far."""
+
+    settings: DedupSettings
+    claimed: frozenset[str]  # the batch's article ids: still 'extracted' in the store
+    stored_exact: dict[str, list[tuple[str, str]]]  # text hash → [(id, cluster)], oldest first
+    stored_bands: dict[tuple[int, int], list[tuple[str, datetime]]]  # → [(id, seen at)]
+    stored_passages: dict[int, list[str]]
+    clusters: dict[str, str] = field(default_factory=dict)  # classified here: id → cluster
+    originals: dict[str, tuple[str, str]] = field(default_factory=dict)  # text hash → first
+    new_prints: dict[str, StoredPrint] = field(default_factory=dict)  # replace stored ones
+    bands: dict[tuple[int, int], list[tuple[str, datetime]]] = field(
+        default_factory=lambda: defaultdict(list)
+    )
+    passages: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
+    shingles: dict[str, frozenset[int]] = field(default_factory=dict)
+
+
+def prefetch(
+    session: Session, prints: Iterable[StoredPrint], settings: DedupSettings
+) -> BatchCopies:
+    """One query each for the exact hashes, band keys and passages of these texts."""
+    prints = list(prints)
+    exact: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for text_hash, article_id, cluster_id in exact_rows(
+        session, {p.fingerprint.text_hash for p in prints}
+    ):
+        exact[text_hash].append((article_id, cluster_id))
+    bands: dict[tuple[int, int], list[tuple[str, datetime]]] = defaultdict(list)
+    keys = [k for p in prints if p.fingerprint.indexable for k in _keys(p.fingerprint, settings)]
+    for band, key, article_id, seen_at in band_rows(session, keys):
+        bands[band, key].append((article_id, seen_at))
+    passages: dict[int, list[str]] = defaultdict(list)
+    hashes = [h for p in prints if p.fingerprint.indexable for h in p.fingerprint.passages]
+    for passage_hash, article_id in passage_rows(session, hashes):
+        passages[passage_hash].append(article_id)
+    claimed = frozenset(p.article_id for p in prints)
+    return BatchCopies(settings, claimed, exact, bands, passages)
+
+
+def _keys(fp: Fingerprint, settings: DedupSettings) -> list[tuple[int, int]]:
+    return list(enumerate(signature_band_keys(fp.signature, settings)))
+
+
+def exact_original(copies: BatchCopies, text_hash: str, article_id: str) -> tuple[str, str] | None:
+    """(id, cluster id) of the first classified article with this text, if any."""
+    for other, cluster_id in copies.stored_exact.get(text_hash, ()):
+        if other != article_id and other not in copies.claimed:
+            return other, cluster_id
+    first = copies.originals.get(text_hash)
+    return first if first is not None and first[0] != article_id else None
+
+
+def record(
+    copies: BatchCopies,
+    article_id: str,
+    cluster_id: str,
+    fp: Fingerprint,
+    *,
+    original: bool,
+    new_print: StoredPrint | None,
+) -> None:
+    """Note a classified article: later texts of the batch can be copies of it."""
+    copies.clusters[article_id] = cluster_id
+    copies.shingles[article_id] = fp.shingles
+    if original:
+        copies.originals.setdefault(fp.text_hash, (article_id, cluster_id))
+    if new_print is not None:
+        copies.new_prints[article_id] = new_print
+        for key in _keys(fp, copies.settings):
+            copies.bands[key].append((article_id, new_print.seen_at))
+        for passage_hash in fp.passages:
+            copies.passages[passage_hash].append(article_id)
+
+
+def near_duplicate(
+    session: Session, copies: BatchCopies, article_id: str, fp: Fingerprint, seen_at: datetime
+) -> NearMatch | None:
+    """The classified article this text is a copy of (highest containment), if any."""
+    if not fp.indexable:
+        return None
+    candidates = _band_candidates(copies, fp, seen_at) | set(
+        best_passage_matches(_passage_counts(copies, fp), exclude=article_id)
+    )
+    candidates.discard(article_id)
+    if not candidates:
+        return None
+    known = {
+        c: (copies.clusters[c], copies.shingles[c]) for c in candidates if c in copies.clusters
+    }
+    stored = sorted(candidates - copies.claimed)
+    if stored:
+        rows = session.execute(
+            select(Article.id, Article.cluster_id, Article.text).where(
+                Article.id.in_(stored), Article.status.in_(DONE), Article.cluster_id.is_not(None)
+            )
+        )
+        for other_id, cluster_id, text in rows:
+            words = shingles(text or "", copies.settings.shingle_words)
+            known[other_id] = (cluster_id or other_id, words)
+    best: NearMatch | None = None
+    for other_id in sorted(known):
+        cluster_id, other = known[other_id]
+        score = containment(fp.shingles, other)
+        if score >= copies.settings.duplicate_threshold and (
+            best is None or score > best.containment
+        ):
+            best = NearMatch(other_id, cluster_id, score)
+    return best
+
+
+def _band_candidates(copies: BatchCopies, fp: Fingerprint, seen_at: datetime) -> set[str]:
+    window = timedelta(days=copies.settings.minhash_window_days)
+    found: set[str] = set()
+    for key in _keys(fp, copies.settings):
+        for other, when in copies.stored_bands.get(key, ()):
+            if other not in copies.new_prints and abs(when - seen_at) <= window:
+                found.add(other)
+        for other, when in copies.bands.get(key, ()):
+            if abs(when - seen_at) <= window:
+                found.add(other)
+    return found
+
+
+def _passage_counts(copies: BatchCopies, fp: Fingerprint) -> dict[str, int]:
+    counts: Counter[str] = Counter()
+    for passage_hash in fp.passages:
+        for other in copies.stored_passages.get(passage_hash, ()):
+            if other not in copies.new_prints:  # its stored passages are being replaced
+                counts[other] += 1
+        counts.update(copies.passages.get(passage_hash, ()))
+    return counts
