@@ -41,7 +41,8 @@ DONE = (ArticleStatus.CLASSIFIED, ArticleStatus.INDEXED)
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _T = TypeVar("_T")
 _IN_CHUNK = 500  # values per IN list: well inside SQLite's and PostgreSQL's limits
-_BAND_CHUNK = 2000  # (band, key) pairs per query: 4,000 parameters
+_BAND_CHUNK = 256  # (band, key) pairs per query
+_MIN_BAND_QUERY = 32
 
 
 def lock_dedup(session: Session) -> None:
@@ -112,13 +113,17 @@ def band_rows(
     rows: list[tuple[int, int, str, datetime]] = []
     for start in range(0, len(wanted), _BAND_CHUNK):
         chunk = wanted[start : start + _BAND_CHUNK]
+        # Padded (repeating a pair) to a power of two, so a handful of statement shapes
+        # are compiled once per process and reused; repeats only repeat result rows.
+        size = max(_MIN_BAND_QUERY, 1 << (len(chunk) - 1).bit_length())
+        chunk += [chunk[-1]] * (size - len(chunk))
         params = {f"b{i}": band for i, (band, _) in enumerate(chunk)}
         params.update({f"k{i}": key for i, (_, key) in enumerate(chunk)})
-        rows += session.execute(_band_query(len(chunk)), params).tuples()
-    return rows
+        rows += session.execute(_band_query(size), params).tuples()
+    return list(dict.fromkeys(rows))
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=8)
 def _band_query(pairs: int) -> TextualSelect:
     """The wanted (band, key) pairs as a VALUES list joined to the table, so each is one
     probe of ``ix_dedup_bands_band_key``: SQLite scans the table for a row-value IN, and

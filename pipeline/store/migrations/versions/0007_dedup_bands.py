@@ -6,7 +6,7 @@ A classify run used to load every stored MinHash signature into an in-memory LSH
 The backfill streams the stored signatures in chunks of ``CHUNK`` (keyset pagination on
 ``fingerprints.seq``), so its memory does not grow with the store. It uses the default
 band layout (``dedup.lsh_threshold`` and the signature's own length); a store run with
-another ``lsh_threshold`` is documented in docs/dedup.md.
+another ``lsh_threshold`` is covered in docs/dedup.md.
 
 Revision ID: 0007_dedup_bands
 Revises: 0006_article_perspective
