@@ -223,6 +223,15 @@ class DedupSettings(BaseModel):
         "the same-day tolerance are one event and share a story cluster. Stricter than "
         "same_event_threshold: a busy day has many stories on one subject.",
     )
+    event_cross_lingual_threshold: float = Field(
+        0.55,
+        gt=0,
+        le=1,
+        description="Across scripts (an English and a Chinese report, which share no words): "
+        "semantic similarity of an article's lead to the centroid of a story's reports in the "
+        "other script, within the same-day tolerance, at which it can join that story (if no "
+        "other report in its own script is closer to that story).",
+    )
     same_day_tolerance_days: int = Field(
         1,
         ge=0,
