@@ -19,9 +19,9 @@ from werkzeug import Request, Response
 from pipeline.config import ElasticsearchSettings, Settings
 from pipeline.index.base import BackendUnavailable, SearchQuery
 from pipeline.index.elastic import ElasticIndex, clip_text, make_es_client, schema_version
+from pipeline.index.elastic.months import month_of
 from pipeline.index.factory import open_index
 from pipeline.index.sqlite_fts import SqliteFtsIndex
-from pipeline.index.elastic.months import month_of
 from pipeline.records import IndexDocument, utcnow
 from tests.index.conftest import OsmemProcess, PlainJsonNode, drop_indices, es_settings
 from tests.index.newsroom import make_doc
@@ -150,7 +150,6 @@ def test_rebuild_swaps_the_alias_and_drops_the_old_index(loaded: ElasticIndex) -
 
 
 def test_a_failed_rebuild_leaves_the_live_index_as_it_was(loaded: ElasticIndex) -> None:
-    prefix = loaded.read_alias
 
     def broken_store() -> Iterator[IndexDocument]:
         yield DOCS[0]
