@@ -156,6 +156,8 @@ class ElasticIndex:
         try:
             with backend_errors(self.settings.url):
                 layout = self.generations.writable()
+                if not layout.targets():
+                    raise BackendUnavailable("no search index behind the aliases: run setup")
                 ensure_indices(
                     self.client, layout, {n: v for d in docs for n, v in homes(layout, d).items()}
                 )
@@ -203,8 +205,8 @@ class ElasticIndex:
     def _copies(self, article_ids: Sequence[str]) -> dict[str, list[Copy]]:
         """Where these articles' documents are in the generations being written (refreshed
         first, so a document written a moment ago is found too)."""
-        aliases = [self.read_alias, self.write_alias]
-        self.client.indices.refresh(index=aliases)
+        aliases = [self.read_alias, self.write_alias]  # a missing one holds nothing
+        self.client.indices.refresh(index=aliases, ignore_unavailable=True)
         return copies(self.client, aliases, article_ids)
 
     def _bulk(self, actions: Iterable[dict[str, Any]]) -> Iterable[tuple[bool, dict[str, Any]]]:
