@@ -88,7 +88,8 @@ class ElasticIndex:
         )
         self.read_alias = self.generations.read_alias
         self.write_alias = self.generations.write_alias
-        self._knn: bool | None = None  # found out on first use (see `knn`)
+        self._knn_refused = False  # the cluster refused a kNN search (see `knn`)
+        self._knn_off_logged = False
 
     def __repr__(self) -> str:  # never the client's: it holds the credentials
         return f"ElasticIndex(url={self.settings.url!r}, prefix={self.read_alias!r})"
@@ -326,16 +327,18 @@ class ElasticIndex:
     @property
     def knn(self) -> bool:
         """Whether "more like this" by embedding runs here (vectors.py): the live
-        generation maps the vector field and the cluster has not refused a kNN search."""
-        if self._knn is None:
-            with backend_errors(self.settings.url):
-                layout = self.generations.layout()
-                self._knn = layout.live is not None and self.generations.maps_vectors(
-                    layout.live, layout
-                )
-            if not self._knn:
-                log.info("kNN more-like-this is off: the search index has no vector field")
-        return self._knn
+        generation maps the vector field (asked per call, so a rebuild that adds it counts
+        at once; the mapping is read once per generation) and the cluster has not refused a
+        kNN search."""
+        if self._knn_refused:
+            return False
+        with backend_errors(self.settings.url):
+            layout = self.generations.layout()
+            live = layout.live is not None and self.generations.maps_vectors(layout.live, layout)
+        if not live and not self._knn_off_logged:
+            log.info("kNN more-like-this is off: the search index has no vector field")
+            self._knn_off_logged = True
+        return live
 
     def nearest(
         self, vector: Sequence[float], *, model: str, story_id: str, limit: int = 10
@@ -355,7 +358,7 @@ class ElasticIndex:
                     source_includes=["story_id"],
                 )
         except BadRequestError as exc:
-            self._knn = False
+            self._knn_refused = True
             log.warning("Elasticsearch refused a kNN search (%s): kNN is off", exc.message)
             return None
         return nearest_stories(response["hits"]["hits"], limit)

@@ -7,8 +7,9 @@ cluster has them; found by trying, never by version numbers.
   without it, with a warning.
 - Writers send vectors only to a generation whose mapping has the field (read once per
   process and generation).
-- ``ElasticIndex.knn`` is the flag: on when the live generation maps the field, off for
-  the rest of the process once the cluster refuses a kNN search (logged once). Off, the
+- ``ElasticIndex.knn`` is the flag: on when the live generation maps the field (checked
+  on each use), off for the rest of the process once the cluster refuses a kNN search
+  (logged once). Off, the
   callers score the stored embeddings themselves (``pipeline.search.similar``).
 """
 
