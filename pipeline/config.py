@@ -250,7 +250,8 @@ class ElasticsearchSettings(BaseModel):
     verify_certs: bool = Field(True, description="Turn off only for a throwaway local cluster.")
     request_timeout_seconds: float = Field(30.0, gt=0, description="Per-request timeout.")
     index_prefix: str = Field(
-        "newswatch-articles", description="Versioned indices are PREFIX-vN behind aliases."
+        "newswatch-articles",
+        description="Monthly indices PREFIX-vN-YYYY.MM (N: the generation) behind aliases.",
     )
     bulk_chunk_size: int = Field(500, ge=1, description="Documents per bulk request.")
     bulk_max_bytes: int = Field(
