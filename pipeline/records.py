@@ -186,3 +186,4 @@ class IndexDocument:
     seed_similarity: float | None = None
     cluster_id: str | None = None
     author: str | None = None
+    perspective: str | None = None  # uk | china | international, from the feed

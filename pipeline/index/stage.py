@@ -40,6 +40,7 @@ def to_document(article: Article, indexed_at: datetime) -> IndexDocument:
         seed_similarity=article.seed_similarity,
         cluster_id=article.cluster_id,
         author=article.author,
+        perspective=article.perspective,
     )
 
 

@@ -53,4 +53,5 @@ def source(doc: IndexDocument, max_text_chars: int) -> dict[str, Any]:
         "relation": doc.relation,
         "seed_similarity": doc.seed_similarity,
         "author": doc.author,
+        "perspective": doc.perspective,
     }

@@ -67,15 +67,20 @@ class Generations:
         self.setup()
 
     def setup(self) -> None:
-        """Install the template; create PREFIX-v1 behind both aliases if there is no index."""
+        """Install the template; create PREFIX-v1 behind both aliases if there is no index,
+        else add the template's new fields to the indices behind the aliases."""
+        template = index_template(self.read_alias)
         with backend_errors(self.url):
-            self.client.indices.put_index_template(
-                name=self.read_alias, body=index_template(self.read_alias)
-            )
+            self.client.indices.put_index_template(name=self.read_alias, body=template)
             live = self.alias_target(self.read_alias)
             if live is not None:
                 if self.alias_target(self.write_alias) is None:
                     self._move_alias(self.write_alias, None, live)
+                properties = template["template"]["mappings"]["properties"]
+                for alias in self._aliases:
+                    index = self.alias_target(alias)
+                    if index is not None:
+                        self._add_new_fields(index, properties)
                 return
             first = self._version_name(self._max_version() + 1)
             try:
@@ -114,6 +119,16 @@ class Generations:
             raise
         log.info("search index %s is live with %d documents", new, indexed)
         return indexed
+
+    def _add_new_fields(self, index: str, properties: dict[str, Any]) -> None:
+        """Map the template's fields that `index` (made from an older template) lacks, so
+        its strict mapping accepts documents that carry them (e.g. `perspective`, schema
+        version 3). Documents indexed before have none until `newswatch index rebuild`."""
+        mapping = self.client.indices.get_mapping(index=index)[index]["mappings"]
+        new = {k: v for k, v in properties.items() if k not in mapping.get("properties", {})}
+        if new:
+            self.client.indices.put_mapping(index=index, properties=new)
+            log.info("added the fields %s to search index %s", ", ".join(sorted(new)), index)
 
     def _load_settings(self, index: str) -> dict[str, Any]:
         """Switch `index` to bulk-load settings (no replicas, no refresh); returns the
