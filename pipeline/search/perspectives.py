@@ -158,7 +158,14 @@ def narrow_followups(
         stories = kept(development.stories)
         if stories:
             reports = [r for side in development.sides for r in side.reports if wanted.admits(r)]
-            developments.append(replace(development, stories=stories, sides=sides(reports)))
+            developments.append(
+                replace(
+                    development,
+                    stories=stories,
+                    sides=sides(reports),
+                    languages=languages(reports),
+                )
+            )
     copies = kept(followups.copies)
     threads = [ThreadGroup(g.name, g.label, kept(g.stories)) for g in followups.threads]
     followup_ids = {s.cluster_id for g in threads for s in g.stories}
