@@ -117,10 +117,9 @@ def cluster_reports(session: Session, cluster_ids: Iterable[str]) -> dict[str, l
 
 def sides(reports: Iterable[Report]) -> list[Side]:
     """The reports by perspective, every side listed (an empty one says nobody reported it)."""
-    known = {name for name, _ in SIDES}
-    columns: dict[str, list[Report]] = {name: [] for name in known}
+    columns: dict[str, list[Report]] = {name: [] for name, _ in SIDES}
     for report in sorted(reports, key=_date_order):
-        perspective = report.perspective if report.perspective in known else "international"
+        perspective = report.perspective if report.perspective in columns else "international"
         columns[perspective].append(report)
     return [Side(name, label, columns[name]) for name, label in SIDES]
 
@@ -130,8 +129,8 @@ def languages(reports: Iterable[Report]) -> list[str]:
 
 
 def both_sides(developments: Iterable[Development]) -> Development | None:
-    """The first development with reports from more than one perspective, the UK's and
-    China's among them, and in more than one language; None if there is none."""
+    """The first development reported both by UK outlets and by Chinese official media, in
+    more than one language; None if there is none."""
     for development in developments:
         reported = {side.perspective for side in development.sides if side.reports}
         if {"uk", "china"} <= reported and len(development.languages) > 1:
