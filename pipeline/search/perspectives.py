@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from pipeline.classify.models import SeedRelation
 from pipeline.classify.seeds import Seed
@@ -40,6 +40,20 @@ SIDES = (
     ("international", "Others"),
 )
 _NEVER = datetime.min.replace(tzinfo=UTC)
+# What a Report is made of (display_title and outlet read title, feed_title, canonical_url,
+# site_name and domain).
+_REPORT_COLUMNS = (
+    Article.id,
+    Article.title,
+    Article.feed_title,
+    Article.canonical_url,
+    Article.site_name,
+    Article.domain,
+    Article.language,
+    Article.perspective,
+    Article.published_at,
+    Article.cluster_id,
+)
 
 
 @dataclass
@@ -94,6 +108,7 @@ def cluster_reports(session: Session, cluster_ids: Iterable[str]) -> dict[str, l
         return {}
     rows = session.scalars(
         select(Article)
+        .options(load_only(*_REPORT_COLUMNS))  # not the text: a development may be large
         .where(Article.cluster_id.in_(ids), Article.status.in_(CLASSIFIED))
         .order_by(Article.published_at.is_(None), Article.published_at, Article.id)
     )
