@@ -88,6 +88,7 @@ ANGLE_FULL = 0.4
 # meaning alone, so it needs a closer passage: its semantic floor is CJK_SEMANTIC_FLOOR.
 STORY_FULL = 0.12
 CJK_SEMANTIC_FLOOR = 0.45
+_KEYWORD_FEATURES = ("threads", "angle", "topical")  # from the threads file's keyword lists
 
 
 @lru_cache(maxsize=1)
@@ -297,15 +298,20 @@ def relate(
     evidence: dict[str, Any] = {
         "reason": reason,
         "features": {
-            "containment": round(copy, 3),
-            "lexical": round(lexical, 3),
-            "threads": round(thread_score, 3),
-            "angle": round(angle, 3),
-            "topical": round(topical, 3),
-            "semantic": round(semantic, 3),
-            "semantic_lead": round(semantic_lead, 3),
-            "story": round(story, 3),
-            "related": round(related, 3),
+            name: round(value, 3)
+            for name, value in (
+                ("containment", copy),
+                ("lexical", lexical),
+                ("threads", thread_score),
+                ("angle", angle),
+                ("topical", topical),
+                ("semantic", semantic),
+                ("semantic_lead", semantic_lead),
+                ("story", story),
+                ("related", related),
+            )
+            # A seed without keyword lists has no storylines or angles to report.
+            if profile.keyword_lists or name not in _KEYWORD_FEATURES
         },
         "timing": _timing(when, profile.seed.published, days, settings),
         "matched_passage": passage,

@@ -198,6 +198,7 @@ def test_a_seed_the_threads_file_does_not_name_is_related_by_its_own_story() -> 
     assert follow.evidence["shared_threads"] == {}
     assert "corvane" in {t["term"] for t in follow.evidence["story_terms"]}
     assert "distinctive terms" in follow.evidence["reason"]
+    assert "angle" not in follow.evidence["features"]  # no keyword lists to report on
     # UK–China coverage of another story (the first seed itself, dated before the second)
     # is neither its background nor its follow-up: it shares none of its names.
     before = _dated(datetime(2020, 7, 21, tzinfo=UTC))
