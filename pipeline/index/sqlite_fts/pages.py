@@ -28,7 +28,11 @@ _SPACES = re.compile(r"\s+")
 
 
 def total_matches(conn: sqlite3.Connection, tables: Tables, plan: Plan) -> int:
-    sql, params = matched_sql(tables, plan, with_score=False, collapse=False)
+    if plan.match is not None and not plan.filters.clauses:
+        # Every FTS row has its document, so the index alone counts (no row lookups).
+        sql, params = f"SELECT rowid FROM {tables.fts} WHERE {tables.fts} MATCH ?", [plan.match]
+    else:
+        sql, params = matched_sql(tables, plan, with_score=False, collapse=False)
     return int(conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0])
 
 
@@ -42,27 +46,49 @@ def fetch_page(
     """One page of hits, their sort keys, and whether more follow."""
     sql, params = matched_sql(tables, plan, with_score=True, collapse=plan.collapse)
     key = "score" if plan.sort == "relevance" else "pk"
-    keyset, keyset_params = "1", []
-    if after is not None:
-        keyset = f"(r.{key} < ? OR (r.{key} = ? AND r.article_id > ?))"
-        keyset_params = [after[0], after[0], after[1]]
-    # rn = 1 marks the first member of each group in sort order: the collapsed hit.
-    cursor = conn.execute(
-        f"WITH m AS ({sql}), r AS (SELECT m.*, row_number() OVER "
-        f"(PARTITION BY grp ORDER BY {key} DESC, article_id ASC) AS rn FROM m) "
-        f"SELECT r.score, r.pk, d.* FROM r JOIN {tables.docs} AS d ON d.rid = r.rid "
-        f"WHERE r.rn = 1 AND {keyset} ORDER BY r.{key} DESC, r.article_id ASC LIMIT ?",
-        [*params, *keyset_params, limit + 1],
-    )
-    names = [column[0] for column in cursor.description]
-    records = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    more = len(records) > limit
-    records = records[:limit]
+    # Matches in sort order; the first member of each group is its collapsed hit. Reading
+    # stops once the page is full, so only its rows leave SQLite (not every match).
+    cursor = conn.execute(f"{sql} ORDER BY {key} DESC, article_id ASC", params)
+    seen: set[str] = set()
+    chosen: dict[int, tuple[float, Any, str]] = {}  # rid -> (score, sort key, article_id)
+    try:
+        for rid, article_id, pk, score, group in cursor:
+            if group in seen:
+                continue
+            seen.add(group)
+            sort_key = score if key == "score" else pk
+            if after is not None and not _after(sort_key, article_id, after):
+                continue
+            chosen[rid] = (score, sort_key, article_id)
+            if len(chosen) > limit:
+                break
+    finally:
+        cursor.close()
+    more = len(chosen) > limit
+    rids = list(chosen)[:limit]
+    records = _records(conn, tables, rids)
+    for record in records:
+        record["score"] = chosen[record["rid"]][0]
     snippets = _snippets(conn, tables, plan, records)
     others = _other_outlets(conn, tables, plan, records) if plan.collapse else {}
     hits = [_hit(r, snippets.get(r["rid"], ""), others) for r in records]
-    keys = [(r[key], r["article_id"]) for r in records]
+    keys = [chosen[rid][1:] for rid in rids]
     return hits, keys, more
+
+
+def _after(sort_key: Any, article_id: str, after: tuple[Any, str]) -> bool:
+    """Whether a hit comes after the cursor's (keyset order: key desc, article_id asc)."""
+    return bool(sort_key < after[0] or (sort_key == after[0] and article_id > after[1]))
+
+
+def _records(conn: sqlite3.Connection, tables: Tables, rids: list[int]) -> list[dict[str, Any]]:
+    """The documents' rows, in the order of `rids`."""
+    if not rids:
+        return []
+    cursor = conn.execute(f"SELECT * FROM {tables.docs} WHERE rid IN ({marks(rids)})", rids)
+    names = [column[0] for column in cursor.description]
+    by_rid = {row[0]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
+    return [by_rid[rid] for rid in rids]
 
 
 def _snippets(
@@ -129,11 +155,21 @@ def _other_outlets(
     clusters = sorted({r["cluster_id"] for r in records if r["cluster_id"] is not None})
     if not clusters:
         return {}
-    sql, params = matched_sql(tables, plan, with_score=False, collapse=True)
+    # The page's clusters through the cluster index, each member tested against the query
+    # by rowid (CROSS JOIN keeps that order): not a second pass over every match.
+    source, where, params = (
+        f"{tables.docs} AS d",
+        [f"d.cluster_id IN ({marks(clusters)})"],
+        [*clusters],
+    )
+    if plan.match is not None:
+        source += f" CROSS JOIN {tables.fts} ON {tables.fts}.rowid = d.rid"
+        where.append(f"{tables.fts} MATCH ?")
+        params.append(plan.match)
     rows = conn.execute(
-        f"SELECT DISTINCT d.cluster_id, d.outlet FROM ({sql}) AS m "
-        f"JOIN {tables.docs} AS d ON d.rid = m.rid WHERE d.cluster_id IN ({marks(clusters)})",
-        [*params, *clusters],
+        f"SELECT DISTINCT d.cluster_id, d.outlet FROM {source} "
+        f"WHERE {' AND '.join(where + plan.filters.clauses)}",
+        [*params, *plan.filters.params],
     ).fetchall()
     outlets: dict[str, list[str]] = {}
     for cluster_id, outlet in rows:
