@@ -1,9 +1,10 @@
 """`newswatch serve` with two worker processes on one SQLite store and index, under load.
 
 Both workers read the same store and index files while a pipeline run writes to them;
-every request must still be answered (the 503s once seen with two workers were store
-errors; WAL readers never wait for the writer, and read-only index connections never take
-a write lock).
+every request must still be answered. This guards the conditions suspected of the 503s
+once seen with two workers (store errors under load; not reproduced since, see
+benchmarks/RESULTS.md): WAL readers never wait for the writer, and the index is read
+through read-only connections that never take a write lock.
 """
 
 from __future__ import annotations
