@@ -186,9 +186,11 @@ class DedupSettings(BaseModel):
     threads_file: Path | None = Field(
         None,
         description="Thread (storyline) labels and angle keyword lists; default: the shipped "
-        "threads.json. Optional for relations: a seed's follow-ups are found by meaning "
-        "(embeddings) and grouped into developments without any keyword list; a file with "
-        "empty 'threads' and 'angles' turns keyword storylines off.",
+        "threads.json. Optional for relations: its 'seeds' names the seeds whose storylines "
+        "it describes (shipped: seed_article); every other seed is related by its own story "
+        "(its distinctive terms and meaning) and its follow-ups are grouped into developments "
+        "without any keyword list; a file with empty 'threads' and 'angles' turns keyword "
+        "storylines off.",
     )
     passage_min_words: int = Field(
         8,
