@@ -399,7 +399,8 @@ def start_server(
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    server.kill()
+    server.terminate()  # not kill: the supervisor stops its worker processes on SIGTERM
+    server.wait(timeout=60)
     raise SystemExit("newswatch serve did not become ready within 180 s")
 
 
