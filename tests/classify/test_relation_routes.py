@@ -15,15 +15,16 @@ from pipeline.config import DedupSettings
 THRESHOLD = DedupSettings().follow_up_threshold
 EMBED = default_embedder()
 
-STORY = """\
-The harbour authority in Porthallow approved a new ferry terminal on Monday after two years of delay.
-
-The terminal will let larger ferries dock at the harbour and is expected to double the number of crossings.
-
-Councillors said the harbour ferry plan would bring jobs to the town and ease queues at the old quay.
-
-Work on the terminal begins in spring, and the first ferries should berth at the new quay next year.
-"""
+PARAGRAPHS = [
+    "The harbour authority in Porthallow approved a new ferry terminal on Monday after "
+    "two years of delay.",
+    "The terminal will let larger ferries dock at the harbour and is expected to double "
+    "the number of crossings.",
+    "Councillors said the harbour ferry plan would bring jobs to the town and ease queues "
+    "at the old quay.",
+    "Work on the terminal begins in spring, and the first ferries should berth at the new "
+    "quay next year.",
+]
 PROMOTION = "Love a good quiz? Get our weekend puzzles straight to your inbox. Subscribe today."
 
 
@@ -35,15 +36,14 @@ def keyword_seed(**scores: float) -> float:
 
 
 def test_a_promotion_among_the_story_paragraphs_is_left_out() -> None:
-    paragraphs = STORY.split("\n\n")
-    text = "\n\n".join([*paragraphs[:2], PROMOTION, *paragraphs[2:]])
+    text = "\n\n".join([*PARAGRAPHS[:2], PROMOTION, *PARAGRAPHS[2:]])
     kept = [p.text for p in story_passages(EMBED.passages(text))]
     assert PROMOTION not in kept
-    assert kept == [p.strip() for p in paragraphs]
+    assert kept == PARAGRAPHS
 
 
 def test_a_short_seed_keeps_every_passage() -> None:
-    text = "\n\n".join([STORY.split("\n\n")[0], PROMOTION])
+    text = "\n\n".join([PARAGRAPHS[0], PROMOTION])
     assert len(story_passages(EMBED.passages(text))) == 2
 
 
