@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -33,12 +35,12 @@ from pipeline.index.sqlite_fts.schema import (
     count_docs,
     create_tables,
     drop_tables,
-    has_cjk_layout,
+    has_current_layout,
     marks,
     meta,
     require_active,
     set_meta,
-    upgrade_to_cjk_layout,
+    upgrade_layout,
     write_targets,
 )
 from pipeline.index.timeline import step_days, with_gaps
@@ -47,6 +49,9 @@ from pipeline.store.errors import ensure_directory
 
 BUSY_TIMEOUT_SECONDS = 10.0
 _BATCH = 500
+# Searches read the index through memory maps rather than read() calls: the rows a page
+# needs are scattered over the file, and copying each page in costs more than bm25 itself.
+READ_MMAP_BYTES = 1 << 30
 
 
 class SqliteFtsIndex:
@@ -60,6 +65,7 @@ class SqliteFtsIndex:
         self.path = Path(path)
         self.max_text_chars = max_text_chars
         self._ready = False
+        self._readers = threading.local()
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -71,7 +77,7 @@ class SqliteFtsIndex:
                 conn.execute("PRAGMA journal_mode=WAL")  # persistent: readers never block writers
                 conn.execute("BEGIN")
                 version = active_version(conn)
-                ready = version is not None and has_cjk_layout(conn, Tables(version))
+                ready = version is not None and has_current_layout(conn, Tables(version))
                 conn.execute("COMMIT")
                 if not ready:
                     conn.execute("BEGIN IMMEDIATE")
@@ -82,10 +88,9 @@ class SqliteFtsIndex:
                     if version is None:
                         create_tables(conn, Tables(1))
                         set_meta(conn, "active", 1)
-                    else:  # an index from before Chinese segmentation
+                    else:  # an index built by an earlier version
                         for tables in write_targets(conn):
-                            if not has_cjk_layout(conn, tables):
-                                upgrade_to_cjk_layout(conn, tables)
+                            upgrade_layout(conn, tables)
                     conn.execute("COMMIT")
             finally:
                 conn.close()
@@ -247,16 +252,40 @@ class SqliteFtsIndex:
     # -- connections ---------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        # One connection per operation: nothing is shared between threads or forked workers.
+        # A writer's connection lives for one operation: a rebuild may replace the file.
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         conn.execute("PRAGMA synchronous=NORMAL")  # durable enough in WAL mode, much faster
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's read-only connection, kept between searches.
+
+        Opening one per search cost more than a typical search (the schema is parsed again,
+        the page cache starts cold). Kept per thread and per process (so it never crosses a
+        fork), and opened again when the file was replaced (a damaged index set aside).
+        """
+        identity = (os.getpid(), os.stat(self.path).st_ino)
+        held = getattr(self._readers, "held", None)
+        if held is not None and held[0] == identity:
+            conn: sqlite3.Connection = held[1]
+            return conn
+        if held is not None:
+            held[1].close()
+        conn = sqlite3.connect(
+            f"{self.path.resolve().as_uri()}?mode=ro",
+            uri=True,
+            timeout=BUSY_TIMEOUT_SECONDS,
+            isolation_level=None,
+        )
+        conn.execute(f"PRAGMA mmap_size={READ_MMAP_BYTES}")
+        self._readers.held = (identity, conn)
         return conn
 
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
         if not self._ready:
             self.ensure_ready()
-        conn = self._connect()
+        conn = self._connect() if write else self._reader()
         try:
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             yield conn
@@ -266,7 +295,8 @@ class SqliteFtsIndex:
                 conn.execute("ROLLBACK")
             raise
         finally:
-            conn.close()
+            if write:
+                conn.close()
 
 
 # -- errors ------------------------------------------------------------------------------
