@@ -27,15 +27,18 @@ says so. Four kinds of evidence are combined, so no single keyword decides:
   own story rather than the vocabulary of its beat;
 - semantic: the cosine between the article's embedding (title and lead, see
   ``pipeline.classify.embed``) and the seed's paragraphs (the best one is quoted as
-  the passage that matched) and the seed's own lead (same event or not).
+  the passage that matched) and the seed's own lead (same event or not). Paragraphs
+  far in meaning from the rest of the seed (page furniture such as a newsletter
+  promotion, ``pipeline.classify.furniture``) are left out.
 
-A seed the threads file describes is related through its storylines and angles (topic,
-lexical, semantic gated by the angles). Any other seed has no keyword lists and is
+How these combine into one score is ``pipeline.classify.routes``: a seed the threads
+file describes is related through its storylines and angles, each route backed by
+meaning or by the seed's distinctive terms; any other seed has no keyword lists and is
 related by its own story: semantic closeness counts only as far as the article also
 shares the seed's distinctive terms, so UK–China coverage of another story is not taken
 for this one's follow-up or background.
 
-Thresholds live in ``DedupSettings``; the weights below were chosen on the dev split.
+Thresholds live in ``DedupSettings``; the weights in ``routes`` were chosen on the dev split.
 """
 
 from __future__ import annotations
@@ -51,6 +54,15 @@ from typing import Any
 
 from pipeline.classify.dedup import Fingerprint, containment, fingerprint
 from pipeline.classify.embed import Embedder, Passage, Vector, cosine, mostly_cjk
+from pipeline.classify.furniture import story_passages
+from pipeline.classify.routes import (
+    EXTRA_THREAD_BONUS,
+    SEMANTIC_FLOOR,
+    STORY_FULL,
+    STORYLINE_SEMANTIC_FULL,
+    related_score,
+    topical_score,
+)
 from pipeline.classify.seeds import Seed
 from pipeline.classify.story import bm25, story_terms
 from pipeline.classify.threads import (
@@ -67,27 +79,7 @@ from pipeline.text.tokens import plain_words, words
 
 KEY_TERMS = 60  # the seed's strongest terms make up its lexical profile
 PROPER_WEIGHT = 1.5  # names (capitalised inside a sentence) and phrases are more specific
-# How the follow-up score is made: lexical closeness and shared storylines, scaled by
-# the share of the seed's angles the article shows (none: score 0).
-LEXICAL_WEIGHT = 0.5
-THREAD_WEIGHT = 0.5
-EXTRA_THREAD_BONUS = 0.25  # each further shared storyline beyond the strongest one
 TOP_TERMS_SHOWN = 10
-# The semantic cosine to the seed's best paragraph is mapped onto 0..1 between these two
-# points (on dev, unrelated items stay below the first, related ones mostly above it).
-SEMANTIC_FLOOR = 0.25
-SEMANTIC_CEILING = 0.55
-SEMANTIC_WEIGHT = 0.8  # its share of the semantic route's score; lexical closeness has the rest
-# The semantic route is gated by the seed's angles too, but softly: an article showing
-# this much of its weakest angle counts in full. Angle terms are English keyword lists,
-# so text in a script they cannot match (Chinese) is not gated by them.
-ANGLE_FULL = 0.4
-# A seed without keyword lists: the semantic score counts in full once the article's
-# story score (its share of the seed's distinctive terms) reaches STORY_FULL, in
-# proportion below it. Text in a script the terms cannot match (Chinese) is judged by
-# meaning alone, so it needs a closer passage: its semantic floor is CJK_SEMANTIC_FLOOR.
-STORY_FULL = 0.12
-CJK_SEMANTIC_FLOOR = 0.45
 _KEYWORD_FEATURES = ("threads", "angle", "topical")  # from the threads file's keyword lists
 
 
@@ -193,7 +185,7 @@ def profile_seed(
     self_score = bm25(key_terms, analysis.terms, analysis.length)[0]
     keyword_lists = book.describes(seed.id)
     angles = tuple(sorted(a.name for a in analysis.angles.values() if a.strength >= 1.0))
-    passages = tuple(embedder.passages(seed.text))
+    passages = tuple(story_passages(embedder.passages(seed.text)))
     story = story_terms(analysis.terms)
     return SeedProfile(
         seed,
@@ -271,20 +263,18 @@ def relate(
         for name in profile.angles
     }
     angle = min(angle_strengths.values(), default=1.0)
-    topical = (LEXICAL_WEIGHT * lexical + THREAD_WEIGHT * thread_score) * angle
+    topical = topical_score(lexical, thread_score, angle)
     passage, semantic = _closest_passage(article.vector, profile.passages)
     semantic_lead = cosine(article.vector, profile.analysis.vector)
-    if profile.keyword_lists:
-        # Semantic closeness carries follow-ups off the storylines; the angles gate it.
-        gate = min(1.0, angle / ANGLE_FULL) if article.keyword_script else 1.0
-        semantic_part = _scaled(semantic, SEMANTIC_FLOOR)
-        related = max(
-            topical, (SEMANTIC_WEIGHT * semantic_part + (1 - SEMANTIC_WEIGHT) * lexical) * gate
-        )
-    elif article.keyword_script:
-        related = _scaled(semantic, SEMANTIC_FLOOR) * min(1.0, story / STORY_FULL)
-    else:
-        related = _scaled(semantic, CJK_SEMANTIC_FLOOR)
+    related = related_score(
+        keyword_lists=profile.keyword_lists,
+        keyword_script=article.keyword_script,
+        topical=topical,
+        lexical=lexical,
+        angle=angle,
+        semantic=semantic,
+        story=story,
+    )
     scores = _Scores(
         copy, lexical, thread_score, angle, topical, semantic, semantic_lead, story, related
     )
@@ -381,11 +371,6 @@ def _decide(
     return Relation.FOLLOW_UP, s.related, f"{why}, published after it: a later development"
 
 
-def _scaled(semantic: float, floor: float) -> float:
-    """A cosine mapped onto 0..1 between `floor` and SEMANTIC_CEILING."""
-    return min(1.0, max(0.0, (semantic - floor) / (SEMANTIC_CEILING - floor)))
-
-
 def _closest_passage(vector: Vector, passages: tuple[Passage, ...]) -> tuple[str | None, float]:
     best: tuple[str | None, float] = (None, 0.0)
     for passage in passages:
@@ -429,6 +414,10 @@ def _unrelated_reason(
         parts.append(f"weak or missing angle: {', '.join(missing)}")
     if not profile.keyword_lists and s.story < STORY_FULL:
         parts.append(f"few of the seed's distinctive terms ({s.story:.2f})")
+    elif s.story <= 0:
+        parts.append("none of the seed's distinctive terms")
+    if shared and s.semantic < STORYLINE_SEMANTIC_FULL and s.story < STORY_FULL:
+        parts.append(f"its storylines' words, but far from the seed in meaning ({s.semantic:.2f})")
     if s.semantic < SEMANTIC_FLOOR:
         parts.append(f"low semantic similarity ({s.semantic:.2f})")
     if s.lexical < settings.follow_up_threshold:
