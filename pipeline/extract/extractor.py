@@ -29,9 +29,10 @@ from pipeline.records import DateSource, ExtractedPage, as_utc, utcnow
 # page's own language declaration is the better answer.
 MIN_LANGUAGE_CONFIDENCE = 0.9
 
-# The detector's cost grows with the text; a few paragraphs decide a language as well as
-# the whole article does.
-LANGUAGE_SAMPLE_CHARS = 2000
+# The detector's cost grows with the text (it walks every byte); a few paragraphs decide a
+# language as well as the whole article does. 1,000 characters gave the same language as
+# 2,000 on every item of the evaluation set's dev split, at half the cost.
+LANGUAGE_SAMPLE_CHARS = 1000
 
 # htmldate gives the date with its time and offset when the page has them.
 _DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
