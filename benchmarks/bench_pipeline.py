@@ -1,6 +1,7 @@
 """End-to-end throughput: `newswatch run` against bare trafilatura on the same pages, same run.
 
     .venv/bin/python benchmarks/bench_pipeline.py [--pages 2000] [--repeat 2] [--workers 1,2]
+    .venv/bin/python benchmarks/bench_pipeline.py --pages 300 --stages  # CPU s per stage
 
 Builds the synthetic newsroom of benchmarks/corpus.py (10 outlets, realistic chrome, 20%
 syndicated near-copies), serves every outlet's feed and pages over real HTTP from its own
@@ -99,15 +100,20 @@ def environment(data_dir: Path, sites: Sites, workers: int) -> dict[str, str]:
 
 
 def run(
-    sites: Sites, workers: int, expected: int, profile: Path | None = None
+    sites: Sites,
+    workers: int,
+    expected: int,
+    profile: Path | None = None,
+    command: list[str] | None = None,
 ) -> tuple[Timing, dict[str, int]]:
     """Time of one `newswatch run` (process start to exit) and the articles by status.
 
     Its CPU time is that of the run and any worker processes it waited for.
 
-    With `profile`, the run goes under pyinstrument, which writes its text report there.
+    With `profile`, the run goes under pyinstrument, which writes its text report there;
+    `command` replaces `newswatch run` (the per-stage CPU child).
     """
-    command = [str(NEWSWATCH), "run"]
+    command = command or [str(NEWSWATCH), "run"]
     if profile is not None:
         pyinstrument = str(NEWSWATCH.with_name("pyinstrument"))
         command = [pyinstrument, "-r", "text", "--show-all", "-o", str(profile), *command]
@@ -124,11 +130,21 @@ def run(
         timing = Timing(time.perf_counter() - started, children_cpu() - cpu)
         if done.returncode != 0:
             raise SystemExit(f"newswatch run failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+        if command[0] == sys.executable:
+            print(stage_table(json.loads(done.stdout.splitlines()[-1])))
         with sqlite3.connect(data_dir / "newswatch.db") as conn:
             statuses = dict(conn.execute("SELECT status, count(*) FROM articles GROUP BY status"))
     if sum(statuses.values()) != expected:
         raise SystemExit(f"expected {expected} articles, the store has {statuses}")
     return timing, statuses
+
+
+def stage_table(cpu: dict[str, float]) -> str:
+    """The per-stage CPU seconds of benchmarks/stage_cpu.py as a markdown table."""
+    total = sum(cpu.values())
+    lines = ["| stage | CPU s | share |", "|---|---:|---:|"]
+    lines += [f"| {name} | {sec:.2f} | {sec / total:.0%} |" for name, sec in cpu.items()]
+    return "\n".join([*lines, f"| total | {total:.2f} | |"])
 
 
 def rows(name: str, values: list[float], target: str = "") -> list[str]:
@@ -144,6 +160,9 @@ def main() -> None:
     parser.add_argument(
         "--profile", type=Path, help="only profile one run (pyinstrument text report here)"
     )
+    parser.add_argument(
+        "--stages", action="store_true", help="only time one run's stages (CPU s, in-process)"
+    )
     args = parser.parse_args()
     worker_counts = [int(w) for w in args.workers.split(",")]
     pages = build_corpus(args.pages)
@@ -156,6 +175,11 @@ def main() -> None:
         size = statistics.mean(len(text) for _, text in served)
         if args.profile:
             print(run(sites, worker_counts[0], len(pages), args.profile))
+            return
+        if args.stages:
+            print(f"bare {bare(served)}")
+            child = [sys.executable, str(ROOT / "benchmarks" / "stage_cpu.py")]
+            print(run(sites, worker_counts[0], len(pages), command=child))
             return
         for repeat in range(args.repeat):
             bare_times.append(bare(served))

@@ -10,8 +10,9 @@ the segmenter cuts the text into that word, since Chinese has no spaces.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import Any, Literal
 
 from pipeline.alerts.rules import Rule
@@ -28,8 +29,23 @@ class Mention:
     found: str  # the words as written in the article
     field: Literal["title", "text"]
     start: int  # offset in that field
-    snippet: str
-    highlight: tuple[int, int]  # the mention's position inside the snippet
+    end: int
+    content: str = dataclasses.field(repr=False, compare=False)  # the field's whole text
+
+    @cached_property
+    def _snippet(self) -> tuple[str, tuple[int, int]]:
+        # Built when asked for: a rule keeps at most MAX_EVIDENCE snippets per article, and
+        # most mentions are only counted.
+        return _snippet(self.content, self.start, self.end)
+
+    @property
+    def snippet(self) -> str:
+        return self._snippet[0]
+
+    @property
+    def highlight(self) -> tuple[int, int]:
+        """The mention's position inside the snippet."""
+        return self._snippet[1]
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -124,7 +140,8 @@ def _find(terms: tuple[str, ...], title: str, text: str) -> tuple[Mention, ...]:
         index = text_terms(content)
         for match in index.find(parsed):
             start, end = index.span(match)
-            found.append(_mention(terms[match.term], field, content, start, end))
+            words = " ".join(content[start:end].split())
+            found.append(Mention(terms[match.term], words, field, start, end, content))
     return tuple(found)
 
 
@@ -133,9 +150,8 @@ def parsed_terms(terms: tuple[str, ...]) -> tuple[Term, ...]:
     return tuple(parse_term(term) for term in terms)
 
 
-def _mention(
-    term: str, field: Literal["title", "text"], content: str, start: int, end: int
-) -> Mention:
+def _snippet(content: str, start: int, end: int) -> tuple[str, tuple[int, int]]:
+    """The mention at content[start:end] with context either side, and its place in it."""
     left = max(0, start - SNIPPET_CONTEXT)
     right = min(len(content), end + SNIPPET_CONTEXT)
     # Widen to whole words (within reason: CJK text has no spaces), never cut mid-word.
@@ -156,4 +172,4 @@ def _mention(
     gap_after = " " if after and content[end].isspace() else ""
     snippet = f"{prefix}{before}{gap_before}{found}{gap_after}{after}{suffix}"
     begin = len(prefix) + len(before) + len(gap_before)
-    return Mention(term, found, field, start, snippet, (begin, begin + len(found)))
+    return snippet, (begin, begin + len(found))

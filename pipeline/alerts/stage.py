@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, or_, select
+from sqlalchemy import Select, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.alerts.delivery import plan_digests, plan_instant, send_due
@@ -73,9 +73,10 @@ def raise_alerts(
     def work(session: Session, batch: list[Article], counts: StageCounts) -> None:
         # Cluster order, and rules in name order, everywhere: concurrent runs then take
         # the (rule, cluster) keys in the same order and cannot deadlock on them.
+        alerts = _alerts_of(session, batch)
         for article in batch:
-            _scan(session, article, rules, since, now, counts)
-            _mark_scanned(session, article, now)
+            _scan(session, article, rules, since, now, counts, alerts)
+        _mark_scanned(session, batch, now)
 
     # lock_of: concurrent runs take disjoint batches; the scan side of the join may be NULL.
     return drain(sessions, _due, work, batch_size=settings.alerts.batch_size, lock_of=Article)
@@ -155,7 +156,10 @@ def _scan(
     since: Mapping[str, datetime],
     now: datetime,
     counts: StageCounts,
+    alerts: dict[tuple[str, str], Alert],
 ) -> None:
+    """Match one article against every rule; `alerts` holds the batch's alerts by (rule,
+    cluster) and gains those raised here."""
     counts["articles_scanned"] += 1
     if article.alerts_muted:  # backfilled coverage: searchable, but never notifies
         counts["muted_backfill"] += 1
@@ -170,7 +174,7 @@ def _scan(
     )
     for rule in rules:
         result = match_rule(rule, _title(article), article.text or "")
-        alert = _alert(session, rule.name, cluster_id)
+        alert = alerts.get((rule.name, cluster_id))
         if alert is None:
             if not result.matched:
                 continue
@@ -183,6 +187,7 @@ def _scan(
                 continue
             alert = _raise(session, rule, cluster_id, now)
             if alert is not None:
+                alerts[rule.name, cluster_id] = alert
                 counts["alerts_raised"] += 1
                 counts["deliveries_planned"] += (
                     plan_instant(session, rule, alert, now) if rule.delivery == "instant" else 0
@@ -190,7 +195,15 @@ def _scan(
                 continue
             alert = _alert(session, rule.name, cluster_id)  # a concurrent run raised it first
             assert alert is not None
+            alerts[rule.name, cluster_id] = alert
         counts["copies_" + _attach(session, alert, article, result, now)] += 1
+
+
+def _alerts_of(session: Session, batch: list[Article]) -> dict[tuple[str, str], Alert]:
+    """The alerts already raised on the batch's clusters, in one query."""
+    clusters = {article.cluster_id or article.id for article in batch}
+    found = session.scalars(select(Alert).where(Alert.cluster_id.in_(clusters)))
+    return {(alert.rule_name, alert.cluster_id): alert for alert in found}
 
 
 def _alert(session: Session, rule_name: str, cluster_id: str) -> Alert | None:
@@ -294,12 +307,16 @@ def _copy_row(alert: Alert, article: Article, result: MatchResult, now: datetime
     }
 
 
-def _mark_scanned(session: Session, article: Article, now: datetime) -> None:
-    scan = session.get(AlertScan, article.id)
-    if scan is None:
-        session.add(AlertScan(article_id=article.id, text_hash=article.text_hash, scanned_at=now))
-    else:
-        scan.text_hash, scan.scanned_at = article.text_hash, now
+def _mark_scanned(session: Session, batch: list[Article], now: datetime) -> None:
+    """Record the batch as scanned at its current text: one insert and one update."""
+    ids = [article.id for article in batch]
+    seen = set(session.scalars(select(AlertScan.article_id).where(AlertScan.article_id.in_(ids))))
+    rows = [{"article_id": a.id, "text_hash": a.text_hash, "scanned_at": now} for a in batch]
+    new = [row for row in rows if row["article_id"] not in seen]
+    if new:
+        session.execute(insert(AlertScan), new)
+    if len(new) < len(rows):
+        session.execute(update(AlertScan), [row for row in rows if row["article_id"] in seen])
 
 
 def _title(article: Article) -> str:

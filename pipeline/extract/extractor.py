@@ -29,9 +29,10 @@ from pipeline.records import DateSource, ExtractedPage, as_utc, utcnow
 # page's own language declaration is the better answer.
 MIN_LANGUAGE_CONFIDENCE = 0.9
 
-# The detector's cost grows with the text; a few paragraphs decide a language as well as
-# the whole article does.
-LANGUAGE_SAMPLE_CHARS = 2000
+# The detector's cost grows with the text (it walks every byte); a few paragraphs decide a
+# language as well as the whole article does. 1,000 characters gave the same language as
+# 2,000 on every item of the evaluation set's dev split, at half the cost.
+LANGUAGE_SAMPLE_CHARS = 1000
 
 # htmldate gives the date with its time and offset when the page has them.
 _DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
@@ -40,7 +41,8 @@ _DATE_FORMAT = "%Y-%m-%dT%H:%M:%S%z"
 _CJK_CHAR = re.compile("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _HAN_CHAR = re.compile("[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _KANA_CHAR = re.compile("[\u3040-\u30ff]")
-_ALNUM = re.compile(r"[^\W_]")
+# A whitespace-separated token with a letter or digit in it, found in one pass.
+_WORD_TOKEN = re.compile(r"\S*[^\W_]\S*")
 _LANGUAGE_CODE = re.compile(r"[a-z]{2}")
 _LANGUAGE_SEPARATOR = re.compile(r"[-_,;\s]")
 
@@ -122,8 +124,8 @@ def count_words(text: str) -> int:
     characters is about the average word length in Chinese.
     """
     cjk_chars = len(_CJK_CHAR.findall(text))
-    tokens = _CJK_CHAR.sub(" ", text).split()
-    return sum(1 for token in tokens if _ALNUM.search(token)) + (cjk_chars + 1) // 2
+    words = _WORD_TOKEN.findall(_CJK_CHAR.sub(" ", text))
+    return len(words) + (cjk_chars + 1) // 2
 
 
 def _declared_language(tree: HtmlElement) -> str | None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, insert, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.backoff import exponential_backoff
@@ -58,8 +59,10 @@ def fetch_pending(
             for a in articles
         ]
         by_id = {a.id: a for a in articles}
-        for request, fetched in fetch_pages_sync(requests, settings, clock):
-            counts[record_fetch(session, by_id[request.article_id], fetched, settings)] += 1
+        fetched = fetch_pages_sync(requests, settings, clock)
+        counts.update(
+            record_fetches(session, [(by_id[r.article_id], f) for r, f in fetched], settings)
+        )
 
     return drain(
         sessions,
@@ -70,32 +73,58 @@ def fetch_pending(
     )
 
 
-def record_fetch(
-    session: Session, article: Article, fetched: FetchResult, settings: FetchSettings
-) -> str:
-    """Write one download's outcome onto the article; returns the count key."""
+def record_fetches(
+    session: Session, outcomes: list[tuple[Article, FetchResult]], settings: FetchSettings
+) -> list[str]:
+    """Write a batch's download outcomes; returns each one's count key.
+
+    One query finds which articles already have a stored page, and the pages are written
+    with one multi-row insert and one multi-row update; the articles' own changes are
+    flushed together at commit.
+    """
+    ids = [article.id for article, _ in outcomes]
+    stored = set(session.scalars(select(Page.article_id).where(Page.article_id.in_(ids))))
     now = utcnow()
+    new_pages: list[dict[str, Any]] = []
+    changed_pages: list[dict[str, Any]] = []
+    keys = []
+    for article, fetched in outcomes:
+        has_page = article.id in stored
+        keys.append(record_fetch(article, fetched, settings, has_page=has_page, now=now))
+        if keys[-1] == "fetched":
+            page = {
+                "article_id": article.id,
+                "html": fetched.html,
+                "encoding": fetched.encoding,
+                "fetched_at": now,
+            }
+            (changed_pages if has_page else new_pages).append(page)
+    if new_pages:
+        session.execute(insert(Page), new_pages)
+    if changed_pages:
+        session.execute(update(Page), changed_pages)  # by primary key, one statement
+    return keys
+
+
+def record_fetch(
+    article: Article,
+    fetched: FetchResult,
+    settings: FetchSettings,
+    *,
+    has_page: bool,
+    now: datetime,
+) -> str:
+    """Write one download's outcome onto the article (its page is written by the caller);
+    returns the count key."""
     article.fetch_attempts += 1
     article.http_status = fetched.http_status
-    if fetched.not_modified and session.get(Page, article.id) is not None:
+    if fetched.not_modified and has_page:
         article.status = ArticleStatus.FETCHED
         article.status_reason = "not modified since the last fetch"
         article.fetch_error = None
         article.next_attempt_at = None
         return "not_modified"
     if fetched.ok and fetched.html is not None:
-        page = session.get(Page, article.id)
-        if page is None:
-            session.add(
-                Page(
-                    article_id=article.id,
-                    html=fetched.html,
-                    encoding=fetched.encoding,
-                    fetched_at=now,
-                )
-            )
-        else:
-            page.html, page.encoding, page.fetched_at = fetched.html, fetched.encoding, now
         article.status = ArticleStatus.FETCHED
         article.status_reason = None
         article.fetch_error = None
