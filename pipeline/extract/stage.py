@@ -31,10 +31,6 @@ def extract_pending(
     and written here only, a batch at a time.
     """
 
-    def due() -> Select[Article]:
-        stmt = select(Article).where(Article.status == ArticleStatus.FETCHED)
-        return only_articles(stmt, article_ids).order_by(Article.discovered_at, Article.id)
-
     with _pool(settings.workers) as pool:
 
         def work(session: Session, articles: list[Article], counts: StageCounts) -> None:
@@ -55,7 +51,19 @@ def extract_pending(
                 outcome = next(outcomes) if article.id in pages else None
                 counts[record_extraction(article, outcome)] += 1
 
-        return drain(sessions, due, work, batch_size=settings.batch_size, stage="extract")
+        return drain(
+            sessions,
+            lambda: due_for_extract(article_ids),
+            work,
+            batch_size=settings.batch_size,
+            stage="extract",
+        )
+
+
+def due_for_extract(article_ids: Sequence[str] | None = None) -> Select[Article]:
+    """Fetched articles (optionally only the given ids), oldest discovery first."""
+    stmt = select(Article).where(Article.status == ArticleStatus.FETCHED)
+    return only_articles(stmt, article_ids).order_by(Article.discovered_at, Article.id)
 
 
 @contextmanager
