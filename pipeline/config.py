@@ -84,6 +84,13 @@ class PollSettings(BaseModel):
         description="Feed documents in flight at once, over all hosts (the per-host limit and "
         "delay are fetch's). Feeds are small, so a poll cycle is mostly waiting on the network.",
     )
+    parse_workers: int = Field(
+        1,
+        ge=1,
+        description="Processes that parse changed feed documents (feedparser) while the next "
+        "ones download (1: in the polling process). Worth one per core for a poll of hundreds "
+        "of feeds; a mapped Airflow poll task of a few feeds gains nothing from it.",
+    )
 
 
 class FetchSettings(BaseModel):

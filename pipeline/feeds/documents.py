@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import calendar
+import functools
 import hashlib
 import io
-from collections.abc import Sequence
+import multiprocessing
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Executor, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -132,11 +136,13 @@ async def poll_feed(
     *,
     max_entries: int | None = None,
     robots: Robots | None = None,
+    parser: Executor | None = None,
 ) -> FeedPollResult:
     """Poll one feed. Never raises for feed problems: the outcome is in the result's status.
 
     `max_entries` defaults to the default of poll.max_entries_per_poll. With `robots`, the
     feed's URL must be allowed by its site's robots.txt (unless the feed ignores robots).
+    With a `parser` pool, the document is parsed there, off the event loop.
     """
     check = None
     if robots is not None and settings.respect_robots and not feed.ignore_robots:
@@ -169,14 +175,20 @@ async def poll_feed(
     result.body_hash = hashlib.sha256(raw.body).hexdigest()
     if result.body_hash == state.body_hash:
         return result  # the server ignores conditional GET, but nothing changed
+    parse = functools.partial(
+        parse_feed,
+        feed.name,
+        raw.body,
+        content_type=raw.content_type,
+        max_entries=max_entries or PollSettings().max_entries_per_poll,
+        base_url=raw.final_url,
+    )
+    result.parsed = True
     try:
-        parsed = parse_feed(
-            feed.name,
-            raw.body,
-            content_type=raw.content_type,
-            max_entries=max_entries or PollSettings().max_entries_per_poll,
-            base_url=raw.final_url,
-        )
+        if parser is None:
+            parsed = parse()
+        else:
+            parsed = await asyncio.get_running_loop().run_in_executor(parser, parse)
     except FeedRefused as exc:
         result.status, result.error = FeedStatus.ERROR, str(exc)
         return result
@@ -201,28 +213,52 @@ async def poll_feeds(
     *,
     max_entries: int | None = None,
     concurrency: int | None = None,
+    parse_workers: int = 1,
 ) -> list[FeedPollResult]:
     """Poll feeds concurrently (within the fetch politeness limits); results in input order.
 
     `concurrency` (poll.concurrency) replaces fetch.concurrency as the bound on feeds in
     flight: feed documents are small and a poll cycle is mostly waiting on the network.
-    The per-host limit and delay stay those of fetch.
+    The per-host limit and delay stay those of fetch. With `parse_workers` > 1
+    (poll.parse_workers), changed documents are parsed in that many processes while the
+    event loop goes on downloading.
     """
     if concurrency is not None:
         settings = settings.model_copy(update={"concurrency": concurrency})
     throttle = Throttle(settings)
-    async with make_client(settings) as client:
-        robots = Robots(client, settings, throttle)
+    with _parse_pool(parse_workers) as parser:
+        async with make_client(settings) as client:
+            robots = Robots(client, settings, throttle)
 
-        async def one(feed: FeedConfig, state: FeedState) -> FeedPollResult:
-            if settings.respect_robots and not feed.ignore_robots:
-                await robots.prepare(feed.url)  # its Crawl-delay applies from the first poll
-            async with throttle.slot(feed.url):
-                return await poll_feed(
-                    client, feed, state, settings, max_entries=max_entries, robots=robots
-                )
+            async def one(feed: FeedConfig, state: FeedState) -> FeedPollResult:
+                if settings.respect_robots and not feed.ignore_robots:
+                    await robots.prepare(feed.url)  # its Crawl-delay applies from the first poll
+                async with throttle.slot(feed.url):
+                    return await poll_feed(
+                        client,
+                        feed,
+                        state,
+                        settings,
+                        max_entries=max_entries,
+                        robots=robots,
+                        parser=parser,
+                    )
 
-        return list(await asyncio.gather(*(one(f, s) for f, s in feeds_with_state)))
+            return list(await asyncio.gather(*(one(f, s) for f, s in feeds_with_state)))
+
+
+@contextmanager
+def _parse_pool(workers: int) -> Iterator[Executor | None]:
+    """A process pool for feedparser when asked for more than one worker."""
+    if workers <= 1:
+        yield None
+        return
+    # forkserver: workers never inherit the event loop's threads or sockets
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        for _ in range(workers):  # start them while the first documents download
+            pool.submit(int)
+        yield pool
 
 
 def poll_feeds_sync(
@@ -231,10 +267,17 @@ def poll_feeds_sync(
     *,
     max_entries: int | None = None,
     concurrency: int | None = None,
+    parse_workers: int = 1,
 ) -> list[FeedPollResult]:
     """`poll_feeds` for plain code (CLI, Airflow tasks): runs its own event loop."""
     return asyncio.run(
-        poll_feeds(feeds_with_state, settings, max_entries=max_entries, concurrency=concurrency)
+        poll_feeds(
+            feeds_with_state,
+            settings,
+            max_entries=max_entries,
+            concurrency=concurrency,
+            parse_workers=parse_workers,
+        )
     )
 
 

@@ -104,6 +104,7 @@ def poll_feeds(
         settings.fetch,
         max_entries=settings.poll.max_entries_per_poll,
         concurrency=settings.poll.concurrency,
+        parse_workers=settings.poll.parse_workers,
     )
     polled = list(zip(feeds, polls, strict=True))
     for start in range(0, len(polled), _FEEDS_PER_TRANSACTION):
@@ -141,6 +142,8 @@ def _record_feed_state(
 ) -> None:
     result.counts["feeds_polled"] += 1
     result.counts[f"feeds_{poll.status.value}"] += 1
+    if poll.parsed:
+        result.counts["documents_parsed"] += 1
     if poll.error:
         result.errors.append({"feed": feed.name, "error": poll.error})
     failed = poll.status == FeedStatus.ERROR

@@ -13,12 +13,14 @@ different instances.
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from sqlalchemy import select
 
 from pipeline.classify.models import StoryCluster
+from pipeline.classify.repository import lock_dedup
 from pipeline.classify.stage import classify_pending
 from pipeline.config import Settings
 from pipeline.records import ArticleStatus
@@ -68,3 +70,26 @@ def test_batches_classified_at_once_put_each_original_and_its_copy_in_one_cluste
         assert clusters[original] == clusters[copy]
         assert clusters[original] in (original, copy)  # whichever instance locked first
     assert count(store, StoryCluster) == PAIRS
+
+
+def test_the_dedup_lock_waits_for_the_other_holder_to_commit(store: Store) -> None:
+    """On both stores a second classify transaction cannot pass the lock (and so cannot
+    read the clusters) until the first has committed what it assigned."""
+    events: list[str] = []
+    held = threading.Event()
+
+    def second_instance() -> None:
+        held.wait()
+        with store.sessions() as session, session.begin():
+            lock_dedup(session)
+            events.append("second has the lock")
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        waiting = pool.submit(second_instance)
+        with store.sessions() as session, session.begin():
+            lock_dedup(session)
+            held.set()
+            time.sleep(0.5)  # the second instance is waiting on the lock meanwhile
+            events.append("first commits")
+        waiting.result(timeout=30)
+    assert events == ["first commits", "second has the lock"]
