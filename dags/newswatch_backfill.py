@@ -38,9 +38,9 @@ from airflow.sdk import Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException
 
 from pipeline.config import Settings
-from pipeline.runs import airflow_tasks as stages
 from pipeline.runs.airflow_notifier import RunFailureNotifier
 from pipeline.runs.airflow_support import dag_default_args, dagrun_timeout
+from pipeline.runs.airflow_tasks import after_fetch
 
 SETTINGS = Settings()  # parse time: environment and TOML only
 AFTER_MAPPED = "none_failed"
@@ -233,19 +233,18 @@ def newswatch_backfill() -> None:
     batches = queue_pages(jobs)
     walked >> batches
     fetched = fetch_pages.expand(article_ids=batches)
-    extract_batches = stages.plan_extract.override(trigger_rule=AFTER_MAPPED)()
-    fetched >> extract_batches
-    extracted = stages.extract.expand(article_ids=extract_batches)
-    classify_batches = stages.plan_classify.override(trigger_rule=AFTER_MAPPED)()
-    extracted >> classify_batches
-    classified = stages.classify.expand(article_ids=classify_batches)
-    # A classify with no batch is skipped; index and alerts still run.
-    indexed = stages.index.override(trigger_rule=AFTER_MAPPED)()
-    classified >> indexed
-    alerted = stages.alerts.override(trigger_rule=AFTER_MAPPED)()
-    classified >> alerted
-    summarised = summary(plan, discovered, walked, fetched, extracted, classified, indexed, alerted)
-    indexed >> summarised
+    done = after_fetch(fetched, AFTER_MAPPED)
+    summarised = summary(
+        plan,
+        discovered,
+        walked,
+        fetched,
+        done["extract"],
+        done["classify"],
+        done["index"],
+        done["alerts"],
+    )
+    done["index"] >> summarised
 
 
 newswatch_backfill()

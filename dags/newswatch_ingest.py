@@ -58,7 +58,6 @@ from airflow.sdk import Asset, Param, dag, get_current_context, task
 from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
 from pipeline.config import Settings
-from pipeline.runs import airflow_tasks as stages
 from pipeline.runs.airflow_notifier import RunFailureNotifier
 from pipeline.runs.airflow_support import (
     ARTICLES_ASSET_NAME,
@@ -66,6 +65,7 @@ from pipeline.runs.airflow_support import (
     dag_default_args,
     dagrun_timeout,
 )
+from pipeline.runs.airflow_tasks import after_fetch
 
 # Parse time reads only the environment and the TOML file: no database, no network.
 SETTINGS = Settings()
@@ -221,18 +221,11 @@ def newswatch_ingest() -> None:
     fetch_batches = plan_fetch()
     polled >> fetch_batches
     fetched = fetch_pages.expand(article_ids=fetch_batches)
-    extract_batches = stages.plan_extract.override(trigger_rule=AFTER_MAPPED)()
-    fetched >> extract_batches
-    extracted = stages.extract.expand(article_ids=extract_batches)
-    classify_batches = stages.plan_classify.override(trigger_rule=AFTER_MAPPED)()
-    extracted >> classify_batches
-    classified = stages.classify.expand(article_ids=classify_batches)
-    indexed = stages.index.override(trigger_rule=AFTER_MAPPED)()
-    classified >> indexed
-    alerted = stages.alerts.override(trigger_rule=AFTER_MAPPED)()
-    classified >> alerted  # alerts need classified articles, not the search backend
-    published = publish(indexed)
-    summarised = summary(started, polled, fetched, extracted, classified, indexed, alerted)
+    done = after_fetch(fetched, AFTER_MAPPED)
+    published = publish(done["index"])
+    summarised = summary(
+        started, polled, fetched, done["extract"], done["classify"], done["index"], done["alerts"]
+    )
     published >> summarised
 
 

@@ -7,10 +7,8 @@ import calendar
 import functools
 import hashlib
 import io
-import multiprocessing
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,6 +24,7 @@ from pipeline.fetch.errors import DownloadError
 from pipeline.fetch.http import Throttle, download, make_client
 from pipeline.fetch.pages import looks_like_html
 from pipeline.fetch.robots import Robots
+from pipeline.process_pool import process_pool
 from pipeline.records import FeedPollResult, FeedStatus
 
 ACCEPT = (
@@ -226,7 +225,7 @@ async def poll_feeds(
     if concurrency is not None:
         settings = settings.model_copy(update={"concurrency": concurrency})
     throttle = Throttle(settings)
-    with _parse_pool(parse_workers) as parser:
+    with process_pool(parse_workers) as parser:
         async with make_client(settings) as client:
             robots = Robots(client, settings, throttle)
 
@@ -245,20 +244,6 @@ async def poll_feeds(
                     )
 
             return list(await asyncio.gather(*(one(f, s) for f, s in feeds_with_state)))
-
-
-@contextmanager
-def _parse_pool(workers: int) -> Iterator[Executor | None]:
-    """A process pool for feedparser when asked for more than one worker."""
-    if workers <= 1:
-        yield None
-        return
-    # forkserver: workers never inherit the event loop's threads or sockets
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(workers, mp_context=context) as pool:
-        for _ in range(workers):  # start them while the first documents download
-            pool.submit(int)
-        yield pool
 
 
 def poll_feeds_sync(

@@ -1,8 +1,8 @@
 """The stage tasks both the ingest and the backfill DAG run once pages are fetched.
 
 `plan_extract` → `extract` (mapped) → `plan_classify` → `classify` (mapped) → `index`
-and `alerts`. Each is a one-line shell over a stage function; a DAG wires them with
-`.expand(article_ids=...)` and sets its own trigger rules with `.override(...)`.
+and `alerts`. Each is a one-line shell over a stage function; `after_fetch` wires them
+into a DAG behind its fetch tasks.
 
 Mapped classify instances run at once: each claims only its own articles, and the
 cluster step of each batch is serialised by the store's dedup lock
@@ -15,7 +15,29 @@ stages are imported inside the tasks.
 
 from __future__ import annotations
 
+from typing import Any
+
 from airflow.sdk import task
+
+
+def after_fetch(fetched: Any, after_mapped: str) -> dict[str, Any]:
+    """Wire the stage tasks behind `fetched` in the DAG being defined; returns each
+    stage's output by name (extract, classify, index, alerts) for the DAG's summary.
+
+    `after_mapped` is the DAG's trigger rule for a task after a mapped one: a mapped task
+    with no batch is skipped, and a failed batch must not hold back the others.
+    """
+    extract_batches = plan_extract.override(trigger_rule=after_mapped)()
+    fetched >> extract_batches
+    extracted = extract.expand(article_ids=extract_batches)
+    classify_batches = plan_classify.override(trigger_rule=after_mapped)()
+    extracted >> classify_batches
+    classified = classify.expand(article_ids=classify_batches)
+    indexed = index.override(trigger_rule=after_mapped)()
+    classified >> indexed
+    alerted = alerts.override(trigger_rule=after_mapped)()
+    classified >> alerted  # alerts need classified articles, not the search backend
+    return {"extract": extracted, "classify": classified, "index": indexed, "alerts": alerted}
 
 
 @task

@@ -6,13 +6,12 @@ one batch at a time, each worker with its own store connection. The stages need 
 more to run side by side: each batch claims its own rows, the per-host delay is kept in
 the store, and classify's cluster step is serialised by the store's dedup lock.
 
-Workers start with forkserver, so they inherit no threads or database connections, and
-load the extraction model once at start.
+Workers (`pipeline.process_pool`) inherit no threads or database connections, and load
+the extraction model once at start.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -25,6 +24,7 @@ from pipeline.config import Settings
 from pipeline.extract.extractor import warm_up
 from pipeline.extract.stage import extract_pending
 from pipeline.fetch.stage import fetch_pending
+from pipeline.process_pool import process_pool
 from pipeline.runs.plan import waiting_batches
 from pipeline.store import Store, open_store
 from pipeline.store.batches import StageCounts
@@ -76,23 +76,15 @@ class StagePool:
 def stage_pool(sessions: sessionmaker[Session], settings: Settings) -> Iterator[StagePool | None]:
     """run.workers processes working on the store that `sessions` opens (None for one:
     the stages then run in the caller's process)."""
-    workers = settings.run.workers
-    if workers <= 1:
-        yield None
-        return
     bind = sessions.kw["bind"]
     url = bind.url.render_as_string(hide_password=False)
     # Each worker extracts in its own process: a pool inside a pool would oversubscribe.
     own = settings.model_copy(
         update={"extract": settings.extract.model_copy(update={"workers": 1})}
     )
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_start_worker, initargs=(url, own)
-    ) as pool:
-        for _ in range(workers):  # a job each starts the workers now, not at the first stage
-            pool.submit(int)
-        yield StagePool(sessions, pool, workers)
+    workers = settings.run.workers
+    with process_pool(workers, initializer=_start_worker, initargs=(url, own)) as pool:
+        yield StagePool(sessions, pool, workers) if pool else None
 
 
 def _start_worker(url: str, settings: Settings) -> None:
