@@ -7,8 +7,9 @@ import calendar
 import functools
 import hashlib
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -38,6 +39,23 @@ _ENTITY_DECLARATIONS = tuple(
     "<!ENTITY".encode(codec)
     for codec in ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be", "cp037")
 )
+
+
+class FeedParser:
+    """Parses in this process, or in `workers` processes started at the first document
+    that needs parsing (a cycle of `304`s starts none). The pool closes with `stack`."""
+
+    def __init__(self, workers: int, stack: ExitStack) -> None:
+        self._workers = workers
+        self._stack = stack
+        self._pool: Executor | None = None
+
+    async def parse(self, call: Callable[[], ParsedFeed]) -> ParsedFeed:
+        if self._workers <= 1:
+            return call()
+        if self._pool is None:
+            self._pool = self._stack.enter_context(process_pool(self._workers))
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
 
 
 @dataclass(frozen=True)
@@ -135,13 +153,13 @@ async def poll_feed(
     *,
     max_entries: int | None = None,
     robots: Robots | None = None,
-    parser: Executor | None = None,
+    parser: FeedParser | None = None,
 ) -> FeedPollResult:
     """Poll one feed. Never raises for feed problems: the outcome is in the result's status.
 
     `max_entries` defaults to the default of poll.max_entries_per_poll. With `robots`, the
     feed's URL must be allowed by its site's robots.txt (unless the feed ignores robots).
-    With a `parser` pool, the document is parsed there, off the event loop.
+    With a `parser`, the document is parsed through it (in its worker processes, if any).
     """
     check = None
     if robots is not None and settings.respect_robots and not feed.ignore_robots:
@@ -184,10 +202,7 @@ async def poll_feed(
     )
     result.parsed = True
     try:
-        if parser is None:
-            parsed = parse()
-        else:
-            parsed = await asyncio.get_running_loop().run_in_executor(parser, parse)
+        parsed = parse() if parser is None else await parser.parse(parse)
     except FeedRefused as exc:
         result.status, result.error = FeedStatus.ERROR, str(exc)
         return result
@@ -225,7 +240,8 @@ async def poll_feeds(
     if concurrency is not None:
         settings = settings.model_copy(update={"concurrency": concurrency})
     throttle = Throttle(settings)
-    with process_pool(parse_workers) as parser:
+    with ExitStack() as stack:
+        parser = FeedParser(parse_workers, stack)
         async with make_client(settings) as client:
             robots = Robots(client, settings, throttle)
 
