@@ -36,6 +36,7 @@ docs: install
 # finish within 15 minutes on an idle 2-core machine (not yet timed end to end on one).
 bench: install
 	$(BIN)/python benchmarks/bench_index.py --docs 5000 --repeat 2
+	$(BIN)/python benchmarks/bench_es_retention.py --docs 3000 --repeat 3
 	$(BIN)/python benchmarks/bench_feeds.py --repeat 3
 	$(BIN)/python benchmarks/bench_pipeline.py --pages 2000 --repeat 2 --workers 1,2
 	$(BIN)/python benchmarks/bench_api.py --articles 100000 --workers 2

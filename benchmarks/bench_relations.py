@@ -12,8 +12,10 @@ The report gives, on the test split and then separately on dev (the split to tun
 - same-event clustering: pairwise precision/recall of "same event" over the split's items
   and the seeds, against `event_clusters`, and of "same copy cluster" against
   `duplicate_clusters`;
-- cross-lingual: the Chinese-language items' relation to their (English) seed, and
-  same-event / same-copy pair precision and recall over Chinese × English pairs only;
+- cross-lingual: the Chinese-language items' relation to their (English) seed,
+  same-event / same-copy pair precision and recall over Chinese × English pairs only, and
+  per Chinese item whether its story holds an English report of its event (each item
+  counts once, however big its story: pair counts are dominated by the seed's story);
 - the second seed (`nsi_corvane`, no keyword lists): its items against it.
 
 Whatever the classifier predicts is scored as is: a system that never says `background`
@@ -49,6 +51,7 @@ from benchmarks.dedup_eval.score import (  # noqa: E402
     background_as_follow_up,
     class_table,
     confusion_table,
+    linked_across,
     pair_scores,
     relation_scores,
     thread_scores,
@@ -107,6 +110,7 @@ def split_report(split: str, run_split: Callable[[list[EvalItem]], Run]) -> list
 
     events_across = pair_scores(event_clusters(items), event_of, nodes, only=across)
     copies_across = pair_scores(duplicate_clusters(items), cluster_of, nodes, only=across)
+    links = linked_across(event_clusters(items), event_of, language, [i.id for i in chinese])
     threads = thread_scores([i for i in items if i.seed == DEFAULT_SEED], run.predictions)
     second_scores = relation_scores(second, run.predictions)
     lines = [
@@ -122,6 +126,7 @@ def split_report(split: str, run_split: Callable[[list[EvalItem]], Run]) -> list
         _pr_row(f"thread tags (`{DEFAULT_SEED}` items × thread)", threads),
         _pr_row("cross-lingual: same event, Chinese × English pairs", events_across),
         _pr_row("cross-lingual: same copy cluster, Chinese × English pairs", copies_across),
+        _pr_row("cross-lingual: Chinese items linked to an English report of their event", links),
         "",
         *_relation_section(
             "Cross-lingual: Chinese-language items against their (English) seed", chinese, run

@@ -242,6 +242,15 @@ class DedupSettings(BaseModel):
         "the same-day tolerance are one event and share a story cluster. Stricter than "
         "same_event_threshold: a busy day has many stories on one subject.",
     )
+    event_cross_lingual_threshold: float = Field(
+        0.55,
+        gt=0,
+        le=1,
+        description="Across scripts (an English and a Chinese report, which share no words): "
+        "semantic similarity of an article's lead to the centroid of a story's reports in the "
+        "other script, within the same-day tolerance, at which it can join that story (if no "
+        "other report in its own script is closer to that story).",
+    )
     same_day_tolerance_days: int = Field(
         1,
         ge=0,
@@ -260,7 +269,8 @@ class ElasticsearchSettings(BaseModel):
     verify_certs: bool = Field(True, description="Turn off only for a throwaway local cluster.")
     request_timeout_seconds: float = Field(30.0, gt=0, description="Per-request timeout.")
     index_prefix: str = Field(
-        "newswatch-articles", description="Versioned indices are PREFIX-vN behind aliases."
+        "newswatch-articles",
+        description="Monthly indices PREFIX-vN-YYYY.MM (N: the generation) behind aliases.",
     )
     bulk_chunk_size: int = Field(500, ge=1, description="Documents per bulk request.")
     bulk_max_bytes: int = Field(

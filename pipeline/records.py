@@ -187,3 +187,6 @@ class IndexDocument:
     seed_similarity: float | None = None
     cluster_id: str | None = None
     author: str | None = None
+    discovered_at: datetime | None = None  # the age of an undated article (retention)
+    embedding: tuple[float, ...] | None = None  # the stored sentence embedding, if any
+    embedding_model: str | None = None  # the model that made it (never mix two models)

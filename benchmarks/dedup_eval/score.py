@@ -118,6 +118,33 @@ def pair_scores(
     return pairs
 
 
+def linked_across(
+    gold: list[set[str]],
+    predicted: Mapping[str, str],
+    language: Mapping[str, str],
+    items: Iterable[str],
+) -> PR:
+    """Per item, not per pair: is each of `items` placed in a story with a report in
+    another language (predicted), and does its gold story have one (gold)? A hit is an
+    item linked to at least one gold story-mate in another language; an item linked only
+    to other stories' reports is a false positive (and a miss, if it has gold mates).
+    Big stories weigh as much as small ones here, unlike in pair counts."""
+    gold_of = {member: n for n, members in enumerate(gold) for member in members}
+    members: dict[str, set[str]] = {}
+    for node, cluster in predicted.items():
+        members.setdefault(cluster, set()).add(node)
+    pr = PR()
+    for item in items:
+        lang = language.get(item, "en")
+        mates = {m for m in members[predicted[item]] if language.get(m, "en") != lang}
+        gold_mates = {m for m in gold[gold_of[item]] if language.get(m, "en") != lang}
+        right = bool(mates & gold_mates)
+        pr.tp += right
+        pr.fp += bool(mates) and not right
+        pr.fn += bool(gold_mates) and not right
+    return pr
+
+
 def thread_scores(items: Iterable[EvalItem], predictions: Mapping[str, Prediction]) -> PR:
     """Item × thread tags, for items labelled with threads (the default seed's)."""
     pr = PR()

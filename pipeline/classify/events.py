@@ -2,13 +2,26 @@
 
 Copy detection (``pipeline.classify.dedup``) joins texts that share wording. Outlets
 also report one event each in its own words; those reports share no shingles, but
-their leads say the same thing on the same days. An article whose lead embedding is
-within ``dedup.event_cluster_threshold`` of an earlier article's, both dated within
-``dedup.same_day_tolerance_days`` of each other, joins that article's story cluster,
-so the cluster lists every outlet that reported the event ("also reported by").
-Two leads in one script must also share ``MIN_SHARED_TERMS`` uncommon words (names,
-places): embeddings of text the model knows little about (rare names, made-up words)
-sit close together, and a shared name is what independent reports always have.
+their leads say the same thing on the same days. An article joins an earlier article's
+story cluster, so the cluster lists every outlet that reported the event ("also reported
+by"), when both are dated within ``dedup.same_day_tolerance_days`` of each other and:
+
+- **in one script**, their lead embeddings are within ``dedup.event_cluster_threshold``
+  and the leads share ``MIN_SHARED_TERMS`` uncommon words (names, places): embeddings of
+  text the model knows little about (rare names, made-up words) sit close together, and
+  a shared name is what independent reports always have;
+- **across scripts** (an English and a Chinese report), where no word is shared, the
+  lead is compared with each candidate story as a whole: the centroid of that story's
+  reports in the other script. The closest story must reach
+  ``dedup.event_cross_lingual_threshold``, and the match must be mutual: no other report
+  of those days in the article's script may be closer to that story than the article.
+  Cross-lingual cosines are lower and more bunched than monolingual ones (the reports
+  share meaning, never wording), so a bar low enough to find translations' neighbours
+  also passes a same-day story on the same subject when the article's own event has no
+  report in the other script yet; that story's own report in the article's script is
+  then closer to it, and the mutual test refuses (mutual nearest neighbours, as in
+  cross-lingual sentence mining). A story's centroid averages out one outlet's angle.
+  The same-script rule is tried first.
 """
 
 from __future__ import annotations
@@ -19,10 +32,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from pipeline.classify.embed import (
+    DIMENSIONS,
     MODEL_ID,
     Vector,
     lead_text,
@@ -40,6 +54,7 @@ from pipeline.text.tokens import words
 _DONE = (ArticleStatus.CLASSIFIED.value, ArticleStatus.INDEXED.value)
 MAX_EVENT_CANDIDATES = 20_000  # a few days of a large newsroom's intake
 MIN_SHARED_TERMS = 2
+SCRIPT_SAMPLE_CHARS = 200  # enough of a body to tell Chinese from English
 
 
 def source_hash(embedded_text: str) -> str:
@@ -74,7 +89,14 @@ def save_vector(session: Session, article_id: str, digest: str, vector: Vector) 
 class EventMatch:
     article_id: str
     cluster_id: str
-    similarity: float
+    similarity: float  # to that article (one script) or to its story's centroid (across)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    article_id: str
+    cluster_id: str
+    cjk: bool  # written mostly in Chinese characters
 
 
 def same_event(
@@ -86,8 +108,26 @@ def same_event(
     settings: DedupSettings,
     exclude_clusters: Collection[str] = (),
 ) -> EventMatch | None:
-    """The classified article, dated close to `when`, whose lead says the most nearly the
-    same as this one, if it reaches ``event_cluster_threshold``."""
+    """The story cluster of an independent report of the same event, dated close to
+    `when`, if any: one in this article's script first, else one across scripts."""
+    candidates, matrix = _dated_candidates(session, article_id, when, settings)
+    keep = [i for i, c in enumerate(candidates) if c.cluster_id not in exclude_clusters]
+    if not keep:
+        return None
+    scores = matrix @ vector
+    mine = mostly_cjk(lead)
+    same = [i for i in keep if candidates[i].cjk == mine]
+    match = _same_script(session, lead, candidates, scores, same, settings)
+    if match is not None:
+        return match
+    other = [i for i in keep if candidates[i].cjk != mine]
+    return _across_scripts(vector, candidates, matrix, scores, same, other, settings)
+
+
+def _dated_candidates(
+    session: Session, article_id: str, when: datetime, settings: DedupSettings
+) -> tuple[list[_Candidate], np.ndarray]:
+    """Classified articles dated within the same-day tolerance, with their lead vectors."""
     window = timedelta(days=settings.same_day_tolerance_days, hours=12)
     lo, hi = when - window, when + window
     dated = or_(
@@ -95,7 +135,13 @@ def same_event(
         and_(Article.published_at.is_(None), Article.discovered_at.between(lo, hi)),
     )
     rows = session.execute(
-        select(Article.id, Article.cluster_id, ArticleEmbedding.vector)
+        select(
+            Article.id,
+            Article.cluster_id,
+            Article.title,
+            func.substr(Article.text, 1, SCRIPT_SAMPLE_CHARS),
+            ArticleEmbedding.vector,
+        )
         .join(ArticleEmbedding, ArticleEmbedding.article_id == Article.id)
         .where(
             dated,
@@ -107,27 +153,80 @@ def same_event(
         .order_by(Article.id)
         .limit(MAX_EVENT_CANDIDATES)
     ).all()
-    rows = [r for r in rows if r[1] not in exclude_clusters]
-    if not rows:
-        return None
-    matrix = np.frombuffer(b"".join(r[2] for r in rows), dtype="<f4").reshape(len(rows), -1)
-    scores = matrix @ vector
-    for best in np.argsort(-scores, kind="stable")[:5].tolist():
+    candidates = [
+        _Candidate(aid, cluster or aid, mostly_cjk(f"{title or ''}\n{head or ''}"))
+        for aid, cluster, title, head, _ in rows
+    ]
+    matrix = np.frombuffer(b"".join(r[4] for r in rows), dtype="<f4").reshape(
+        len(rows), DIMENSIONS
+    )
+    return candidates, matrix
+
+
+def _same_script(
+    session: Session,
+    lead: str,
+    candidates: list[_Candidate],
+    scores: np.ndarray,
+    among: list[int],
+    settings: DedupSettings,
+) -> EventMatch | None:
+    """The closest report in this script that reaches the threshold and shares names."""
+    for best in sorted(among, key=lambda i: -float(scores[i]))[:5]:
         if float(scores[best]) < settings.event_cluster_threshold:
             return None
-        other_id, cluster_id = rows[best][0], rows[best][1] or rows[best][0]
-        other = session.execute(
-            select(Article.title, Article.text).where(Article.id == other_id)
+        other = candidates[best]
+        title, text = session.execute(
+            select(Article.title, Article.text).where(Article.id == other.article_id)
         ).one()
-        if shares_terms(lead, lead_text(other[0], other[1] or "")):
-            return EventMatch(other_id, cluster_id, float(scores[best]))
+        if shares_terms(lead, lead_text(title, text or "")):
+            return EventMatch(other.article_id, other.cluster_id, float(scores[best]))
     return None
 
 
+def _across_scripts(
+    vector: Vector,
+    candidates: list[_Candidate],
+    matrix: np.ndarray,
+    scores: np.ndarray,
+    own: list[int],
+    other: list[int],
+    settings: DedupSettings,
+) -> EventMatch | None:
+    """The story whose reports in the other script are, as a whole, the closest, if it
+    reaches the bar and no other report in this article's script is closer to it.
+
+    That second condition makes the match mutual: a story of the day on the same subject
+    can clear the bar when the article's own event has no report in the other script yet,
+    but then that story's own report in this script is closer to it than the article is.
+    Reports as close to the article as two reports of one event
+    (``event_cluster_threshold``) are its event's, not rivals, and are left out.
+    """
+    stories: dict[str, list[int]] = {}
+    for i in other:
+        stories.setdefault(candidates[i].cluster_id, []).append(i)
+    if not stories:
+        return None
+    ids = list(stories)
+    centroids = np.stack([_unit(matrix[stories[c]].mean(axis=0)) for c in ids])
+    similarity = centroids @ vector
+    best = int(np.argmax(similarity))
+    if float(similarity[best]) < settings.event_cross_lingual_threshold:
+        return None
+    rivals = [i for i in own if float(scores[i]) < settings.event_cluster_threshold]
+    if rivals and float(np.max(matrix[rivals] @ centroids[best])) > float(similarity[best]):
+        return None
+    closest = max(stories[ids[best]], key=lambda i: float(scores[i]))
+    return EventMatch(candidates[closest].article_id, ids[best], float(similarity[best]))
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    norm = float(np.linalg.norm(v))
+    return v / norm if norm else v
+
+
 def shares_terms(lead: str, other: str) -> bool:
-    """Whether two leads share enough uncommon words (always true across scripts)."""
-    if mostly_cjk(lead) != mostly_cjk(other):
-        return True
+    """Whether two leads in one script share enough uncommon words."""
     common = common_words()
     mine = {w for w in words(lead) if w not in common and len(w) > 2}
     return len(mine & set(words(other))) >= MIN_SHARED_TERMS

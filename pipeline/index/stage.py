@@ -11,10 +11,12 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.backoff import exponential_backoff
+from pipeline.classify.embed import MODEL_ID, vector_from_bytes
+from pipeline.classify.models import ArticleEmbedding
 from pipeline.config import IndexSettings
 from pipeline.index.base import BackendUnavailable, SearchIndex
 from pipeline.records import ArticleStatus, IndexDocument, IndexState, utcnow
@@ -23,7 +25,11 @@ from pipeline.store.db import rows_matched, transaction
 from pipeline.store.models import Article
 
 
-def to_document(article: Article, indexed_at: datetime) -> IndexDocument:
+def to_document(
+    article: Article, indexed_at: datetime, vector: bytes | None = None
+) -> IndexDocument:
+    """The article as the backends see it; `vector` is its stored embedding of the current
+    model (Elasticsearch indexes it for kNN where the cluster can)."""
     return IndexDocument(
         article_id=article.id,
         canonical_url=article.canonical_url,
@@ -40,6 +46,9 @@ def to_document(article: Article, indexed_at: datetime) -> IndexDocument:
         seed_similarity=article.seed_similarity,
         cluster_id=article.cluster_id,
         author=article.author,
+        discovered_at=article.discovered_at,
+        embedding=None if vector is None else tuple(vector_from_bytes(vector).tolist()),
+        embedding_model=None if vector is None else MODEL_ID,
     )
 
 
@@ -64,8 +73,16 @@ def index_pending(
 
     def work(session: Session, articles: list[Article], counts: StageCounts) -> bool:
         now = utcnow()
+        vectors = dict(
+            session.execute(
+                select(ArticleEmbedding.article_id, ArticleEmbedding.vector).where(
+                    ArticleEmbedding.article_id.in_([a.id for a in articles]),
+                    ArticleEmbedding.model == MODEL_ID,
+                )
+            ).all()
+        )
         try:
-            outcomes = backend.index([to_document(a, now) for a in articles])
+            outcomes = backend.index([to_document(a, now, vectors.get(a.id)) for a in articles])
         except BackendUnavailable as exc:
             for article in articles:
                 _defer(article, f"backend unavailable: {exc}", settings, now)
@@ -132,17 +149,22 @@ def rebuild_index(sessions: sessionmaker[Session], backend: SearchIndex) -> Stag
     started = utcnow()
     sent: list[str] = []
     with sessions() as session:
-        rows = session.scalars(
-            select(Article)
+        # each article with its stored embedding of the current model, if it has one
+        same_model = and_(
+            ArticleEmbedding.article_id == Article.id, ArticleEmbedding.model == MODEL_ID
+        )
+        rows = session.execute(
+            select(Article, ArticleEmbedding.vector)
+            .outerjoin(ArticleEmbedding, same_model)
             .where(Article.status.in_(_INDEXABLE))
             .order_by(Article.id)
             .execution_options(yield_per=_REBUILD_CHUNK)
         )
 
         def documents() -> Iterator[IndexDocument]:
-            for article in rows:
+            for article, vector in rows:
                 sent.append(article.id)
-                yield to_document(article, started)
+                yield to_document(article, started, vector)
                 session.expunge(article)  # keep memory flat over a large store
 
         indexed = backend.rebuild(documents())

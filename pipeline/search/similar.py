@@ -6,7 +6,8 @@ those at most ``SIMILAR_CANDIDATES``, the most recent first, are scored: one mat
 product, whatever the size of the store. The article's own story cluster (its copies
 and same-event reports) is left out, and each other story appears once, as its closest
 article. An article with no stored embedding gets ``None``: the caller falls back to
-the search index's lexical more-like-this.
+the search index's lexical more-like-this. On Elasticsearch with ``dense_vector`` the
+index's kNN search answers instead (``indexed_neighbours``), over every date.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from pipeline.classify.embed import MODEL_ID, vector_from_bytes
 from pipeline.classify.models import ArticleEmbedding
-from pipeline.index.base import SearchIndex
+from pipeline.index.base import BackendUnavailable, SearchIndex
 from pipeline.search.reports import CLASSIFIED, ArticleSummary, summarise
 from pipeline.store.models import Article
 
@@ -45,8 +46,11 @@ class MoreLikeThis:
 def more_like_this(
     session: Session, backend: SearchIndex, article_id: str, limit: int
 ) -> MoreLikeThis:
-    """Nearest stories by embedding; the index's lexical more-like-this without one."""
-    found = similar_articles(session, article_id, limit)
+    """Nearest stories by embedding (kNN in the index where it has it, else scored here);
+    the index's lexical more-like-this without one."""
+    found = indexed_neighbours(session, backend, article_id, limit)
+    if found is None:
+        found = similar_articles(session, article_id, limit)
     if found is not None:
         return MoreLikeThis(article_id, "embedding", found)
     hits = backend.more_like_this(article_id, limit=limit)
@@ -62,6 +66,39 @@ def more_like_this(
         if h.article_id in stored
     ]
     return MoreLikeThis(article_id, "lexical", articles)
+
+
+def indexed_neighbours(
+    session: Session, backend: SearchIndex, article_id: str, limit: int
+) -> list[SimilarArticle] | None:
+    """The nearest other stories by a kNN search of the index's vectors, over all of it (no
+    window: kNN needs no bound); None when the backend has no kNN (the embedded index,
+    or an Elasticsearch cluster without dense_vector), is unavailable, or the article has
+    no embedding."""
+    nearest = getattr(backend, "nearest", None)  # Elasticsearch only
+    article = session.get(Article, article_id)
+    own = session.get(ArticleEmbedding, article_id)
+    if not callable(nearest) or article is None or own is None or own.model != MODEL_ID:
+        return None
+    try:
+        found: list[tuple[str, float]] | None = nearest(
+            vector_from_bytes(own.vector).tolist(),
+            model=MODEL_ID,
+            story_id=article.cluster_id or article.id,
+            limit=limit,
+        )
+    except BackendUnavailable:
+        return None  # the store's vectors still answer
+    if found is None:
+        return None
+    ids = [i for i, _ in found]
+    stored = {
+        a.id: a
+        for a in session.scalars(
+            select(Article).where(Article.id.in_(ids), Article.status.in_(CLASSIFIED))
+        )
+    }
+    return [SimilarArticle(summarise(stored[i]), score) for i, score in found if i in stored]
 
 
 def similar_articles(session: Session, article_id: str, limit: int) -> list[SimilarArticle] | None:

@@ -3,6 +3,10 @@
 Retention is off by default (`retention.enabled`); callers check that setting. An
 article's age is its published date, else the time it was discovered.
 
+On Elasticsearch, whole monthly indices whose month is past the cut-off are deleted
+first (docs/elasticsearch.md, Growth and retention); the articles of the month that
+holds the cut-off are deleted one by one, like every article of the SQLite index.
+
 Each batch is removed from the index first and from the store second, in one store
 transaction: if the backend is down nothing is deleted and the next run tries again;
 if the store fails after the index delete, the next run deletes the same ids again
@@ -59,5 +63,13 @@ def delete_expired(
             else:
                 counts["clusters_updated"] += 1
 
+    # Elasticsearch's monthly indices that hold only expired articles go whole, first; the
+    # articles in them are then deleted from the store below, and from the index cheaply
+    # (they are no longer there). A store failure leaves them for the next run, as above.
+    drop_expired = getattr(backend, "drop_expired", None)
+    dropped = drop_expired(cutoff) if callable(drop_expired) else []
     due = select(Article.id).where(age < cutoff).order_by(Article.id)
-    return drain(sessions, lambda: due, work, batch_size=batch_size)
+    counts = drain(sessions, lambda: due, work, batch_size=batch_size)
+    if dropped:
+        counts["index_months_dropped"] += len(dropped)
+    return counts

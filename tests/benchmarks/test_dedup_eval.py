@@ -22,6 +22,7 @@ from benchmarks.dedup_eval.run import classify_items
 from benchmarks.dedup_eval.score import (
     Prediction,
     background_as_follow_up,
+    linked_across,
     pair_scores,
     relation_scores,
 )
@@ -118,6 +119,19 @@ def test_scores_follow_their_definitions() -> None:
     assert background_as_follow_up(items, predicted) == (1, 1)
     events = pair_scores([{"a", "d"}, {"b"}, {"c"}], {k: p.event for k, p in predicted.items()})
     assert (events.tp, events.fp, events.fn) == (1, 0, 0)
+
+
+def test_cross_lingual_links_count_each_item_once() -> None:
+    gold = [{"en1", "en2", "zh1"}, {"en3", "zh2"}, {"zh3"}, {"zh4"}]
+    language = {"zh1": "zh", "zh2": "zh", "zh3": "zh", "zh4": "zh"}
+    predicted = {
+        "en1": "k1", "en2": "k1", "zh1": "k1",  # linked to its story: a hit
+        "en3": "k3", "zh2": "k2",  # its English report left apart: a miss
+        "zh3": "k3",  # put with another story's English report: a false link
+        "zh4": "k4",  # alone, and rightly so
+    }  # fmt: skip
+    links = linked_across(gold, predicted, language, ["zh1", "zh2", "zh3", "zh4"])
+    assert (links.tp, links.fp, links.fn) == (1, 1, 1)
 
 
 def test_second_seed_ships_without_keyword_lists() -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any, Literal
 
 from elastic_transport import BaseNode
-from elasticsearch import NotFoundError, TransportError
+from elasticsearch import BadRequestError, TransportError
 
 from pipeline.config import ElasticsearchSettings
 from pipeline.index.base import (
@@ -25,7 +26,7 @@ from pipeline.index.elastic.client import (
     reason,
     rejections_as_search_errors,
 )
-from pipeline.index.elastic.documents import action
+from pipeline.index.elastic.layout import ensure_indices
 from pipeline.index.elastic.maintenance import Generations
 from pipeline.index.elastic.pages import (
     PageRequest,
@@ -44,6 +45,8 @@ from pipeline.index.elastic.render import (
     sort_clause,
 )
 from pipeline.index.elastic.template import max_indexed_chars, schema_version
+from pipeline.index.elastic.vectors import STORY_SLACK, knn_clause, nearest_stories
+from pipeline.index.elastic.writes import Copy, copies, delete_action, homes, index_actions
 from pipeline.index.paging import (
     check_limit,
     decode_cursor,
@@ -85,6 +88,8 @@ class ElasticIndex:
         )
         self.read_alias = self.generations.read_alias
         self.write_alias = self.generations.write_alias
+        self._knn_refused = False  # the cluster refused a kNN search (see `knn`)
+        self._knn_off_logged = False
 
     def __repr__(self) -> str:  # never the client's: it holds the credentials
         return f"ElasticIndex(url={self.settings.url!r}, prefix={self.read_alias!r})"
@@ -107,7 +112,7 @@ class ElasticIndex:
     def refresh(self) -> None:
         """Make recent writes searchable now (Elasticsearch does it every second anyway)."""
         with backend_errors(self.settings.url):
-            self.client.indices.refresh(index=list(self.generations.write_targets()))
+            self.client.indices.refresh(index=[self.read_alias, self.write_alias])
 
     def count(self) -> int:
         with backend_errors(self.settings.url):
@@ -117,42 +122,55 @@ class ElasticIndex:
         with backend_errors(self.settings.url):
             cluster = self.client.cluster.health()
             documents = self.count()
-            index = self.generations.alias_target(self.read_alias)
-            writer = self.generations.alias_target(self.write_alias)
+            layout = self.generations.layout()
+            live, writer = layout.live, layout.writer
+            months = [n.month.label for n in layout.members(live or 0) if n.month]
             meta: dict[str, Any] = {}
-            if index is not None:
-                mapping = self.client.indices.get_mapping(index=index)
-                meta = mapping[index]["mappings"].get("_meta", {})
+            if live is not None:
+                newest = layout.members(live)[-1].name
+                mapping = self.client.indices.get_mapping(index=newest)
+                meta = mapping[newest]["mappings"].get("_meta", {})
         return {
             "backend": self.name,
             "url": self.settings.url,
             "status": cluster["status"],  # green/yellow serve searches; red may not
             "cluster": cluster["cluster_name"],
             "nodes": cluster["number_of_nodes"],
-            "index": index,
-            "write_index": writer,
-            "rebuilding": writer != index,
+            "index": None if live is None else self.generations.naming.generation(live),
+            "write_index": None if writer is None else self.generations.naming.generation(writer),
+            "rebuilding": writer != live,
+            "months": f"{months[0]} to {months[-1]} ({len(months)} indices)" if months else None,
             "documents": documents,
             "schema_version": meta.get("schema_version"),
             "template_schema_version": schema_version(),
+            "knn": self.knn,
         }
 
     # -- writes ------------------------------------------------------------------------
 
     def index(self, docs: Sequence[IndexDocument]) -> list[IndexOutcome]:
+        """Each document into its month's index (writes.py), moving it out of any other."""
         if not docs:
             return []
         outcomes: dict[str, IndexOutcome] = {}
         whole_request_failed = 0
         try:
             with backend_errors(self.settings.url):
-                targets = self.generations.write_targets()
-            actions = (action(t, doc, self.max_text_chars) for doc in docs for t in targets)
+                layout = self.generations.writable()
+                if not layout.targets():
+                    raise BackendUnavailable("no search index behind the aliases: run setup")
+                ensure_indices(
+                    self.client, layout, {n: v for d in docs for n, v in homes(layout, d).items()}
+                )
+                vectors = {v: self.generations.maps_vectors(v, layout) for v in layout.targets()}
+                found = self._copies([d.article_id for d in docs])
+            actions = index_actions(layout, docs, found, self.max_text_chars, vectors)
             for ok, item in self._bulk(actions):
-                info = item["index"]
+                op, info = next(iter(item.items()))
                 article_id = str(info["_id"])
+                ok = ok or (op == "delete" and info.get("status") == 404)  # gone already
                 earlier = outcomes.get(article_id)
-                if earlier is None or earlier.ok:  # during a rebuild: ok only if ok in both
+                if earlier is None or earlier.ok:  # ok only if every action for it is
                     error = None if ok else reason(info)
                     outcomes[article_id] = IndexOutcome(article_id, ok, error)
                 whole_request_failed += "exception" in info
@@ -169,13 +187,10 @@ class ElasticIndex:
         return [outcomes.get(d.article_id, IndexOutcome(d.article_id, False, unsent)) for d in docs]
 
     def delete(self, article_ids: Sequence[str]) -> None:
+        """Delete every copy of these articles, wherever their months are."""
         with backend_errors(self.settings.url):
-            targets = self.generations.write_targets()
-            actions = (
-                {"_op_type": "delete", "_index": target, "_id": article_id}
-                for article_id in dict.fromkeys(article_ids)
-                for target in targets
-            )
+            found = self._copies(article_ids)
+            actions = (delete_action(c.index, i) for i, cs in found.items() for c in cs)
             failed = [
                 item["delete"]
                 for ok, item in self._bulk(actions)
@@ -184,12 +199,24 @@ class ElasticIndex:
         if failed:
             raise BackendUnavailable(f"{len(failed)} deletions failed: {reason(failed[0])}")
 
+    def drop_expired(self, cutoff: datetime) -> list[str]:
+        """Retention: delete the monthly indices holding only articles older than `cutoff`."""
+        return self.generations.drop_expired(cutoff)
+
+    def _copies(self, article_ids: Sequence[str]) -> dict[str, list[Copy]]:
+        """Where these articles' documents are in the generations being written (refreshed
+        first, so a document written a moment ago is found too)."""
+        aliases = [self.read_alias, self.write_alias]  # a missing one holds nothing
+        self.client.indices.refresh(index=aliases, ignore_unavailable=True)
+        return copies(self.client, aliases, article_ids)
+
     def _bulk(self, actions: Iterable[dict[str, Any]]) -> Iterable[tuple[bool, dict[str, Any]]]:
         return bulk(
             self.client,
             actions,
             chunk_size=self.settings.bulk_chunk_size,
             max_bytes=self.settings.bulk_max_bytes,
+            require_alias=False,  # monthly indices by name; the write path creates them
         )
 
     # -- search ------------------------------------------------------------------------
@@ -256,11 +283,8 @@ class ElasticIndex:
         """Other stories sharing the most distinctive stems with this article."""
         check_limit(limit)
         with backend_errors(self.settings.url):
-            try:
-                doc = self.client.get(
-                    index=self.read_alias, id=article_id, source_includes=["story_id"]
-                )
-            except NotFoundError:
+            doc = self._stored(article_id)
+            if doc is None:
                 return []
             like = {
                 "more_like_this": {
@@ -286,3 +310,55 @@ class ElasticIndex:
                 highlight=highlight(None),
             )
         return [hit(h, other_outlets(h)) for h in response["hits"]["hits"]]
+
+    def _stored(self, article_id: str) -> dict[str, Any] | None:
+        """The article's live document (its story id), wherever its month is: a GET needs
+        the one index, and the read alias spans many."""
+        hits = self.client.search(
+            index=self.read_alias,
+            query={"ids": {"values": [article_id]}},
+            source_includes=["story_id"],
+            size=1,
+        )["hits"]["hits"]
+        return dict(hits[0]) if hits else None
+
+    # -- kNN -----------------------------------------------------------------------------
+
+    @property
+    def knn(self) -> bool:
+        """Whether "more like this" by embedding runs here (vectors.py): the live
+        generation maps the vector field (asked per call, so a rebuild that adds it counts
+        at once; the mapping is read once per generation) and the cluster has not refused a
+        kNN search."""
+        if self._knn_refused:
+            return False
+        with backend_errors(self.settings.url):
+            layout = self.generations.layout()
+            live = layout.live is not None and self.generations.maps_vectors(layout.live, layout)
+        if not live and not self._knn_off_logged:
+            log.info("kNN more-like-this is off: the search index has no vector field")
+            self._knn_off_logged = True
+        return live
+
+    def nearest(
+        self, vector: Sequence[float], *, model: str, story_id: str, limit: int = 10
+    ) -> list[tuple[str, float]] | None:
+        """(article id, cosine) of the `limit` nearest other stories by embedding of `model`,
+        closest first; None when kNN is off (the caller scores embeddings itself)."""
+        check_limit(limit)
+        if not self.knn:
+            return None
+        k = limit * STORY_SLACK
+        try:
+            with backend_errors(self.settings.url):
+                response = self.client.search(
+                    index=self.read_alias,
+                    knn=knn_clause(vector, model, story_id, k),
+                    size=k,
+                    source_includes=["story_id"],
+                )
+        except BadRequestError as exc:
+            self._knn_refused = True
+            log.warning("Elasticsearch refused a kNN search (%s): kNN is off", exc.message)
+            return None
+        return nearest_stories(response["hits"]["hits"], limit)

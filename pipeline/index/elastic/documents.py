@@ -6,6 +6,9 @@ from typing import Any
 
 from pipeline.records import IndexDocument, as_utc
 
+VECTOR_FIELD = "embedding"  # dense_vector, where the cluster has it (see vectors.py)
+VECTOR_MODEL_FIELD = "embedding_model"
+
 
 def clip_text(text: str, limit: int) -> str:
     """Cut `text` to at most `limit` UTF-16 units (Lucene's characters), at a word boundary.
@@ -22,21 +25,26 @@ def clip_text(text: str, limit: int) -> str:
 
 
 def action(
-    target: str, doc: IndexDocument, max_text_chars: int, op_type: str = "index"
+    target: str,
+    doc: IndexDocument,
+    max_text_chars: int,
+    op_type: str = "index",
+    *,
+    vectors: bool = False,
 ) -> dict[str, Any]:
     """A bulk action: `index` (ingest: the store's latest wins) or `create` (rebuild: keep
-    a document that is already there)."""
+    a document that is already there). `vectors`: the index maps the embedding."""
     return {
         "_op_type": op_type,
         "_index": target,
         "_id": doc.article_id,  # deterministic: indexing again overwrites
-        "_source": source(doc, max_text_chars),
+        "_source": source(doc, max_text_chars, vectors=vectors),
     }
 
 
-def source(doc: IndexDocument, max_text_chars: int) -> dict[str, Any]:
+def source(doc: IndexDocument, max_text_chars: int, *, vectors: bool = False) -> dict[str, Any]:
     published, indexed = as_utc(doc.published_at), as_utc(doc.indexed_at)
-    return {
+    fields: dict[str, Any] = {
         "article_id": doc.article_id,
         "story_id": doc.cluster_id or doc.article_id,  # unclustered: a story of its own
         "cluster_id": doc.cluster_id,
@@ -54,3 +62,7 @@ def source(doc: IndexDocument, max_text_chars: int) -> dict[str, Any]:
         "seed_similarity": doc.seed_similarity,
         "author": doc.author,
     }
+    if vectors and doc.embedding is not None:
+        fields[VECTOR_FIELD] = list(doc.embedding)
+        fields[VECTOR_MODEL_FIELD] = doc.embedding_model
+    return fields

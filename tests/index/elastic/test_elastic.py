@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from elasticsearch import BadRequestError
@@ -18,13 +19,15 @@ from werkzeug import Request, Response
 from pipeline.config import ElasticsearchSettings, Settings
 from pipeline.index.base import BackendUnavailable, SearchQuery
 from pipeline.index.elastic import ElasticIndex, clip_text, make_es_client, schema_version
+from pipeline.index.elastic.months import month_of
 from pipeline.index.factory import open_index
 from pipeline.index.sqlite_fts import SqliteFtsIndex
-from pipeline.records import IndexDocument
+from pipeline.records import IndexDocument, utcnow
 from tests.index.conftest import OsmemProcess, PlainJsonNode, drop_indices, es_settings
 from tests.index.newsroom import make_doc
 
 NOW = datetime(2021, 6, 1, 12, tzinfo=UTC)
+THIS_MONTH = month_of(utcnow()).label  # setup and rebuild always create the current month
 
 
 def doc(article_id: str, text: str, **changes: object) -> IndexDocument:
@@ -56,6 +59,22 @@ def aliases_of(index: ElasticIndex) -> dict[str, set[str]]:
     return {name: set(info["aliases"]) for name, info in raw.items()}
 
 
+def generation(index: ElasticIndex, version: int, *months: str) -> dict[str, set[str]]:
+    """The indices of generation `version` (its listed months and the current one), each
+    behind both aliases."""
+    both = {index.read_alias, index.write_alias}
+    labels = {*months, THIS_MONTH}
+    return {f"{index.read_alias}-v{version}-{label}": both for label in labels}
+
+
+def source_of(index: ElasticIndex, article_id: str) -> dict[str, Any]:
+    """The one live document of an article (a GET needs its month's index)."""
+    query = {"ids": {"values": [article_id]}}
+    hits = index.client.search(index=index.read_alias, query=query)["hits"]["hits"]
+    assert len(hits) == 1, hits
+    return dict(hits[0]["_source"])
+
+
 @pytest.fixture
 def loaded(elastic: ElasticIndex) -> ElasticIndex:
     assert all(o.ok for o in elastic.index(DOCS))
@@ -69,13 +88,13 @@ def loaded(elastic: ElasticIndex) -> ElasticIndex:
 def test_ensure_ready_creates_the_first_version_behind_both_aliases(elastic: ElasticIndex) -> None:
     elastic.ensure_ready()  # a second time changes nothing
     prefix = elastic.read_alias
-    assert aliases_of(elastic) == {f"{prefix}-v1": {prefix, f"{prefix}-write"}}
+    assert aliases_of(elastic) == generation(elastic, 1)  # this month's index, empty
     template = elastic.client.indices.get_index_template(name=prefix)["index_templates"][0]
     assert template["index_template"]["index_patterns"] == [f"{prefix}-v*"]
 
 
 def test_the_template_mapping_is_strict_and_applied(elastic: ElasticIndex) -> None:
-    index = f"{elastic.read_alias}-v1"
+    index = f"{elastic.read_alias}-v1-{THIS_MONTH}"
     mapping = elastic.client.indices.get_mapping(index=index)[index]["mappings"]
     assert mapping["dynamic"] == "strict"
     assert mapping["_meta"]["schema_version"] == schema_version()
@@ -93,15 +112,13 @@ def test_the_template_mapping_is_strict_and_applied(elastic: ElasticIndex) -> No
 
 def test_documents_carry_their_id_as_a_keyword_and_their_story(loaded: ElasticIndex) -> None:
     loaded.index([doc("ferry-3", "A relief ferry sailed at dawn.", cluster_id="c-ferry")])
-    source = loaded.client.get(index=loaded.read_alias, id="ferry-3")["_source"]
+    source = source_of(loaded, "ferry-3")
     assert (source["article_id"], source["story_id"], source["cluster_id"]) == (
         "ferry-3",
         "c-ferry",
         "c-ferry",
     )
-    assert loaded.client.get(index=loaded.read_alias, id="ferry-1")["_source"]["story_id"] == (
-        "ferry-1"
-    )
+    assert source_of(loaded, "ferry-1")["story_id"] == "ferry-1"
 
 
 # -- rebuild -------------------------------------------------------------------------------
@@ -127,13 +144,12 @@ def test_rebuild_swaps_the_alias_and_drops_the_old_index(loaded: ElasticIndex) -
         f"{prefix}-v2",
         True,
     )
-    assert aliases_of(loaded) == {f"{prefix}-v2": {prefix, f"{prefix}-write"}}
+    assert aliases_of(loaded) == generation(loaded, 2, "2021.06")
     assert found(loaded, "ferry") == {"ferry-1", "ferry-2", "late"}
     assert loaded.count() == len(DOCS) + 1
 
 
 def test_a_failed_rebuild_leaves_the_live_index_as_it_was(loaded: ElasticIndex) -> None:
-    prefix = loaded.read_alias
 
     def broken_store() -> Iterator[IndexDocument]:
         yield DOCS[0]
@@ -142,16 +158,18 @@ def test_a_failed_rebuild_leaves_the_live_index_as_it_was(loaded: ElasticIndex) 
 
     with pytest.raises(RuntimeError, match="store went away"):
         loaded.rebuild(broken_store())
-    assert aliases_of(loaded) == {f"{prefix}-v1": {prefix, f"{prefix}-write"}}
+    assert aliases_of(loaded) == generation(loaded, 1, "2021.06")
     loaded.refresh()
     assert found(loaded, "bridge") == {"bridge-1", "bridge-2", "late"}  # nothing lost
 
 
 def test_rebuild_clears_indices_left_by_a_crashed_rebuild(loaded: ElasticIndex) -> None:
     prefix = loaded.read_alias
-    loaded.client.indices.create(index=f"{prefix}-v7")  # no alias: a crashed rebuild's leftover
+    # no alias: a crashed rebuild's leftovers (a month of it, and a pre-monthly index)
+    loaded.client.indices.create(index=f"{prefix}-v7-2021.06")
+    loaded.client.indices.create(index=f"{prefix}-v8")
     assert loaded.rebuild(iter(DOCS)) == len(DOCS)
-    assert aliases_of(loaded) == {f"{prefix}-v2": {prefix, f"{prefix}-write"}}
+    assert aliases_of(loaded) == generation(loaded, 2, "2021.06")
 
 
 # -- bulk indexing -------------------------------------------------------------------------
@@ -176,7 +194,7 @@ def test_long_text_is_cut_at_a_word_before_the_limit(osmem: OsmemProcess) -> Non
     try:
         text = "harbour " * 120 + "lighthouse " * 100
         assert index.index([doc("long", text)])[0].ok
-        stored = index.client.get(index=index.read_alias, id="long")["_source"]["text"]
+        stored = source_of(index, "long")["text"]
         assert len(stored) <= 1000 and stored.endswith("lighthouse")
         assert found(index, "lighthouse") == {"long"}
     finally:

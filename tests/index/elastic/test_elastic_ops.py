@@ -128,15 +128,14 @@ def test_rebuild_loads_without_replicas_or_refresh_and_restores_them(
 
     def store() -> Iterator[IndexDocument]:
         yield from DOCS[:2]
-        seen.append(index_settings(fresh, fresh.generations.alias_target(fresh.write_alias) or ""))
+        seen.append(index_settings(fresh, f"{fresh.read_alias}-v2-2021.06"))
         yield from DOCS[2:]
 
     assert fresh.rebuild(store()) == len(DOCS)
     during = seen[0]
     assert str(during["number_of_replicas"]) == "0"
     assert str(during["refresh_interval"]) == "-1"
-    live = fresh.generations.alias_target(fresh.read_alias)
-    after = index_settings(fresh, live or "")
+    after = index_settings(fresh, f"{fresh.read_alias}-v2-2021.06")
     assert after.get("auto_expand_replicas") == "0-1"
     assert after.get("refresh_interval") in (None, "1s")
     assert fresh.count() == len(DOCS)
