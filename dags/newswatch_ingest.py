@@ -23,7 +23,8 @@ run at a time, without catch-up.
   even if some failed: the other batches' articles go on to the index, and the failed
   batch's articles wait for the next run.
 - `extract`: one mapped instance per batch; text and metadata of each fetched page.
-- `plan_classify`: the extracted articles, oldest first, in batches the same way.
+- `plan_classify`: the extracted articles, oldest first, in batches of
+  `articles_per_classify_task` (each instance loads the models and the duplicate index).
 - `classify`: one mapped instance per batch, as many at once as Airflow has workers;
   duplicates, story clusters, relation to the seed stories, threads. The cluster step
   of each batch is serialised by a store lock, so copies of one story classified by two

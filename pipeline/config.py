@@ -409,8 +409,15 @@ class AirflowSettings(BaseModel):
     articles_per_task: int = Field(
         100,
         ge=1,
-        description="Articles per mapped fetch, extract and classify task; smaller batches use "
-        "more workers.",
+        description="Articles per mapped fetch and extract task; smaller batches use more "
+        "workers.",
+    )
+    articles_per_classify_task: int = Field(
+        500,
+        ge=1,
+        description="Articles per mapped classify task. Larger than articles_per_task because "
+        "each classify instance first loads the seed profiles, the embedding model and the "
+        "near-duplicate index.",
     )
     retries: int = Field(3, ge=0, description="Retries of a failed DAG task.")
     retry_delay_seconds: float = Field(

@@ -94,6 +94,5 @@ def _waiting_batches(stage: str) -> list[list[str]]:
 
     with nw.task_store() as (settings, store):
         conf = settings.airflow
-        return waiting_batches(
-            store.sessions, stage, conf.articles_per_task, conf.max_fetch_batches
-        )
+        size = conf.articles_per_classify_task if stage == "classify" else conf.articles_per_task
+        return waiting_batches(store.sessions, stage, size, conf.max_fetch_batches)

@@ -82,6 +82,7 @@ def newswatch_env(
     tasks = {
         "feeds_per_task": 2,
         "articles_per_task": 8,
+        "articles_per_classify_task": 16,
         "retries": 1,
         "retry_delay_seconds": 0,
         "max_retry_delay_seconds": 1,
