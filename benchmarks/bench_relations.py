@@ -16,7 +16,9 @@ The report gives, on the test split and then separately on dev (the split to tun
   same-event / same-copy pair precision and recall over Chinese × English pairs only, and
   per Chinese item whether its story holds an English report of its event (each item
   counts once, however big its story: pair counts are dominated by the seed's story);
-- the second seed (`nsi_corvane`, no keyword lists): its items against it.
+- the second seed (`nsi_corvane`, no keyword lists): its items against it, then every
+  item of the split against it (the `seed_article` items labelled by
+  `dedup_eval/cross_seed.txt`), with the precision of what it calls related.
 
 Whatever the classifier predicts is scored as is: a system that never says `background`
 scores 0 recall on it.
@@ -41,6 +43,7 @@ from benchmarks.dedup_eval.load import (  # noqa: E402
     SEED_EVENTS,
     SPLITS,
     EvalItem,
+    cross_seed_items,
     duplicate_clusters,
     event_clusters,
     load_items,
@@ -74,13 +77,17 @@ def _precision(name: str, pr: PR) -> str:
     return f"`{name}` {pr.precision:.3f} ({pr.tp} of {pr.tp + pr.fp} predicted)"
 
 
-def _relation_section(title: str, items: list[EvalItem], run: Run) -> list[str]:
-    scores = relation_scores(items, run.predictions)
+def _relation_section(
+    title: str, items: list[EvalItem], run: Run, seed: str | None = None
+) -> list[str]:
+    """Scores of `items` against their own seed, or against `seed` if given."""
+    predictions = run.predictions if seed is None else run.against(seed)
+    scores = relation_scores(items, predictions)
     lines = [f"### {title} ({scores.items} items)", ""]
     if not items:
         return [*lines, "No items.", ""]
     lines += [*class_table(scores), "", *confusion_table(scores), ""]
-    dated, undated = background_as_follow_up(items, run.predictions)
+    dated, undated = background_as_follow_up(items, predictions)
     lines += [
         f"`background` predicted as `follow_up`: **{dated}** with a known date; "
         f"{undated} undated (the classifier sees only the discovery time).",
@@ -113,6 +120,11 @@ def split_report(split: str, run_split: Callable[[list[EvalItem]], Run]) -> list
     links = linked_across(event_clusters(items), event_of, language, [i.id for i in chinese])
     threads = thread_scores([i for i in items if i.seed == DEFAULT_SEED], run.predictions)
     second_scores = relation_scores(second, run.predictions)
+    every = second + cross_seed_items([i for i in items if i.seed == DEFAULT_SEED], SECOND_SEED)
+    related = PR()
+    for item in every:
+        predicted = run.relations[(item.id, SECOND_SEED)]
+        related.add(predicted != "unrelated", item.relation != "unrelated")
     lines = [
         f"## {split} split ({len(items)} items; classify stage took {run.seconds:.2f} s)",
         "",
@@ -135,6 +147,17 @@ def split_report(split: str, run_split: Callable[[list[EvalItem]], Run]) -> list
         "Second seed precision: "
         + ", ".join(_precision(name, second_scores.per_class[name]) for name in RELATIONS[:3])
         + ".",
+        "",
+        *_relation_section(
+            f"Second seed `{SECOND_SEED}` against every item of the split "
+            "(`seed_article` items labelled by `cross_seed.txt`)",
+            every,
+            run,
+            SECOND_SEED,
+        ),
+        f"Called related to `{SECOND_SEED}` (duplicate, follow_up or background): "
+        f"precision {related.precision:.3f} ({related.tp} of {related.tp + related.fp}), "
+        f"recall {related.recall:.3f}, over {len(every)} labelled items.",
         "",
     ]
     return lines

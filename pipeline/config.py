@@ -205,9 +205,11 @@ class DedupSettings(BaseModel):
     threads_file: Path | None = Field(
         None,
         description="Thread (storyline) labels and angle keyword lists; default: the shipped "
-        "threads.json. Optional for relations: a seed's follow-ups are found by meaning "
-        "(embeddings) and grouped into developments without any keyword list; a file with "
-        "empty 'threads' and 'angles' turns keyword storylines off.",
+        "threads.json. Optional for relations: its 'seeds' names the seeds whose storylines "
+        "it describes (shipped: seed_article); every other seed is related by its own story "
+        "(its distinctive terms and meaning) and its follow-ups are grouped into developments "
+        "without any keyword list; a file with empty 'threads' and 'angles' turns keyword "
+        "storylines off.",
     )
     passage_min_words: int = Field(
         8,
@@ -369,17 +371,18 @@ class ApiSettings(BaseModel):
     max_page_size: int = Field(100, ge=1, description="Largest page a search may ask for.")
     max_request_bytes: int = Field(65_536, ge=1024, description="Largest request body accepted.")
     workers: int = Field(
-        1,
+        2,
         ge=1,
         description="Worker processes of `newswatch serve`; searches are CPU-bound, so about "
-        "one per core. Default 1: under heavy load two workers on one SQLite store gave "
-        "some 503s in the benchmark, not yet explained (benchmarks/RESULTS.md).",
+        "one per core (2: the 2-core machine the benchmarks describe). Each holds its own "
+        "caches and read connections; more workers than cores only add memory and contention.",
     )
     cache_seconds: float = Field(
         60.0,
         ge=0,
-        description="How long thread summaries and timelines are reused before they are "
-        "computed again (0: never cached); they change only when a run indexes articles.",
+        description="How long search pages, thread summaries and timelines are reused, per "
+        "worker, before they are computed again (0: never cached); they change only when a "
+        "run indexes articles.",
     )
 
 

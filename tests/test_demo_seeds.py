@@ -57,6 +57,11 @@ def test_demo_reports_the_second_seed_without_keyword_lists(
     # Nothing about the Pompeo story is taken for a Corvane follow-up.
     pompeo = {ids[a.slug] for a in newsroom.manifest() if not a.slug.startswith("corvane-")}
     assert not followups & pompeo
+    # Nor for its background: UK–China coverage of another story is not this one's. The
+    # bill that created the investment-security powers is (as in benchmarks/dedup_eval).
+    bill = ids["national-security-investment-bill"]
+    assert _ids(report.background) == {ids["corvane-deal-called-in-review"], bill}
+    assert not _ids(report.copies) & pompeo
 
     print_demo_report(store, settings)
     out = capsys.readouterr().out

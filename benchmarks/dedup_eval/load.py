@@ -13,7 +13,7 @@ between two ``---`` lines); see README.md. No dependencies beyond the standard l
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -36,6 +36,7 @@ SEED_EVENTS = {
     "seed_article": "pompeo-london-2020-07-21",
     "nsi_corvane": "corvane-block-2022-07-27",
 }
+CROSS_SEED_FILE = ROOT / "cross_seed.txt"
 COPY_OF_SEED = "seed"  # duplicate_of value for copies of the item's seed
 REQUIRED = ("id", "group", "outlet", "title", "relation")
 KNOWN_KEYS = (
@@ -216,3 +217,21 @@ def event_clusters(items: list[EvalItem]) -> list[set[str]]:
         if item.event:
             edges.append((item.id, first.setdefault(item.event, item.id)))
     return _components({i.id for i in items}, edges)
+
+
+def cross_seed_items(items: list[EvalItem], seed: str) -> list[EvalItem]:
+    """The items labelled against another seed, relabelled against `seed` by
+    ``cross_seed.txt`` (``unrelated`` unless listed there)."""
+    labels: dict[str, str] = {}
+    for line in CROSS_SEED_FILE.read_text("utf-8").splitlines():
+        line = _COMMENT.sub("", line).strip()
+        if line and not line.startswith("#"):
+            item_id, relation = line.split()
+            if relation not in RELATIONS:
+                raise FormatError(f"{CROSS_SEED_FILE.name}: bad relation {relation!r}")
+            labels[item_id] = relation
+    return [
+        replace(i, seed=seed, relation=labels.get(i.id, "unrelated"), threads=())
+        for i in items
+        if i.seed != seed
+    ]

@@ -12,7 +12,7 @@ import re
 import tempfile
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from datetime import time as clock
 from pathlib import Path
@@ -36,6 +36,15 @@ SEED_HOUR = clock(12, 0, tzinfo=UTC)  # a seed's day is known, its hour is not
 class Run:
     predictions: dict[str, Prediction]  # by item id, and by seed id for the seeds
     seconds: float  # time spent in the classify stage
+    relations: dict[tuple[str, str], str]  # (item id, seed id) -> relation, every seed
+
+    def against(self, seed: str) -> dict[str, Prediction]:
+        """Predictions whose relation is the one to `seed`, whatever the item's own seed."""
+        return {
+            key: replace(p, relation=self.relations[(key, seed)])
+            for key, p in self.predictions.items()
+            if (key, seed) in self.relations
+        }
 
 
 def seed_time(seed: Seed) -> datetime:
@@ -95,7 +104,7 @@ def classify_items(items: Iterable[EvalItem], seeds: Iterable[str] = tuple(SEED_
                     threads=frozenset(article.threads or ()),
                 )
         store.dispose()
-    return Run(predictions, seconds)
+    return Run(predictions, seconds, {k: str(v) for k, v in relations.items()})
 
 
 def _article(

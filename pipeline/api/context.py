@@ -15,7 +15,7 @@ from pipeline.api.cache import TtlCache
 from pipeline.classify.seeds import Seed, load_seeds
 from pipeline.classify.threads import ThreadBook
 from pipeline.config import Settings
-from pipeline.index.base import SearchIndex, SearchQuery, TimelineBucket
+from pipeline.index.base import SearchIndex, SearchPage, SearchQuery, TimelineBucket
 from pipeline.search import reports
 from pipeline.store import Store
 
@@ -30,12 +30,19 @@ class AppContext:
     _seeds: list[Seed] | None = None
     _rules: RuleBook | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _searches: TtlCache[SearchPage] = field(init=False)
     _timelines: TtlCache[list[TimelineBucket]] = field(init=False)
     _summaries: TtlCache[list[reports.ThreadSummary]] = field(init=False)
 
     def __post_init__(self) -> None:
+        self._searches = TtlCache(self.cache_seconds)
         self._timelines = TtlCache(self.cache_seconds)
         self._summaries = TtlCache(self.cache_seconds)
+
+    def search(self, query: SearchQuery) -> SearchPage:
+        """The backend's page of hits, reused for api.cache_seconds (a newsroom repeats its
+        searches, and their answers change only when a run indexes articles)."""
+        return self._searches.get(repr(query), lambda: self.backend.search(query))
 
     def timeline(
         self, query: SearchQuery, interval: Literal["day", "week"]

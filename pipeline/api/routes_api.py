@@ -34,7 +34,7 @@ def search(params: Annotated[SearchParams, Query()], context: Context) -> Search
     """Search articles: one hit per story cluster (unless collapse=false), with highlighted
     snippets and the other outlets of the story in `also_published_by`. Pass `next_cursor`
     back as `cursor` for the next page."""
-    return context.backend.search(params.to_query(context.settings.api.max_page_size))
+    return context.search(params.to_query(context.settings.api.max_page_size))
 
 
 @router.get("/timeline", tags=["search"], responses=_400)

@@ -54,7 +54,7 @@ def search(
 ) -> Response:
     page, error = None, None
     try:
-        page = context.backend.search(params.to_query(context.settings.api.max_page_size))
+        page = context.search(params.to_query(context.settings.api.max_page_size))
     except SearchError as exc:  # shown above the form, which keeps what was typed
         error = str(exc)
     return render(

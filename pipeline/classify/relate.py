@@ -21,10 +21,19 @@ says so. Four kinds of evidence are combined, so no single keyword decides:
   article gets the same relation on a fresh store and on a full one;
 - topic: the storylines (threads) the article shares with the seed, and the story
   angles (e.g. Britain and China) the seed shows and the article must show too; both
-  come from the optional threads file, so a seed without keyword lists has none;
+  come from the optional threads file, and only for the seeds it names (``seeds``);
+- story: BM25 of the article over the seed's *distinctive* terms, weighted by rarity in
+  general English (``pipeline.classify.story``): the names and specifics of the seed's
+  own story rather than the vocabulary of its beat;
 - semantic: the cosine between the article's embedding (title and lead, see
   ``pipeline.classify.embed``) and the seed's paragraphs (the best one is quoted as
   the passage that matched) and the seed's own lead (same event or not).
+
+A seed the threads file describes is related through its storylines and angles (topic,
+lexical, semantic gated by the angles). Any other seed has no keyword lists and is
+related by its own story: semantic closeness counts only as far as the article also
+shares the seed's distinctive terms, so UK–China coverage of another story is not taken
+for this one's follow-up or background.
 
 Thresholds live in ``DedupSettings``; the weights below were chosen on the dev split.
 """
@@ -43,6 +52,7 @@ from typing import Any
 from pipeline.classify.dedup import Fingerprint, containment, fingerprint
 from pipeline.classify.embed import Embedder, Passage, Vector, cosine, mostly_cjk
 from pipeline.classify.seeds import Seed
+from pipeline.classify.story import bm25, story_terms
 from pipeline.classify.threads import (
     AngleMatch,
     ThreadBook,
@@ -57,9 +67,6 @@ from pipeline.text.tokens import plain_words, words
 
 KEY_TERMS = 60  # the seed's strongest terms make up its lexical profile
 PROPER_WEIGHT = 1.5  # names (capitalised inside a sentence) and phrases are more specific
-BM25_K1 = 1.2
-BM25_B = 0.5  # half length normalisation: teasers and long features both occur
-AVG_WORDS = 600  # typical article length for BM25's length normalisation
 # How the follow-up score is made: lexical closeness and shared storylines, scaled by
 # the share of the seed's angles the article shows (none: score 0).
 LEXICAL_WEIGHT = 0.5
@@ -75,6 +82,13 @@ SEMANTIC_WEIGHT = 0.8  # its share of the semantic route's score; lexical closen
 # this much of its weakest angle counts in full. Angle terms are English keyword lists,
 # so text in a script they cannot match (Chinese) is not gated by them.
 ANGLE_FULL = 0.4
+# A seed without keyword lists: the semantic score counts in full once the article's
+# story score (its share of the seed's distinctive terms) reaches STORY_FULL, in
+# proportion below it. Text in a script the terms cannot match (Chinese) is judged by
+# meaning alone, so it needs a closer passage: its semantic floor is CJK_SEMANTIC_FLOOR.
+STORY_FULL = 0.12
+CJK_SEMANTIC_FLOOR = 0.45
+_KEYWORD_FEATURES = ("threads", "angle", "topical")  # from the threads file's keyword lists
 
 
 @lru_cache(maxsize=1)
@@ -157,6 +171,9 @@ class SeedProfile:
     self_score: float  # BM25 of the seed against its own key terms
     angles: tuple[str, ...]  # the angles the seed fully shows
     passages: tuple[Passage, ...]  # the seed's paragraphs, embedded
+    keyword_lists: bool  # the threads file describes this seed (its threads and angles)
+    story_terms: dict[str, float]  # distinctive term → query weight
+    story_self: float  # BM25 of the seed against its own story terms
 
 
 def profile_seed(
@@ -173,22 +190,22 @@ def profile_seed(
         ((weight(t, tf), t) for t, tf in analysis.terms.items()), key=lambda x: (-x[0], x[1])
     )
     key_terms = {t: w for w, t in ranked[:KEY_TERMS]}
-    self_score = _bm25(key_terms, analysis.terms, analysis.length)[0]
+    self_score = bm25(key_terms, analysis.terms, analysis.length)[0]
+    keyword_lists = book.describes(seed.id)
     angles = tuple(sorted(a.name for a in analysis.angles.values() if a.strength >= 1.0))
     passages = tuple(embedder.passages(seed.text))
-    return SeedProfile(seed, analysis, key_terms, self_score, angles, passages)
-
-
-def _bm25(
-    key_terms: dict[str, float], counts: Counter[str], length: int
-) -> tuple[float, dict[str, float]]:
-    norm = BM25_K1 * (1 - BM25_B + BM25_B * length / AVG_WORDS)
-    contributions: dict[str, float] = {}
-    for term, weight in key_terms.items():
-        tf = counts.get(term, 0)
-        if tf:
-            contributions[term] = weight * tf * (BM25_K1 + 1) / (tf + norm)
-    return sum(contributions.values()), contributions
+    story = story_terms(analysis.terms)
+    return SeedProfile(
+        seed,
+        analysis,
+        key_terms,
+        self_score,
+        angles if keyword_lists else (),
+        passages,
+        keyword_lists,
+        story,
+        bm25(story, analysis.terms, analysis.length)[0],
+    )
 
 
 @dataclass(frozen=True)
@@ -229,6 +246,7 @@ class _Scores:
     topical: float
     semantic: float  # cosine to the seed's closest paragraph
     semantic_lead: float  # cosine to the seed's own title and lead
+    story: float  # share of the seed's distinctive terms
     related: float
 
 
@@ -237,10 +255,12 @@ def relate(
 ) -> RelationResult:
     """The article's relation to one seed, its score and the evidence behind it."""
     copy = containment(article.fingerprint.shingles, profile.analysis.fingerprint.shingles)
-    raw, contributions = _bm25(profile.key_terms, article.terms, article.length)
+    raw, contributions = bm25(profile.key_terms, article.terms, article.length)
     lexical = min(1.0, raw / profile.self_score) if profile.self_score else 0.0
+    raw_story, story_contributions = bm25(profile.story_terms, article.terms, article.length)
+    story = min(1.0, raw_story / profile.story_self) if profile.story_self else 0.0
 
-    seed_threads = {m.name for m in profile.analysis.threads}
+    seed_threads = {m.name for m in profile.analysis.threads} if profile.keyword_lists else ()
     shared = [m for m in article.threads if m.name in seed_threads]
     thread_score = 0.0
     if shared:
@@ -254,36 +274,54 @@ def relate(
     topical = (LEXICAL_WEIGHT * lexical + THREAD_WEIGHT * thread_score) * angle
     passage, semantic = _closest_passage(article.vector, profile.passages)
     semantic_lead = cosine(article.vector, profile.analysis.vector)
-    span = SEMANTIC_CEILING - SEMANTIC_FLOOR
-    semantic_part = min(1.0, max(0.0, (semantic - SEMANTIC_FLOOR) / span))
-    # Semantic closeness carries a seed with no storylines; the angles still gate it.
-    gate = min(1.0, angle / ANGLE_FULL) if article.keyword_script else 1.0
-    related = max(
-        topical, (SEMANTIC_WEIGHT * semantic_part + (1 - SEMANTIC_WEIGHT) * lexical) * gate
+    if profile.keyword_lists:
+        # Semantic closeness carries follow-ups off the storylines; the angles gate it.
+        gate = min(1.0, angle / ANGLE_FULL) if article.keyword_script else 1.0
+        semantic_part = _scaled(semantic, SEMANTIC_FLOOR)
+        related = max(
+            topical, (SEMANTIC_WEIGHT * semantic_part + (1 - SEMANTIC_WEIGHT) * lexical) * gate
+        )
+    elif article.keyword_script:
+        related = _scaled(semantic, SEMANTIC_FLOOR) * min(1.0, story / STORY_FULL)
+    else:
+        related = _scaled(semantic, CJK_SEMANTIC_FLOOR)
+    scores = _Scores(
+        copy, lexical, thread_score, angle, topical, semantic, semantic_lead, story, related
     )
-    scores = _Scores(copy, lexical, thread_score, angle, topical, semantic, semantic_lead, related)
     days = _days_from_seed(when, profile.seed.published)
     relation, score, reason = _decide(scores, days, shared, profile, settings)
     if relation is Relation.UNRELATED:
-        reason = _unrelated_reason(lexical, semantic, shared, angle_strengths, settings)
+        reason = _unrelated_reason(scores, profile, shared, angle_strengths, settings)
 
     top = sorted(contributions.items(), key=lambda kv: (-kv[1], kv[0]))[:TOP_TERMS_SHOWN]
+    top_story = sorted(story_contributions.items(), key=lambda kv: (-kv[1], kv[0]))
     evidence: dict[str, Any] = {
         "reason": reason,
         "features": {
-            "containment": round(copy, 3),
-            "lexical": round(lexical, 3),
-            "threads": round(thread_score, 3),
-            "angle": round(angle, 3),
-            "topical": round(topical, 3),
-            "semantic": round(semantic, 3),
-            "semantic_lead": round(semantic_lead, 3),
-            "related": round(related, 3),
+            name: round(value, 3)
+            for name, value in (
+                ("containment", copy),
+                ("lexical", lexical),
+                ("threads", thread_score),
+                ("angle", angle),
+                ("topical", topical),
+                ("semantic", semantic),
+                ("semantic_lead", semantic_lead),
+                ("story", story),
+                ("related", related),
+            )
+            # A seed without keyword lists has no storylines or angles to report.
+            if profile.keyword_lists or name not in _KEYWORD_FEATURES
         },
         "timing": _timing(when, profile.seed.published, days, settings),
         "matched_passage": passage,
         # Each term's share of the lexical score (the shares add up to "lexical").
         "top_terms": [{"term": t, "share": round(w / profile.self_score, 4)} for t, w in top],
+        # The seed's distinctive terms the article shares (shares add up to "story").
+        "story_terms": [
+            {"term": t, "share": round(w / profile.story_self, 4)}
+            for t, w in top_story[:TOP_TERMS_SHOWN]
+        ],
         "shared_threads": {m.name: m.terms for m in shared},
         "angles": {
             name: {"strength": s, "terms": article.angles[name].terms}
@@ -333,6 +371,7 @@ def _decide(
         return Relation.UNRELATED, s.related, ""
     why = (
         f"related to the seed (semantic {s.semantic:.2f}, lexical {s.lexical:.2f}"
+        + ("" if profile.keyword_lists else f", its distinctive terms {s.story:.2f}")
         + (f", storylines {', '.join(m.name for m in shared)}" if shared else "")
         + (f", angles {', '.join(profile.angles)}" if profile.angles else "")
         + ")"
@@ -340,6 +379,11 @@ def _decide(
     if days is not None and days < 0:
         return Relation.BACKGROUND, s.related, f"{why}, published before it: background"
     return Relation.FOLLOW_UP, s.related, f"{why}, published after it: a later development"
+
+
+def _scaled(semantic: float, floor: float) -> float:
+    """A cosine mapped onto 0..1 between `floor` and SEMANTIC_CEILING."""
+    return min(1.0, max(0.0, (semantic - floor) / (SEMANTIC_CEILING - floor)))
 
 
 def _closest_passage(vector: Vector, passages: tuple[Passage, ...]) -> tuple[str | None, float]:
@@ -371,20 +415,22 @@ def _timing(
 
 
 def _unrelated_reason(
-    lexical: float,
-    semantic: float,
+    s: _Scores,
+    profile: SeedProfile,
     shared: list[ThreadMatch],
     angle_strengths: dict[str, float],
     settings: DedupSettings,
 ) -> str:
-    missing = [name for name, s in angle_strengths.items() if s < 1.0]
+    missing = [name for name, strength in angle_strengths.items() if strength < 1.0]
     parts = []
-    if not shared:
+    if profile.keyword_lists and not shared:
         parts.append("no storyline in common with the seed")
     if missing:
         parts.append(f"weak or missing angle: {', '.join(missing)}")
-    if semantic < SEMANTIC_FLOOR:
-        parts.append(f"low semantic similarity ({semantic:.2f})")
-    if lexical < settings.follow_up_threshold:
-        parts.append(f"low lexical similarity ({lexical:.2f})")
+    if not profile.keyword_lists and s.story < STORY_FULL:
+        parts.append(f"few of the seed's distinctive terms ({s.story:.2f})")
+    if s.semantic < SEMANTIC_FLOOR:
+        parts.append(f"low semantic similarity ({s.semantic:.2f})")
+    if s.lexical < settings.follow_up_threshold:
+        parts.append(f"low lexical similarity ({s.lexical:.2f})")
     return "; ".join(parts) or "combined evidence below the follow-up threshold"

@@ -5,6 +5,11 @@ story is tagged for what it is about rather than for a passing mention: a phone 
 that names Huawei is not the Huawei/5G storyline, and a Hong Kong stock-market story
 is not the Hong Kong freedoms storyline. The shipped definitions are in
 ``pipeline/data/threads.json``; ``dedup.threads_file`` points at another copy.
+
+Threads always label articles. For the seed relation they are overrides: a file's
+``seeds`` names the seeds whose storylines and angles it describes (the shipped file:
+``seed_article``); any other seed is related by its own story alone
+(``pipeline.classify.story``). A file without ``seeds`` describes every seed.
 """
 
 from __future__ import annotations
@@ -51,6 +56,11 @@ class ThreadBook:
     threads: tuple[ThreadDefinition, ...]
     angles: tuple[AngleDefinition, ...]
     source: str
+    seeds: frozenset[str] | None = None  # the seeds it describes; None: every seed
+
+    def describes(self, seed_id: str) -> bool:
+        """Whether its storylines and angles are the keyword lists of this seed."""
+        return self.seeds is None or seed_id in self.seeds
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,7 @@ class _TermFile(BaseModel):
 class _BookFile(BaseModel):
     threads: list[_TermFile]
     angles: list[_TermFile] = Field(default_factory=list)
+    seeds: list[str] | None = None
 
 
 def parse_term(phrase: str, weight: float = 1.0) -> Term:
@@ -122,7 +133,8 @@ def parse_thread_book(data: object, source: str = "<data>") -> ThreadBook:
         AngleDefinition(a.name, a.label or a.name, _terms(a.terms), a.min_score)
         for a in book.angles
     )
-    return ThreadBook(threads=threads, angles=angles, source=source)
+    seeds = None if book.seeds is None else frozenset(book.seeds)
+    return ThreadBook(threads=threads, angles=angles, source=source, seeds=seeds)
 
 
 @lru_cache(maxsize=8)

@@ -14,6 +14,7 @@ from benchmarks.dedup_eval.load import (
     RELATIONS,
     SEED_EVENTS,
     EvalItem,
+    cross_seed_items,
     duplicate_clusters,
     event_clusters,
     load_items,
@@ -154,3 +155,16 @@ def test_runner_puts_items_through_the_real_classify_stage() -> None:
     # The second seed's copy is read against the second seed, and clusters with it.
     assert p["t-s2-verbatim"].relation == "duplicate"
     assert p["t-s2-verbatim"].cluster == p[SECOND_SEED].cluster
+    # Every item is related to every seed: the first seed's copy is not the second's story.
+    assert run.against(SECOND_SEED)["t-seed-verbatim"].relation == "unrelated"
+    assert run.against(DEFAULT_SEED)["t-s2-verbatim"].relation != "duplicate"
+
+
+def test_cross_seed_labels_name_real_items_and_default_to_unrelated() -> None:
+    items = load_items("dev") + load_items("test")
+    crossed = cross_seed_items(items, SECOND_SEED)
+    assert len(crossed) == sum(i.seed != SECOND_SEED for i in items)
+    assert all(i.seed == SECOND_SEED and i.threads == () for i in crossed)
+    labelled = {i.id: i.relation for i in crossed if i.relation != "unrelated"}
+    # The investment-security bill and Act predate the Corvane order: its background.
+    assert labelled == {"d-follow-st-01": "background", "d-fn-nsi-royal-assent-2021": "background"}

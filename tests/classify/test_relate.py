@@ -174,3 +174,43 @@ def test_a_seed_without_storylines_relates_by_meaning() -> None:
     assert follow.relation is Relation.FOLLOW_UP
     assert follow.evidence["shared_threads"] == {}
     assert other.relation is Relation.UNRELATED
+
+
+# Original text written for this test: a later development of the second seed's story.
+CORVANE_FOLLOW_UP = """Hailan Technology has asked the High Court to overturn the order that
+stopped it buying Corvane Photonics, the Filton maker of infrared laser diodes.
+
+In papers filed on Tuesday, the Hong Kong-registered buyer argues that the business
+secretary did not explain why safeguards it offered, such as keeping Corvane's research in
+Bristol, could not meet the security concerns. Corvane said it was still looking for a new
+owner and that its 140 staff had been kept informed."""
+
+
+def test_a_seed_the_threads_file_does_not_name_is_related_by_its_own_story() -> None:
+    corvane = profile_seed(builtin_seed("nsi_corvane"), SETTINGS, BOOK, EMBED)
+    assert not corvane.keyword_lists and corvane.angles == ()
+    assert "corvane" in corvane.story_terms
+    after = _dated(datetime(2022, 9, 1, tzinfo=UTC))
+    follow = relate(
+        analyse(CORVANE_FOLLOW_UP, None, SETTINGS, BOOK, EMBED), corvane, SETTINGS, after
+    )
+    assert follow.relation is Relation.FOLLOW_UP
+    assert follow.evidence["shared_threads"] == {}
+    assert "corvane" in {t["term"] for t in follow.evidence["story_terms"]}
+    assert "distinctive terms" in follow.evidence["reason"]
+    assert "angle" not in follow.evidence["features"]  # no keyword lists to report on
+    # UK–China coverage of another story (the first seed itself, dated before the second)
+    # is neither its background nor its follow-up: it shares none of its names.
+    before = _dated(datetime(2020, 7, 21, tzinfo=UTC))
+    pompeo = relate(
+        analyse(SEED.text, SEED.title, SETTINGS, BOOK, EMBED), corvane, SETTINGS, before
+    )
+    assert pompeo.relation is Relation.UNRELATED
+    assert pompeo.evidence["features"]["story"] < 0.05
+    assert "few of the seed's distinctive terms" in pompeo.evidence["reason"]
+
+
+def test_the_seed_the_threads_file_names_keeps_its_storylines(profile: SeedProfile) -> None:
+    assert profile.keyword_lists and BOOK.seeds == frozenset({"seed_article"})
+    follow = related(fixture("follow_up_nuclear"), profile)
+    assert follow.evidence["shared_threads"]

@@ -13,6 +13,7 @@ from pipeline.classify.threads import (
     load_thread_book,
     match_angles,
     parse_term,
+    parse_thread_book,
     tag_threads,
 )
 
@@ -102,6 +103,14 @@ def test_a_user_file_replaces_the_shipped_definitions(tmp_path: Path) -> None:
     book = load_thread_book(path)
     assert [m.name for m in tag_threads(fixture("council_potholes"), book)] == ["roads"]
     assert tag_threads(fixture("library_reopening"), book) == []
+    assert book.seeds is None and book.describes("any_seed")  # no 'seeds': every seed
+
+
+def test_seeds_names_the_seeds_whose_keyword_lists_the_file_holds() -> None:
+    shipped = load_thread_book()
+    assert shipped.describes("seed_article") and not shipped.describes("nsi_corvane")
+    book = parse_thread_book({"seeds": ["mine"], "threads": []}, "inline")
+    assert book.describes("mine") and not book.describes("seed_article")
 
 
 @pytest.mark.parametrize(
@@ -114,6 +123,7 @@ def test_a_user_file_replaces_the_shipped_definitions(tmp_path: Path) -> None:
             "unique",
         ),
         ('{"threads": [{"name": "x", "terms": {"...": 1}}]}', "no words"),
+        ('{"seeds": "seed_article", "threads": []}', "seeds"),
     ],
 )
 def test_bad_definition_files_are_reported(tmp_path: Path, content: str, message: str) -> None:

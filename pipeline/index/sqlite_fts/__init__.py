@@ -44,8 +44,9 @@ Behaviour, stated so that the Elasticsearch backend can match it:
 - Rebuild: writes a new generation of the tables and switches searchers to it in one small
   transaction; documents indexed or deleted while it runs go to both generations. One
   rebuild at a time: a second one takes over and the first stops with BackendUnavailable.
-- Concurrency: WAL mode and a busy timeout; one connection per call, so instances can be
-  shared by threads and used from several processes (one writer at a time, many readers).
+- Concurrency: WAL mode and a busy timeout; a connection per write, and per thread for
+  reads (read-only, memory-mapped, kept between searches), so instances can be shared by
+  threads and used from several processes (one writer at a time, many readers).
 
 Modules: ``backend`` (SqliteFtsIndex), ``render`` (MATCH expression, filters, plan),
 ``pages`` (keyset paging, collapse, snippets), ``schema`` (generations and the meta

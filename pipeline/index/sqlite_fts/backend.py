@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -47,6 +49,9 @@ from pipeline.store.errors import ensure_directory
 
 BUSY_TIMEOUT_SECONDS = 10.0
 _BATCH = 500
+# Searches read the index through memory maps rather than read() calls: the rows a page
+# needs are scattered over the file, and copying each page in costs more than bm25 itself.
+READ_MMAP_BYTES = 1 << 30
 
 
 class SqliteFtsIndex:
@@ -60,6 +65,7 @@ class SqliteFtsIndex:
         self.path = Path(path)
         self.max_text_chars = max_text_chars
         self._ready = False
+        self._readers = threading.local()
 
     # -- lifecycle -------------------------------------------------------------------
 
@@ -247,16 +253,40 @@ class SqliteFtsIndex:
     # -- connections ---------------------------------------------------------------------
 
     def _connect(self) -> sqlite3.Connection:
-        # One connection per operation: nothing is shared between threads or forked workers.
+        # A writer's connection lives for one operation: a rebuild may replace the file.
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_SECONDS, isolation_level=None)
         conn.execute("PRAGMA synchronous=NORMAL")  # durable enough in WAL mode, much faster
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's read-only connection, kept between searches.
+
+        Opening one per search cost more than a typical search (the schema is parsed again,
+        the page cache starts cold). Kept per thread and per process (so it never crosses a
+        fork), and opened again when the file was replaced (a damaged index set aside).
+        """
+        identity = (os.getpid(), os.stat(self.path).st_ino)
+        held = getattr(self._readers, "held", None)
+        if held is not None and held[0] == identity:
+            conn: sqlite3.Connection = held[1]
+            return conn
+        if held is not None:
+            held[1].close()
+        conn = sqlite3.connect(
+            f"{self.path.resolve().as_uri()}?mode=ro",
+            uri=True,
+            timeout=BUSY_TIMEOUT_SECONDS,
+            isolation_level=None,
+        )
+        conn.execute(f"PRAGMA mmap_size={READ_MMAP_BYTES}")
+        self._readers.held = (identity, conn)
         return conn
 
     @contextmanager
     def _transaction(self, *, write: bool) -> Iterator[sqlite3.Connection]:
         if not self._ready:
             self.ensure_ready()
-        conn = self._connect()
+        conn = self._connect() if write else self._reader()
         try:
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             yield conn
@@ -266,7 +296,8 @@ class SqliteFtsIndex:
                 conn.execute("ROLLBACK")
             raise
         finally:
-            conn.close()
+            if write:
+                conn.close()
 
 
 # -- errors ------------------------------------------------------------------------------

@@ -6,18 +6,22 @@ import html
 import json
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from pipeline.cjk import has_cjk
 from pipeline.index.base import SearchHit
 from pipeline.index.paging import also_published_by, search_hit
 from pipeline.index.sqlite_fts.documents import parse_timestamp
-from pipeline.index.sqlite_fts.render import Plan, matched_sql
+from pipeline.index.sqlite_fts.render import Plan, group_sql, matched_sql, score_sql
 from pipeline.index.sqlite_fts.schema import Tables, marks
 
 SNIPPET_TOKENS = 32
 SNIPPET_CHARS = 90  # for Chinese text, where a token is a word of about two characters
+# Relevance search looks documents up in batches that grow by 4x from the first to the
+# largest: a page usually needs only the first; a narrow filter may need many.
+_FIRST_BATCH = 64
+_LARGEST_BATCH = 4096
 
 
 # Snippet markers: control characters are stripped from indexed text, so these can only
@@ -28,7 +32,11 @@ _SPACES = re.compile(r"\s+")
 
 
 def total_matches(conn: sqlite3.Connection, tables: Tables, plan: Plan) -> int:
-    sql, params = matched_sql(tables, plan, with_score=False, collapse=False)
+    if plan.match is not None and not plan.filters.clauses:
+        # Every FTS row has its document, so the index alone counts (no row lookups).
+        sql, params = f"SELECT rowid FROM {tables.fts} WHERE {tables.fts} MATCH ?", [plan.match]
+    else:
+        sql, params = matched_sql(tables, plan, with_score=False, collapse=False)
     return int(conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0])
 
 
@@ -40,29 +48,105 @@ def fetch_page(
     after: tuple[Any, str] | None,
 ) -> tuple[list[SearchHit], list[tuple[Any, str]], bool]:
     """One page of hits, their sort keys, and whether more follow."""
-    sql, params = matched_sql(tables, plan, with_score=True, collapse=plan.collapse)
     key = "score" if plan.sort == "relevance" else "pk"
-    keyset, keyset_params = "1", []
-    if after is not None:
-        keyset = f"(r.{key} < ? OR (r.{key} = ? AND r.article_id > ?))"
-        keyset_params = [after[0], after[0], after[1]]
-    # rn = 1 marks the first member of each group in sort order: the collapsed hit.
-    cursor = conn.execute(
-        f"WITH m AS ({sql}), r AS (SELECT m.*, row_number() OVER "
-        f"(PARTITION BY grp ORDER BY {key} DESC, article_id ASC) AS rn FROM m) "
-        f"SELECT r.score, r.pk, d.* FROM r JOIN {tables.docs} AS d ON d.rid = r.rid "
-        f"WHERE r.rn = 1 AND {keyset} ORDER BY r.{key} DESC, r.article_id ASC LIMIT ?",
-        [*params, *keyset_params, limit + 1],
-    )
-    names = [column[0] for column in cursor.description]
-    records = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    more = len(records) > limit
-    records = records[:limit]
+    # Matches in sort order; the first member of each group is its collapsed hit. Reading
+    # stops once the page is full, so only its rows leave SQLite (not every match).
+    seen: set[str] = set()
+    chosen: dict[int, tuple[float, Any, str]] = {}  # rid -> (score, sort key, article_id)
+    for rid, article_id, pk, score, group in _in_order(conn, tables, plan):
+        if group in seen:
+            continue
+        seen.add(group)
+        sort_key = score if key == "score" else pk
+        if after is not None and not _after(sort_key, article_id, after):
+            continue
+        chosen[rid] = (score, sort_key, article_id)
+        if len(chosen) > limit:
+            break
+    more = len(chosen) > limit
+    rids = list(chosen)[:limit]
+    records = _records(conn, tables, rids)
+    for record in records:
+        record["score"] = chosen[record["rid"]][0]
     snippets = _snippets(conn, tables, plan, records)
     others = _other_outlets(conn, tables, plan, records) if plan.collapse else {}
     hits = [_hit(r, snippets.get(r["rid"], ""), others) for r in records]
-    keys = [(r[key], r["article_id"]) for r in records]
+    keys = [chosen[rid][1:] for rid in rids]
     return hits, keys, more
+
+
+Match = tuple[int, str, str, float, str]  # rid, article_id, pk (date key), score, group
+
+
+def _in_order(conn: sqlite3.Connection, tables: Tables, plan: Plan) -> Iterator[Match]:
+    """The matches in sort order (key desc, article_id asc), read as far as asked."""
+    if plan.match is not None and plan.sort == "relevance":
+        yield from _by_relevance(conn, tables, plan)
+        return
+    sql, params = matched_sql(tables, plan, with_score=True, collapse=plan.collapse)
+    # Without query text the date index gives the order, so reading can stop early; the
+    # raw column sorts like pk (undated documents, NULL, last).
+    order = "d.published_at DESC, d.article_id" if plan.match is None else "pk DESC, article_id"
+    cursor = conn.execute(f"{sql} ORDER BY {order}", params)
+    try:
+        yield from cursor
+    finally:
+        cursor.close()
+
+
+def _by_relevance(conn: sqlite3.Connection, tables: Tables, plan: Plan) -> Iterator[Match]:
+    """Matches best first: scored and sorted inside the FTS index alone, then each batch's
+    documents looked up (and filtered) by rowid. A page needs the first few dozen, so most
+    of the matches are never looked up: those lookups, not bm25, were most of a search."""
+    cursor = conn.execute(
+        f"SELECT rowid, {score_sql(tables)} AS score FROM {tables.fts} "
+        f"WHERE {tables.fts} MATCH ? ORDER BY score DESC",
+        [plan.match],
+    )
+    size = _FIRST_BATCH
+    try:
+        batch = cursor.fetchmany(size)
+        while batch:
+            size = min(size * 4, _LARGEST_BATCH)
+            following = cursor.fetchmany(size)
+            # A run of equal scores goes in one batch, to be ordered by article_id there.
+            while following and following[0][1] == batch[-1][1]:
+                batch.append(following.pop(0))
+                following = following or cursor.fetchmany(size)
+            yield from _documents_of(conn, tables, plan, dict(batch))
+            batch = following
+    finally:
+        cursor.close()
+
+
+def _documents_of(
+    conn: sqlite3.Connection, tables: Tables, plan: Plan, scores: dict[int, float]
+) -> list[Match]:
+    """The scored matches that pass the filters, best first (ties by article_id)."""
+    rids = list(scores)
+    where = " AND ".join([f"d.rid IN ({marks(rids)})", *plan.filters.clauses])
+    rows = conn.execute(
+        f"SELECT d.rid, d.article_id, coalesce(d.published_at, ''), {group_sql(plan.collapse)} "
+        f"FROM {tables.docs} AS d WHERE {where}",
+        [*rids, *plan.filters.params],
+    ).fetchall()
+    found = [(rid, article_id, pk, scores[rid], group) for rid, article_id, pk, group in rows]
+    return sorted(found, key=lambda m: (-m[3], m[1]))
+
+
+def _after(sort_key: Any, article_id: str, after: tuple[Any, str]) -> bool:
+    """Whether a hit comes after the cursor's (keyset order: key desc, article_id asc)."""
+    return bool(sort_key < after[0] or (sort_key == after[0] and article_id > after[1]))
+
+
+def _records(conn: sqlite3.Connection, tables: Tables, rids: list[int]) -> list[dict[str, Any]]:
+    """The documents' rows, in the order of `rids`."""
+    if not rids:
+        return []
+    cursor = conn.execute(f"SELECT * FROM {tables.docs} WHERE rid IN ({marks(rids)})", rids)
+    names = [column[0] for column in cursor.description]
+    by_rid = {row[0]: dict(zip(names, row, strict=True)) for row in cursor.fetchall()}
+    return [by_rid[rid] for rid in rids]
 
 
 def _snippets(
@@ -129,11 +213,21 @@ def _other_outlets(
     clusters = sorted({r["cluster_id"] for r in records if r["cluster_id"] is not None})
     if not clusters:
         return {}
-    sql, params = matched_sql(tables, plan, with_score=False, collapse=True)
+    # The page's clusters through the cluster index, each member tested against the query
+    # by rowid (CROSS JOIN keeps that order): not a second pass over every match.
+    source, where, params = (
+        f"{tables.docs} AS d",
+        [f"d.cluster_id IN ({marks(clusters)})"],
+        [*clusters],
+    )
+    if plan.match is not None:
+        source += f" CROSS JOIN {tables.fts} ON {tables.fts}.rowid = d.rid"
+        where.append(f"{tables.fts} MATCH ?")
+        params.append(plan.match)
     rows = conn.execute(
-        f"SELECT DISTINCT d.cluster_id, d.outlet FROM ({sql}) AS m "
-        f"JOIN {tables.docs} AS d ON d.rid = m.rid WHERE d.cluster_id IN ({marks(clusters)})",
-        [*params, *clusters],
+        f"SELECT DISTINCT d.cluster_id, d.outlet FROM {source} "
+        f"WHERE {' AND '.join(where + plan.filters.clauses)}",
+        [*params, *plan.filters.params],
     ).fetchall()
     outlets: dict[str, list[str]] = {}
     for cluster_id, outlet in rows:

@@ -122,6 +122,16 @@ def make_plan(query: SearchQuery, node: Node | None) -> Plan:
     return Plan(match, filters, sort, query.collapse, terms)
 
 
+def score_sql(tables: Tables) -> str:
+    """A match's score: higher is better."""
+    return f"-bm25({tables.fts}, {TITLE_WEIGHT}, {TEXT_WEIGHT})"
+
+
+def group_sql(collapse: bool) -> str:
+    """The key hits are collapsed by: the story cluster (an article without one is its own)."""
+    return "coalesce('c:' || d.cluster_id, 'a:' || d.article_id)" if collapse else "d.article_id"
+
+
 def matched_sql(
     tables: Tables, plan: Plan, *, with_score: bool, collapse: bool
 ) -> tuple[str, list[Any]]:
@@ -133,12 +143,12 @@ def matched_sql(
         source = f"{tables.fts} JOIN {tables.docs} AS d ON d.rid = {tables.fts}.rowid"
         where = [f"{tables.fts} MATCH ?"]
         params.append(plan.match)
-        score = f"-bm25({tables.fts}, {TITLE_WEIGHT}, {TEXT_WEIGHT})" if with_score else "0.0"
+        score = score_sql(tables) if with_score else "0.0"
     where += plan.filters.clauses
     params += plan.filters.params
-    group = "coalesce('c:' || d.cluster_id, 'a:' || d.article_id)" if collapse else "d.article_id"
     sql = (
         f"SELECT d.rid AS rid, d.article_id AS article_id, coalesce(d.published_at, '') AS pk, "
-        f"{score} AS score, {group} AS grp FROM {source} WHERE {' AND '.join(where) or '1'}"
+        f"{score} AS score, {group_sql(collapse)} AS grp FROM {source} "
+        f"WHERE {' AND '.join(where) or '1'}"
     )
     return sql, params
