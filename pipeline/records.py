@@ -190,3 +190,4 @@ class IndexDocument:
     discovered_at: datetime | None = None  # the age of an undated article (retention)
     embedding: tuple[float, ...] | None = None  # the stored sentence embedding, if any
     embedding_model: str | None = None  # the model that made it (never mix two models)
+    perspective: str | None = None  # uk | china | international, from the feed

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,13 @@ def postgres_base_url() -> str:
 @pytest.fixture
 def postgres_store_url(postgres_base_url: str) -> Iterator[str]:
     """A fresh schema in the test database, dropped afterwards."""
+    with postgres_schema(postgres_base_url) as url:
+        yield url
+
+
+@contextmanager
+def postgres_schema(postgres_base_url: str) -> Iterator[str]:
+    """The URL of a fresh schema in the test database, dropped on leaving."""
     schema = f"nw_{uuid.uuid4().hex[:12]}"
     admin = create_engine(postgres_base_url)
     with admin.begin() as conn:

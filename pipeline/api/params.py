@@ -11,11 +11,17 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from pipeline.index.base import SearchQuery
-from pipeline.search.params import search_query
+from pipeline.search.params import perspective_value, search_query
+from pipeline.search.perspectives import ReportFilter
 
 DEFAULT_PAGE_SIZE = 20
 
 Interval = Literal["day", "week"]
+LANG = "Language code, as detected at extraction, e.g. en or zh."
+PERSPECTIVE = (
+    "Whose side the outlet's feed speaks for: uk (UK outlets), china (Chinese official and "
+    "state media) or international (everyone else)."
+)
 
 
 class SearchParams(BaseModel):
@@ -43,7 +49,8 @@ class SearchParams(BaseModel):
         None,
         description="Relation to the default seed: duplicate, follow_up, background or unrelated.",
     )
-    lang: str | None = Field(None, description="Language code, e.g. en.")
+    lang: str | None = Field(None, description=LANG)
+    perspective: str | None = Field(None, description=PERSPECTIVE)
     sort: Literal["relevance", "date"] = Field(
         "relevance", description="relevance, or date (newest first)."
     )
@@ -67,6 +74,7 @@ class SearchParams(BaseModel):
             threads=self.thread,
             relation=self.relation,
             language=self.lang,
+            perspective=self.perspective,
             sort=self.sort,
             limit=self.limit,
             max_limit=max_page_size,
@@ -77,3 +85,14 @@ class SearchParams(BaseModel):
 
 class TimelineParams(SearchParams):
     interval: Interval = Field("week", description="Bucket size; weeks start Monday.")
+
+
+class FollowupParams(BaseModel):
+    seed: str | None = Field(None, description="Seed id; default: the first seed.")
+    lang: str | None = Field(None, description=f"Only stories with a report in it. {LANG}")
+    perspective: str | None = Field(
+        None, description=f"Only stories with a report from it. {PERSPECTIVE}"
+    )
+
+    def report_filter(self) -> ReportFilter:
+        return ReportFilter(self.lang or None, perspective_value(self.perspective))

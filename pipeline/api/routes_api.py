@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends, HTTPException, Query
 
 from pipeline.api.access import require_key
 from pipeline.api.context import Context, DbSession
-from pipeline.api.params import Interval, SearchParams, TimelineParams
+from pipeline.api.params import FollowupParams, Interval, SearchParams, TimelineParams
 from pipeline.index.base import SearchPage, TimelineBucket
 from pipeline.search import reports
+from pipeline.search.perspectives import OtherSides, narrow_followups, other_sides
 from pipeline.search.similar import MoreLikeThis, more_like_this
 from pipeline.store.models import Article
 
@@ -71,6 +72,18 @@ def similar(
     return more_like_this(session, context.backend, article_id, limit)
 
 
+@router.get("/articles/{article_id}/other-sides", tags=["records"], responses=_404)
+def article_other_sides(article_id: str, context: Context, session: DbSession) -> OtherSides:
+    """Both sides of the article's story: the reports of its story cluster, and of the
+    development it belongs to among a seed's follow-ups, that are in another language or
+    from another perspective (uk, china, international), each with its language,
+    perspective, outlet and date."""
+    found = other_sides(session, article_id, context.seeds(), context.book)
+    if found is None:
+        raise HTTPException(404, f"no article with id {article_id!r}")
+    return found
+
+
 @router.get("/clusters/{cluster_id}", tags=["records"], responses=_404)
 def cluster(cluster_id: str, session: DbSession) -> reports.ClusterDetail:
     """A story cluster: its outlets and its members, earliest first."""
@@ -88,12 +101,14 @@ def threads(context: Context, session: DbSession) -> list[reports.ThreadSummary]
 
 @router.get("/followups", tags=["records"], responses=_404)
 def followups(
-    context: Context,
-    session: DbSession,
-    seed: Annotated[str | None, Query(description="Seed id; default: the first seed.")] = None,
+    params: Annotated[FollowupParams, Query()], context: Context, session: DbSession
 ) -> reports.SeedFollowups:
-    """A seed's copies (clusters and outlets), then its follow-up stories by thread."""
-    found = context.seed(seed)
+    """A seed's copies (clusters and outlets), its follow-up stories by thread and grouped
+    into developments (each with its reports side by side by perspective: UK outlets,
+    Chinese official media, others), and its background. `lang` and `perspective` keep
+    only the stories with a report in that language or from that perspective."""
+    wanted = params.report_filter()
+    found = context.seed(params.seed)
     if found is None:
-        raise HTTPException(404, f"no seed with id {seed!r}")
-    return reports.seed_followups(session, found, context.book)
+        raise HTTPException(404, f"no seed with id {params.seed!r}")
+    return narrow_followups(session, reports.seed_followups(session, found, context.book), wanted)

@@ -12,10 +12,11 @@ from fastapi.responses import HTMLResponse, Response
 from pipeline.api.access import require_key
 from pipeline.api.charts import Mark, Series, coverage_svg
 from pipeline.api.context import AppContext, Context, DbSession
-from pipeline.api.params import Interval, SearchParams, TimelineParams
+from pipeline.api.params import FollowupParams, Interval, SearchParams, TimelineParams
 from pipeline.api.templating import render
 from pipeline.index.base import SearchError, SearchQuery
 from pipeline.search import reports
+from pipeline.search.perspectives import narrow_followups, other_sides
 from pipeline.search.similar import more_like_this
 
 SIMILAR_ON_PAGE = 5
@@ -77,24 +78,34 @@ def article(request: Request, article_id: str, context: Context, session: DbSess
     if detail is None:
         raise HTTPException(404, f"no article with id {article_id!r}")
     similar = more_like_this(session, context.backend, article_id, SIMILAR_ON_PAGE)
+    sides = other_sides(session, article_id, context.seeds(), context.book)
     return render(
-        request, "article.html", {**_page(context), "article": detail, "similar": similar}
+        request,
+        "article.html",
+        {**_page(context), "article": detail, "similar": similar, "other_sides": sides},
     )
 
 
 @router.get("/followups")
 def followups(
-    request: Request, context: Context, session: DbSession, seed: str | None = None
+    request: Request,
+    params: Annotated[FollowupParams, Query()],
+    context: Context,
+    session: DbSession,
 ) -> Response:
-    found = context.seed(seed)
+    wanted = params.report_filter()
+    found = context.seed(params.seed)
     if found is None:
-        raise HTTPException(404, f"no seed with id {seed!r}")
+        raise HTTPException(404, f"no seed with id {params.seed!r}")
+    report = reports.seed_followups(session, found, context.book)
     return render(
         request,
         "followups.html",
         {
             **_page(context),
-            "followups": reports.seed_followups(session, found, context.book),
+            "params": params,
+            "choices": reports.filter_choices(session),
+            "followups": narrow_followups(session, report, wanted),
         },
     )
 

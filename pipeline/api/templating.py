@@ -37,10 +37,21 @@ def with_params(params: QueryParams, **changes: str | None) -> str:
     items.extend((k, v) for k, v in changes.items() if v is not None)
     return urlencode(items)
 
+# How a report's perspective (its feed's) is named on the pages.
+PERSPECTIVE_LABELS = {
+    "uk": "UK",
+    "china": "Chinese official media",
+    "international": "international",
+}
+
 
 templates = Jinja2Templates(directory=TEMPLATES_DIR)
 templates.env.filters.update(day=day, moment=moment)
-templates.env.globals.update(with_params=with_params, relation_badges=RELATION_BADGES)
+templates.env.globals.update(
+    with_params=with_params,
+    relation_badges=RELATION_BADGES,
+    perspective_labels=PERSPECTIVE_LABELS,
+)
 
 # Pages use only their own files; links out to outlets do not tell them what was searched.
 PAGE_HEADERS = {

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape as escape_markup
-from sqlalchemy import select
 
 from pipeline.cli.context import connect, load, run_with_progress
 from pipeline.cli.errors import EXIT_BAD_INPUT, CliError, clean_errors
@@ -19,10 +18,9 @@ from pipeline.cli.output import (
     table,
 )
 from pipeline.config import Settings
-from pipeline.index.base import SearchPage, SearchQuery
+from pipeline.index.base import SearchQuery
 from pipeline.index.factory import open_index
 from pipeline.observe.metrics import export_metrics
-from pipeline.records import as_utc
 from pipeline.store import Store
 
 
@@ -55,7 +53,6 @@ def demo(
         DEMO_SLOW_SECONDS,
         demo_backfill,
         demo_settings,
-        development_query,
     )
     from pipeline.demo.server import NewsroomServer
 
@@ -88,8 +85,9 @@ def demo(
         backend = open_index(settings)
         print_backfill_summary(demo_backfill(store.sessions, settings, backend))
         print_demo_report(store, settings)
-        print_search_page(backend.search(SearchQuery(text="huawei", limit=5)), "huawei")
-        print_development(store, backend.search(development_query()))
+        for sample in ("huawei", "华为"):
+            print_search_page(backend.search(SearchQuery(text=sample, limit=5)), sample)
+        print_both_sides(store, settings)
         if serve:
             from pipeline.api.server import serve as serve_api
 
@@ -116,26 +114,33 @@ def print_demo_report(store: Store, settings: Settings) -> None:
     console.print(f"Alert feeds (Atom) written under {settings.data_dir / 'alerts'}")
 
 
-def print_development(store: Store, page: SearchPage) -> None:
-    """One development's reports with their language and perspective (uk, china, …)."""
-    from pipeline.store.models import Article
+def print_both_sides(store: Store, settings: Settings) -> None:
+    """The first of the default seed's developments reported from more than one perspective
+    and in more than one language, its reports side by side."""
+    from pipeline.classify.seeds import load_seeds
+    from pipeline.classify.threads import load_thread_book
+    from pipeline.search.perspectives import both_sides
+    from pipeline.search.reports import seed_followups
 
-    ids = [hit.article_id for hit in page.hits]
+    book = load_thread_book(settings.dedup.threads_file)
     with store.sessions() as session:
-        rows = {a.id: a for a in session.scalars(select(Article).where(Article.id.in_(ids)))}
+        report = seed_followups(session, load_seeds(settings)[0], book)
+    development = both_sides(report.developments)
+    if development is None:
+        console.print("No development has reports from two perspectives in two languages yet.")
+        return
     reports = table(
-        "One development, both sides and both languages: the Huawei installation deadline "
-        "(search '华为 OR huawei', 30 Nov - 1 Dec 2020)",
-        *("date", "outlet", "language", "perspective", "title"),
+        f"One development, both sides and both languages: {escape_markup(development.name)}",
+        *("side", "date", "outlet", "language", "title"),
     )
-    for hit in page.hits:
-        article = rows.get(hit.article_id)
-        when = as_utc(hit.published_at)
-        reports.add_row(
-            when.date().isoformat() if when else "",
-            hit.outlet,
-            (article.language if article else None) or "",
-            (article.perspective if article else None) or "",
-            escape_markup(hit.title),
-        )
+    for side in development.sides:
+        for item in side.reports:
+            when = item.published_at
+            reports.add_row(
+                side.label,
+                when.date().isoformat() if when else "",
+                item.outlet,
+                item.language or "",
+                escape_markup(item.title),
+            )
     console.print(reports)

@@ -32,6 +32,9 @@ def search(
         str | None, typer.Option(help="duplicate|follow_up|background|unrelated")
     ] = None,
     language: Annotated[str | None, typer.Option(help="Language code, e.g. en or zh.")] = None,
+    perspective: Annotated[
+        str | None, typer.Option(help="uk, china or international (from the feed).")
+    ] = None,
     sort: Annotated[str, typer.Option(help="relevance or date")] = "relevance",
     limit: Annotated[int, typer.Option(help=f"Hits per page, 1 to {MAX_LIMIT}.")] = 10,
     cursor: Annotated[str | None, typer.Option(help="Next page, from a previous search.")] = None,
@@ -46,6 +49,7 @@ def search(
         threads=thread or (),
         relation=relation,
         language=language,
+        perspective=perspective,
         sort=sort,
         limit=limit,
         cursor=cursor,

@@ -8,7 +8,7 @@ followed; the second has no keyword lists, so its follow-ups are found by meanin
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from pipeline.config import Settings
 from pipeline.demo.server import NewsroomServer
 from pipeline.feeds.sitemap_dates import DateRange
-from pipeline.index.base import SearchIndex, SearchQuery
+from pipeline.index.base import SearchIndex
 from pipeline.runs.backfill import BackfillSummary, run_backfill
 
 DEMO_PORT = 8650  # fixed, so article URLs (and so article ids) are the same on every run
@@ -59,22 +59,3 @@ def demo_backfill(
     """A small backfill of every outlet from July 2020: the story before the feeds' window."""
     sites = [site.url for site in settings.backfill.sites]
     return run_backfill(sessions, settings, backend, sites, DEMO_BACKFILL, trigger="demo")
-
-
-# One development the sample newsroom reports from both sides and in both languages: the
-# earlier Huawei installation deadline (30 November 2020), in a UK paper, a Chinese state
-# agency's English service and a Chinese-language daily.
-DEVELOPMENT_QUERY = "华为 OR huawei"
-DEVELOPMENT_SINCE = datetime(2020, 11, 30, tzinfo=UTC)
-DEVELOPMENT_UNTIL = datetime(2020, 12, 2, tzinfo=UTC)
-
-
-def development_query() -> SearchQuery:
-    return SearchQuery(
-        text=DEVELOPMENT_QUERY,
-        since=DEVELOPMENT_SINCE,
-        until=DEVELOPMENT_UNTIL,
-        sort="date",
-        collapse=False,
-        limit=20,
-    )

@@ -36,6 +36,7 @@ class SearchQuery:
     threads: tuple[str, ...] = ()
     relation: str | None = None  # relation to the default seed
     language: str | None = None
+    perspective: str | None = None  # uk | china | international
     sort: Literal["relevance", "date"] = "relevance"
     limit: int = 20
     cursor: str | None = None  # opaque, from SearchPage.next_cursor
@@ -57,6 +58,7 @@ class SearchHit:
     threads: list[str] = field(default_factory=list)
     relation: str | None = None
     language: str | None = None
+    perspective: str | None = None
 
 
 @dataclass

@@ -80,6 +80,7 @@ def search_hit(
         threads=threads,
         relation=fields.get("relation"),
         language=fields.get("language"),
+        perspective=fields.get("perspective"),
     )
 
 
@@ -94,6 +95,7 @@ def fingerprint(query: SearchQuery, sort: Sort) -> str:
         sorted(query.threads),
         query.relation,
         query.language,
+        query.perspective,
         sort,
         query.collapse,
     ]

@@ -49,6 +49,7 @@ def to_document(
         discovered_at=article.discovered_at,
         embedding=None if vector is None else tuple(vector_from_bytes(vector).tolist()),
         embedding_model=None if vector is None else MODEL_ID,
+        perspective=article.perspective,
     )
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from pipeline.classify.embed import DIMENSIONS, MODEL_ID, Vector, lead_text, vector_from_bytes
 from pipeline.classify.models import ArticleEmbedding
 from pipeline.classify.relate import term_counts
+from pipeline.search.perspectives import Report, Side, cluster_reports, languages, sides
 from pipeline.search.reports import StoryRef
 from pipeline.store.models import Article
 
@@ -39,6 +40,9 @@ class Development:
     outlets: list[str] = field(default_factory=list)  # every outlet that reported it
     first_seen_at: datetime | None = None
     last_seen_at: datetime | None = None
+    # its reports side by side: UK outlets, Chinese official media, others
+    sides: list[Side] = field(default_factory=list)
+    languages: list[str] = field(default_factory=list)  # of its reports
 
 
 def group_developments(session: Session, stories: list[StoryRef]) -> list[Development]:
@@ -66,11 +70,18 @@ def group_developments(session: Session, stories: list[StoryRef]) -> list[Develo
         sum((term_counts(leads.get(s.article_id, s.title)) for s in members), Counter())
         for _, members in groups
     ]
-    return [_development(members, _distinctive(i, counts)) for i, (_, members) in enumerate(groups)]
+    reports = cluster_reports(session, [s.cluster_id for s in stories])
+    return [
+        _development(members, _distinctive(i, counts), reports)
+        for i, (_, members) in enumerate(groups)
+    ]
 
 
-def _development(members: list[StoryRef], terms: list[str]) -> Development:
+def _development(
+    members: list[StoryRef], terms: list[str], reports: dict[str, list[Report]]
+) -> Development:
     outlets = list(dict.fromkeys(o for s in members for o in s.outlets))
+    mine = [r for s in members for r in reports.get(s.cluster_id, [])]
     seen = [s.first_seen_at for s in members if s.first_seen_at is not None]
     return Development(
         name=" · ".join(terms) or members[0].title,
@@ -80,6 +91,8 @@ def _development(members: list[StoryRef], terms: list[str]) -> Development:
         outlets=outlets,
         first_seen_at=min(seen) if seen else None,
         last_seen_at=max(seen) if seen else None,
+        sides=sides(mine),
+        languages=languages(mine),
     )
 
 

@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import get_args
 
+from pipeline.config import Perspective
 from pipeline.index.base import SearchError, SearchQuery
 from pipeline.index.paging import MAX_LIMIT
 from pipeline.records import Relation
 
 RELATIONS = tuple(r.value for r in Relation)
 SORTS = ("relevance", "date")
+PERSPECTIVES: tuple[str, ...] = get_args(Perspective)
 
 
 def search_query(
@@ -27,6 +30,7 @@ def search_query(
     threads: Sequence[str] = (),
     relation: str | None = None,
     language: str | None = None,
+    perspective: str | None = None,
     sort: str = "relevance",
     limit: int = 20,
     max_limit: int = MAX_LIMIT,
@@ -41,6 +45,7 @@ def search_query(
     relation = relation or None
     if relation is not None and relation not in RELATIONS:
         raise SearchError(f"relation must be one of {', '.join(RELATIONS)}, not {relation!r}")
+    perspective = perspective_value(perspective)
     start = parse_when(since, "since", end_of_day=False)
     end = parse_when(until, "until", end_of_day=True)
     if start is not None and end is not None and start >= end:
@@ -53,11 +58,21 @@ def search_query(
         threads=_present(threads),
         relation=relation,
         language=language or None,
+        perspective=perspective,
         sort="date" if sort == "date" else "relevance",
         limit=limit,
         cursor=cursor or None,
         collapse=collapse,
     )
+
+
+def perspective_value(value: str | None) -> str | None:
+    """A perspective filter: uk, china or international; blank is none."""
+    if not value:
+        return None
+    if value not in PERSPECTIVES:
+        raise SearchError(f"perspective must be one of {', '.join(PERSPECTIVES)}, not {value!r}")
+    return value
 
 
 def parse_when(value: str | None, name: str, *, end_of_day: bool) -> datetime | None:

@@ -313,11 +313,18 @@ def test_openapi_document_describes_every_route(service: Service) -> None:
         "/api/clusters/{cluster_id}",
         "/api/threads",
         "/api/followups",
+        "/api/articles/{article_id}/other-sides",
         "/healthz",
         "/readyz",
     } <= set(document["paths"])
     search_params = {p["name"] for p in document["paths"]["/api/search"]["get"]["parameters"]}
-    assert {"q", "since", "until", "source", "thread", "relation", "lang", "sort"} <= search_params
+    assert {
+        *("q", "since", "until", "source", "thread", "relation", "lang", "perspective", "sort")
+    } <= search_params
+    followup_params = {
+        p["name"] for p in document["paths"]["/api/followups"]["get"]["parameters"]
+    }
+    assert followup_params == {"seed", "lang", "perspective"}
     assert "X-API-Key" in str(document["components"]["securitySchemes"])
 
 
@@ -394,7 +401,7 @@ def test_article_carries_the_perspective_of_its_feed(service: Service) -> None:
     assert chinese.json()["perspective"] == "international"
     assert chinese.json()["language"] == "zh"
     page = service.get(f"/articles/{service.ids['huaxia-huawei-installation-deadline']}")
-    assert "perspective: china" in page.text
+    assert "perspective: Chinese official media" in page.text
 
 
 def test_followups_group_follow_ups_into_named_developments(service: Service) -> None:

@@ -174,3 +174,34 @@ def test_phone_sized_screen_reaches_the_follow_ups_without_sideways_scrolling(
         expect(page.locator("section.thread-group").first).to_be_visible()
     finally:
         context.close()
+
+
+def test_developments_show_their_sides_side_by_side_without_javascript(
+    site: Service, browser: Browser
+) -> None:
+    context = browser.new_context(
+        viewport={"width": 1200, "height": 900}, java_script_enabled=False
+    )
+    page = context.new_page()
+    try:
+        page.goto(site.url + "/followups")
+        development = page.locator("li.development").filter(has=page.locator(".side-china li"))
+        group = development.first.get_by_role("group")
+        columns = group.locator("section.side")
+        expect(columns).to_have_count(3)
+        headings = columns.get_by_role("heading").all_inner_texts()
+        assert headings == ["UK outlets", "Chinese official media", "Others"]
+        boxes = [columns.nth(i).bounding_box() for i in range(3)]
+        tops = {round(box["y"]) for box in boxes if box is not None}
+        lefts = [box["x"] for box in boxes if box is not None]
+        assert len(tops) == 1 and lefts == sorted(lefts) and len(set(lefts)) == 3
+        snap(page, "followups-sides")
+
+        page.locator("form.followup-filters select[name=perspective]").select_option("china")
+        page.locator("form.followup-filters").get_by_role("button", name="Show").click()
+        page.wait_for_url(re.compile(r"perspective=china"))
+        labels = page.locator(".sides .report-label").all_inner_texts()
+        assert labels and all("Chinese official media" in label for label in labels)
+        expect(page.get_by_role("link", name="Show all")).to_be_visible()
+    finally:
+        context.close()

@@ -15,7 +15,9 @@ from pipeline.index.factory import open_index
 from pipeline.records import IndexDocument
 
 
-def _doc(article_id: str, published: datetime, relation: str) -> IndexDocument:
+def _doc(
+    article_id: str, published: datetime, relation: str, perspective: str | None = None
+) -> IndexDocument:
     return IndexDocument(
         article_id=article_id,
         canonical_url=f"https://harbour.example/{article_id}",
@@ -28,6 +30,7 @@ def _doc(article_id: str, published: datetime, relation: str) -> IndexDocument:
         domain="harbour.example",
         language="en",
         relation=relation,
+        perspective=perspective,
     )
 
 
@@ -39,8 +42,8 @@ def indexed(runner: CliRunner) -> None:
     outcomes = backend.index(
         [
             _doc("june-30", datetime(2020, 6, 30, 9, tzinfo=UTC), "unrelated"),
-            _doc("july-1-evening", datetime(2020, 7, 1, 21, tzinfo=UTC), "follow_up"),
-            _doc("july-2", datetime(2020, 7, 2, 0, 30, tzinfo=UTC), "unrelated"),
+            _doc("july-1-evening", datetime(2020, 7, 1, 21, tzinfo=UTC), "follow_up", "china"),
+            _doc("july-2", datetime(2020, 7, 2, 0, 30, tzinfo=UTC), "unrelated", "uk"),
         ]
     )
     assert all(o.ok for o in outcomes)
@@ -65,6 +68,11 @@ def test_relation_filters_and_is_validated(runner: CliRunner) -> None:
     assert "relation must be one of duplicate, follow_up, background, unrelated" in result.stderr
 
 
+def test_perspective_filters_as_in_the_api(runner: CliRunner) -> None:
+    assert found(runner, "--perspective", "china") == {"july-1-evening"}
+    assert found(runner, "--perspective", "uk", "--since", "2020-07-01") == {"july-2"}
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -73,6 +81,7 @@ def test_relation_filters_and_is_validated(runner: CliRunner) -> None:
         (["--since", "21/07/2020"], "since must be a date"),
         (["--since", "2020-08-01", "--until", "2020-07-01"], "since must be earlier"),
         (["--sort", "popularity"], "sort must be one of relevance, date"),
+        (["--perspective", "beijing"], "perspective must be one of uk, china, international"),
         (["--limit", "0"], "limit must be between 1 and 1000"),
         (["--cursor", "not-a-cursor"], "cursor"),
         (["(ferry OR"], "query ends"),

@@ -26,6 +26,7 @@ def make_doc(
     relation: str | None = "unrelated",
     language: str = "en",
     cluster_id: str | None = None,
+    perspective: str | None = None,
 ) -> IndexDocument:
     """A document; a `published` string is an ISO time in UTC."""
     if isinstance(published, str):
@@ -44,6 +45,7 @@ def make_doc(
         threads=threads,
         relation=relation,
         cluster_id=cluster_id,
+        perspective=perspective,
     )
 
 
@@ -74,6 +76,7 @@ DOCS = [
         threads=("huawei-5g",),
         relation="follow_up",
         cluster_id="c-ban",
+        perspective="uk",
     ),
     make_doc(
         "ban-coast",
@@ -127,6 +130,7 @@ DOCS = [
         "Eastern Ledger",
         "easternledger.example",
         threads=("hong-kong",),
+        perspective="china",
     ),
     make_doc(
         "cafe-rents",
@@ -156,6 +160,7 @@ DOCS = [
         "wiredaily.example",
         threads=("nuclear",),
         relation="follow_up",
+        perspective="uk",
     ),
     make_doc(
         "vienna-stall",
@@ -175,6 +180,7 @@ DOCS = [
         None,
         "Eastern Ledger",
         "easternledger.example",
+        perspective="china",
     ),
 ]
 ALL_IDS = {d.article_id for d in DOCS}

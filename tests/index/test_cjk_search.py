@@ -9,6 +9,7 @@ these tests.
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import pytest
 
 from pipeline.index.base import SearchPage, SearchQuery
 from pipeline.index.sqlite_fts import SqliteFtsIndex
-from pipeline.index.sqlite_fts.schema import _DOCS, TOKENIZER, Tables, has_cjk_layout
+from pipeline.index.sqlite_fts.schema import _DOCS, TOKENIZER, Tables, has_current_layout
 from tests.index.conftest import Backend, holding
 from tests.index.newsroom import make_doc
 
@@ -126,8 +127,11 @@ def test_sqlite_index_from_before_segmentation_is_upgraded_in_place(tmp_path: Pa
     conn = sqlite3.connect(path)
     conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER)")
     conn.execute("INSERT INTO meta VALUES ('active', 1)")
-    # the layout newswatch had: no segmented columns, FTS5 over the documents table itself
-    old_docs = _DOCS[0].replace(",\n        title_terms TEXT,\n        text_terms TEXT", "")
+    # the layout newswatch had: no perspective, no segmented columns, FTS5 over the
+    # documents table itself
+    new_columns = ",\n        perspective TEXT,\n        title_terms TEXT,\n        text_terms TEXT"
+    assert new_columns in _DOCS[0]
+    old_docs = _DOCS[0].replace(new_columns, "")
     conn.execute(old_docs.format(docs=old.docs))
     conn.execute(
         f"CREATE VIRTUAL TABLE {old.fts} USING fts5(title, text, content='{old.docs}', "
@@ -162,9 +166,11 @@ def test_sqlite_index_from_before_segmentation_is_upgraded_in_place(tmp_path: Pa
     assert ids(index.search(SearchQuery(text="华为", collapse=False))) == {"zh-ban"}
     index.ensure_ready()  # idempotent
     with sqlite3.connect(path) as check:
-        assert has_cjk_layout(check, old)
-    # later writes keep the index in step
-    index.index([ZH_DOCS[1]])
+        assert has_current_layout(check, old)
+    # later writes keep the index in step, perspective included
+    index.index([replace(ZH_DOCS[1], perspective="international")])
     assert ids(index.search(SearchQuery(text="香港", collapse=False))) == {"zh-hk"}
+    international = SearchQuery(perspective="international", collapse=False)
+    assert ids(index.search(international)) == {"zh-hk"}  # the old document has none
     index.delete(["zh-ban"])
     assert ids(index.search(SearchQuery(text="华为", collapse=False))) == set()

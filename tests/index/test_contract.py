@@ -120,6 +120,9 @@ def at(moment: str) -> datetime:
         ({"threads": ("ports", "hong-kong")}, {"port-deal", "hk-bill", "hk-markets"}),
         ({"relation": "follow_up", "threads": ("nuclear",)}, {"vienna-resume"}),
         ({"language": "fr"}, {"zurich-talks"}),
+        ({"perspective": "china"}, {"hk-markets", "lab-opening"}),
+        ({"perspective": "uk"}, {"ban-wire", "vienna-resume"}),  # not ban-wire's copies
+        ({"perspective": "uk", "threads": ("huawei-5g",)}, {"ban-wire"}),
     ],
 )
 def test_filters(newsroom: Backend, options: dict[str, Any], expected: set[str]) -> None:
@@ -262,6 +265,9 @@ def test_hit_carries_the_article_fields(newsroom: Backend) -> None:
     assert hit.published_at == at("2021-03-08T09:00")
     assert hit.published_at.tzinfo is not None
     assert (hit.threads, hit.relation, hit.cluster_id) == (["hong-kong"], "follow_up", None)
+    assert hit.perspective is None  # an article from no feed has no perspective
+    (china,) = search(newsroom, "title:rally").hits
+    assert china.perspective == "china"
 
 
 # -- timeline ------------------------------------------------------------------------------

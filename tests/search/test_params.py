@@ -40,6 +40,7 @@ def test_date_times_are_utc_unless_they_carry_an_offset() -> None:
             "relation must be one of duplicate, follow_up, background, unrelated",
         ),
         ({"sort": "popularity"}, "sort must be one of relevance, date"),
+        ({"perspective": "UK"}, "perspective must be one of uk, china, international, not 'UK'"),
         ({"limit": 0}, "limit must be between 1 and 1000"),
         ({"limit": 101, "max_limit": 100}, "limit must be between 1 and 100, not 101"),
         ({"since": "2020-07-02", "until": "2020-07-01"}, "since must be earlier than until"),
@@ -59,6 +60,13 @@ def test_the_last_representable_bounds_are_accepted() -> None:
 
 
 def test_blank_values_mean_no_filter() -> None:
-    query = search_query("", since="", until="", relation="", sources=[" ", "Harbour Post "])
-    assert (query.since, query.until, query.relation) == (None, None, None)
+    query = search_query(
+        "", since="", until="", relation="", perspective="", sources=[" ", "Harbour Post "]
+    )
+    assert (query.since, query.until, query.relation, query.perspective) == (None,) * 4
     assert query.sources == ("Harbour Post",)
+
+
+@pytest.mark.parametrize("perspective", ["uk", "china", "international"])
+def test_each_feed_perspective_is_a_filter(perspective: str) -> None:
+    assert search_query("x", perspective=perspective).perspective == perspective

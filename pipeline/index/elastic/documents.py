@@ -61,6 +61,7 @@ def source(doc: IndexDocument, max_text_chars: int, *, vectors: bool = False) ->
         "relation": doc.relation,
         "seed_similarity": doc.seed_similarity,
         "author": doc.author,
+        "perspective": doc.perspective,
     }
     if vectors and doc.embedding is not None:
         fields[VECTOR_FIELD] = list(doc.embedding)

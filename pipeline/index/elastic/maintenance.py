@@ -107,9 +107,9 @@ class Generations:
 
     def setup(self) -> None:
         """Install the template; create this month's index of v1 behind both aliases if
-        there is no live generation."""
+        there is no live generation, else map the template's new fields on its indices."""
         with backend_errors(self.url):
-            self._put_template()
+            template = self._put_template()
             layout = self.layout()
             if layout.live is not None:
                 if layout.writer is None:
@@ -119,6 +119,10 @@ class Generations:
                             for n in layout.members(layout.live)
                         ]
                     )
+                properties = template["template"]["mappings"]["properties"]
+                for version in layout.targets():
+                    for member in layout.members(version):
+                        self._add_new_fields(member.name, properties)
                 return
             first = self.naming.monthly(layout.max_version() + 1, month_of(utcnow()))
             aliases: dict[str, dict[str, Any]] = {self.read_alias: {}, self.write_alias: {}}
@@ -126,11 +130,11 @@ class Generations:
                 return  # another process created it first
         log.info("created search index %s behind %s and %s", first, *aliases)
 
-    def _put_template(self) -> None:
+    def _put_template(self) -> dict[str, Any]:
+        """Install the index template; returns the one installed."""
+        template = index_template(self.read_alias)
         try:
-            self.client.indices.put_index_template(
-                name=self.read_alias, body=index_template(self.read_alias)
-            )
+            self.client.indices.put_index_template(name=self.read_alias, body=template)
         except BadRequestError as exc:
             if not refuses_vectors(exc):
                 raise
@@ -140,9 +144,19 @@ class Generations:
                 self.url,
                 exc.message,
             )
-            self.client.indices.put_index_template(
-                name=self.read_alias, body=index_template(self.read_alias, vectors=False)
-            )
+            template = index_template(self.read_alias, vectors=False)
+            self.client.indices.put_index_template(name=self.read_alias, body=template)
+        return template
+
+    def _add_new_fields(self, index: str, properties: dict[str, Any]) -> None:
+        """Map the template's fields that `index` (made from an older template) lacks, so
+        its strict mapping accepts documents that carry them (e.g. `perspective`, schema
+        version 4). Documents indexed before have none until `newswatch index rebuild`."""
+        mapping = self.client.indices.get_mapping(index=index)[index]["mappings"]
+        new = {k: v for k, v in properties.items() if k not in mapping.get("properties", {})}
+        if new:
+            self.client.indices.put_mapping(index=index, properties=new)
+            log.info("added the fields %s to search index %s", ", ".join(sorted(new)), index)
 
     # -- rebuild -----------------------------------------------------------------------------
 

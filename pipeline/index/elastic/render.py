@@ -27,6 +27,7 @@ HIT_FIELDS = [
     "threads",
     "relation",
     "language",
+    "perspective",
 ]
 
 
@@ -91,6 +92,8 @@ def filters(query: SearchQuery) -> list[dict[str, Any]]:
         clauses.append({"term": {"relation": query.relation}})
     if query.language is not None:
         clauses.append({"term": {"language": query.language}})
+    if query.perspective is not None:
+        clauses.append({"term": {"perspective": query.perspective}})
     return clauses
 
 

@@ -35,12 +35,12 @@ from pipeline.index.sqlite_fts.schema import (
     count_docs,
     create_tables,
     drop_tables,
-    has_cjk_layout,
+    has_current_layout,
     marks,
     meta,
     require_active,
     set_meta,
-    upgrade_to_cjk_layout,
+    upgrade_layout,
     write_targets,
 )
 from pipeline.index.timeline import step_days, with_gaps
@@ -77,7 +77,7 @@ class SqliteFtsIndex:
                 conn.execute("PRAGMA journal_mode=WAL")  # persistent: readers never block writers
                 conn.execute("BEGIN")
                 version = active_version(conn)
-                ready = version is not None and has_cjk_layout(conn, Tables(version))
+                ready = version is not None and has_current_layout(conn, Tables(version))
                 conn.execute("COMMIT")
                 if not ready:
                     conn.execute("BEGIN IMMEDIATE")
@@ -88,10 +88,9 @@ class SqliteFtsIndex:
                     if version is None:
                         create_tables(conn, Tables(1))
                         set_meta(conn, "active", 1)
-                    else:  # an index from before Chinese segmentation
+                    else:  # an index built by an earlier version
                         for tables in write_targets(conn):
-                            if not has_cjk_layout(conn, tables):
-                                upgrade_to_cjk_layout(conn, tables)
+                            upgrade_layout(conn, tables)
                     conn.execute("COMMIT")
             finally:
                 conn.close()

@@ -33,6 +33,7 @@ _COLUMNS = (
     "seed_similarity",
     "cluster_id",
     "author",
+    "perspective",
     "title_terms",
     "text_terms",
 )
@@ -97,6 +98,7 @@ def _row(doc: IndexDocument, max_text_chars: int) -> tuple[object, ...]:
         doc.seed_similarity,
         doc.cluster_id,
         doc.author,
+        doc.perspective,
         segmented_or_none(title),
         segmented_or_none(text),
     )

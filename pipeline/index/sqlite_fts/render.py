@@ -115,6 +115,8 @@ def make_plan(query: SearchQuery, node: Node | None) -> Plan:
         filters.add("d.relation = ?", query.relation)
     if query.language is not None:
         filters.add("d.language = ?", query.language)
+    if query.perspective is not None:
+        filters.add("d.perspective = ?", query.perspective)
     match = render(node) if node is not None else None
     terms = tuple(
         t.text if isinstance(t, Term) else " ".join(t.words) for t in positive_terms(node)

@@ -39,6 +39,7 @@ _DOCS = (
         seed_similarity REAL,
         cluster_id TEXT,
         author TEXT,
+        perspective TEXT,
         title_terms TEXT,
         text_terms TEXT
     )""",
@@ -139,9 +140,24 @@ def drop_tables(conn: sqlite3.Connection, tables: Tables) -> None:
     conn.execute(f"DROP TABLE IF EXISTS {tables.docs}")  # drops its indexes and triggers
 
 
-def has_cjk_layout(conn: sqlite3.Connection, tables: Tables) -> bool:
-    columns = {row[1] for row in conn.execute(f"PRAGMA table_info({tables.docs})")}
-    return "text_terms" in columns
+def _columns(conn: sqlite3.Connection, tables: Tables) -> set[str]:
+    return {row[1] for row in conn.execute(f"PRAGMA table_info({tables.docs})")}
+
+
+def has_current_layout(conn: sqlite3.Connection, tables: Tables) -> bool:
+    return {"text_terms", "perspective"} <= _columns(conn, tables)
+
+
+def upgrade_layout(conn: sqlite3.Connection, tables: Tables) -> None:
+    """Bring a generation built by an earlier version to the current layout, in place.
+
+    Documents indexed before the perspective column have none (NULL) until they are
+    indexed again (`newswatch index rebuild`)."""
+    columns = _columns(conn, tables)
+    if "text_terms" not in columns:
+        upgrade_to_cjk_layout(conn, tables)
+    if "perspective" not in columns:
+        conn.execute(f"ALTER TABLE {tables.docs} ADD COLUMN perspective TEXT")
 
 
 def upgrade_to_cjk_layout(conn: sqlite3.Connection, tables: Tables) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
@@ -13,8 +14,9 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from pipeline.config import IndexSettings
-from pipeline.index.base import BackendConfigError, BackendUnavailable
+from pipeline.index.base import BackendConfigError, BackendUnavailable, SearchQuery
 from pipeline.index.elastic import ElasticIndex
+from pipeline.index.elastic.template import index_template
 from pipeline.index.stage import index_pending
 from pipeline.records import IndexDocument
 from pipeline.store import Store
@@ -111,6 +113,34 @@ def test_setup_installs_the_template_and_ingest_only_reads_the_aliases(
     fresh.ensure_ready()  # an ingest run: the aliases are there, so no template call
     with pytest.raises(Exception, match=r"404|not.found|NotFound"):
         fresh.client.indices.get_index_template(name=name)
+
+
+def test_setup_maps_new_template_fields_on_an_index_made_before_them(
+    fresh: ElasticIndex,
+) -> None:
+    """An index from before schema version 4 (here a single index, as before the monthly
+    ones) has no `perspective`; its strict mapping refuses documents that carry one until
+    `newswatch index setup` adds the field."""
+    template = index_template(fresh.read_alias, vectors=False)["template"]  # osmem has none
+    old_mappings = json.loads(json.dumps(template["mappings"]))
+    del old_mappings["properties"]["perspective"]
+    first = f"{fresh.read_alias}-v1"
+    fresh.client.indices.create(
+        index=first,
+        settings=template["settings"],
+        mappings=old_mappings,
+        aliases={fresh.read_alias: {}, fresh.write_alias: {}},
+    )
+    state_media = replace(DOCS[0], perspective="china")
+    (refused,) = fresh.index([state_media])
+    assert not refused.ok and "perspective" in (refused.error or "")
+
+    fresh.setup()
+    assert all(o.ok for o in fresh.index([state_media, *DOCS[1:]]))
+    fresh.refresh()
+    page = fresh.search(SearchQuery(perspective="china", collapse=False))
+    assert [h.article_id for h in page.hits] == [state_media.article_id]
+    fresh.setup()  # idempotent
 
 
 # -- rebuild ----------------------------------------------------------------------------------
