@@ -16,8 +16,9 @@ and `budget` (pages fetched per site; default `backfill.max_pages`).
 - `queue_pages`: the best candidates of each site, within the budget and the site's daily
   page budget, become articles with source `backfill`; their ids in fetch batches.
 - `fetch_pages`: mapped per batch; polite download at the backfill's per-host gap.
-- `extract`, `classify`, `index`, `alerts`: the ingest stages (backfilled articles raise
-  no alerts unless `backfill.alerts` is on).
+- `plan_extract`, `extract`, `plan_classify`, `classify`, `index`, `alerts`: the ingest
+  DAG's tasks (`pipeline/runs/airflow_tasks.py`), extract and classify mapped over
+  batches; backfilled articles raise no alerts unless `backfill.alerts` is on.
 - `summary`: seen, kept, queued and fetched per site; fails the run if a task failed.
 
 Network tasks run in the `backfill.airflow_pool` pool (create it with few slots:
@@ -39,6 +40,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from pipeline.config import Settings
 from pipeline.runs.airflow_notifier import RunFailureNotifier
 from pipeline.runs.airflow_support import dag_default_args, dagrun_timeout
+from pipeline.runs.airflow_tasks import after_fetch
 
 SETTINGS = Settings()  # parse time: environment and TOML only
 AFTER_MAPPED = "none_failed"
@@ -157,13 +159,14 @@ def newswatch_backfill() -> None:
     def queue_pages(jobs: list[str]) -> list[list[str]]:
         from pipeline.feeds.backfill_queue import queue_pages, queued_article_ids
         from pipeline.runs import airflow_support as nw
+        from pipeline.runs.plan import batches
 
         budget = get_current_context()["params"]["budget"]
         with nw.task_store() as (settings, store):
             for job in jobs:
                 queue_pages(store.sessions, settings, job, max_pages=budget)
             ids = [i for job in jobs for i in queued_article_ids(store.sessions, job)]
-            return nw.batches(ids, settings.airflow.articles_per_task)
+            return batches(ids, settings.airflow.articles_per_task)
 
     @task(pool=POOL)
     def fetch_pages(article_ids: list[str]) -> dict[str, int]:
@@ -175,45 +178,14 @@ def newswatch_backfill() -> None:
             polite = backfill_fetch_settings(settings)
             return dict(fetch_pending(store.sessions, polite, article_ids=article_ids))
 
-    @task(trigger_rule=AFTER_MAPPED)
-    def extract() -> dict[str, int]:
-        from pipeline.extract.stage import extract_pending
-        from pipeline.runs import airflow_support as nw
-
-        with nw.task_store() as (settings, store):
-            return dict(extract_pending(store.sessions, settings.extract))
-
-    @task
-    def classify() -> dict[str, int]:
-        from pipeline.classify.stage import classify_pending
-        from pipeline.runs import airflow_support as nw
-
-        with nw.task_store() as (settings, store):
-            return classify_pending(store.sessions, settings)
-
-    @task
-    def index() -> dict[str, int]:
-        from pipeline.runs import airflow_support as nw
-
-        with nw.task_store() as (settings, store):
-            return nw.index_outbox(store.sessions, settings)
-
-    @task
-    def alerts() -> dict[str, int]:
-        from pipeline.alerts.stage import run_alerts
-        from pipeline.runs import airflow_support as nw
-
-        with nw.task_store() as (settings, store):
-            return dict(run_alerts(store.sessions, settings))
-
     @task(trigger_rule="all_done")
     def summary(
         plan: dict[str, Any] | None,
         discovered: list[dict[str, int]],
         walked: list[dict[str, int]],
         fetched: list[dict[str, int]],
-        extracted: dict[str, int] | None,
-        classified: dict[str, int] | None,
+        extracted: list[dict[str, int]],
+        classified: list[dict[str, int]],
         indexed: dict[str, int] | None,
         alerted: dict[str, int] | None,
     ) -> dict[str, Any]:
@@ -231,8 +203,8 @@ def newswatch_backfill() -> None:
             "discover": nw.sum_counts(discovered),
             "walk": nw.sum_counts(walked),
             "fetch": nw.sum_counts(fetched),
-            "extract": extracted or {},
-            "classify": classified or {},
+            "extract": nw.sum_counts(extracted),
+            "classify": nw.sum_counts(classified),
             "index": indexed or {},
             "alerts": alerted or {},
         }
@@ -261,16 +233,18 @@ def newswatch_backfill() -> None:
     batches = queue_pages(jobs)
     walked >> batches
     fetched = fetch_pages.expand(article_ids=batches)
-    extracted = extract()
-    fetched >> extracted
-    classified = classify()
-    extracted >> classified
-    indexed = index()
-    classified >> indexed
-    alerted = alerts()
-    classified >> alerted
-    summarised = summary(plan, discovered, walked, fetched, extracted, classified, indexed, alerted)
-    indexed >> summarised
+    done = after_fetch(fetched, AFTER_MAPPED)
+    summarised = summary(
+        plan,
+        discovered,
+        walked,
+        fetched,
+        done["extract"],
+        done["classify"],
+        done["index"],
+        done["alerts"],
+    )
+    done["index"] >> summarised
 
 
 newswatch_backfill()

@@ -18,12 +18,20 @@ run at a time, without catch-up.
 - `fetch_pages`: one mapped instance per batch of articles; polite download of each page.
   Runs in the `newswatch_fetch` pool, at most `fetch_max_active_per_run` at once per run;
   the per-host delay holds across workers (next-allowed times kept in the store).
-- `extract`: text and metadata of every fetched page. Runs once every fetch batch is
-  done, even if some failed: the other batches' articles go on to the index, and the
-  failed batch's articles wait for the next run.
-- `classify`: duplicates, story clusters, relation to the seed stories, threads.
-- `index`: sends the outbox to the search backend. Fails, and is retried, while the
-  backend is down; the articles wait in the outbox meanwhile.
+- `plan_extract`: the fetched articles, in batches of `articles_per_task` (larger when
+  there would be more than `max_fetch_batches`). Runs once every fetch batch is done,
+  even if some failed: the other batches' articles go on to the index, and the failed
+  batch's articles wait for the next run.
+- `extract`: one mapped instance per batch; text and metadata of each fetched page.
+- `plan_classify`: the extracted articles, oldest first, in batches of
+  `articles_per_classify_task` (each instance loads the models and the duplicate index).
+- `classify`: one mapped instance per batch, as many at once as Airflow has workers;
+  duplicates, story clusters, relation to the seed stories, threads. The cluster step
+  of each batch is serialised by a store lock, so copies of one story classified by two
+  instances at once still form one cluster.
+- `index`: sends the outbox to the search backend (after every classify instance, even
+  if one failed). Fails, and is retried, while the backend is down; the articles wait in
+  the outbox meanwhile.
 - `alerts`: raises alerts on newly classified articles (once per story cluster and
   rule) and delivers what is due; runs even while the search backend is down, and a
   channel that is down is retried on the next run.
@@ -58,6 +66,7 @@ from pipeline.runs.airflow_support import (
     dag_default_args,
     dagrun_timeout,
 )
+from pipeline.runs.airflow_tasks import after_fetch
 
 # Parse time reads only the environment and the TOML file: no database, no network.
 SETTINGS = Settings()
@@ -136,10 +145,11 @@ def newswatch_ingest() -> None:
     @task(trigger_rule=AFTER_MAPPED)
     def plan_fetch() -> list[list[str]]:
         from pipeline.runs import airflow_support as nw
+        from pipeline.runs.plan import due_fetch_batches
 
         with nw.task_store() as (settings, store):
             conf = settings.airflow
-            planned, deferred = nw.due_fetch_batches(
+            planned, deferred = due_fetch_batches(
                 store.sessions, conf.articles_per_task, conf.max_fetch_batches
             )
         if deferred:
@@ -158,38 +168,6 @@ def newswatch_ingest() -> None:
         with nw.task_store() as (settings, store):
             return dict(fetch_pending(store.sessions, settings.fetch, article_ids=article_ids))
 
-    @task(trigger_rule=AFTER_MAPPED)
-    def extract() -> dict[str, int]:
-        from pipeline.extract.stage import extract_pending
-        from pipeline.runs import airflow_support as nw
-
-        with nw.task_store() as (settings, store):
-            return dict(extract_pending(store.sessions, settings.extract))
-
-    @task
-    def classify() -> dict[str, int]:
-        from pipeline.classify.stage import classify_pending
-        from pipeline.runs import airflow_support as nw
-
-        with nw.task_store() as (settings, store):
-            return dict(classify_pending(store.sessions, settings))
-
-    @task
-    def index() -> dict[str, int]:
-        from pipeline.runs import airflow_support as nw
-
-        with nw.task_store() as (settings, store):
-            return nw.index_outbox(store.sessions, settings)
-
-    @task
-    def alerts() -> dict[str, int]:
-        """Raise alerts on what is new (once per story and rule) and deliver what is due."""
-        from pipeline.alerts.stage import run_alerts
-        from pipeline.runs import airflow_support as nw
-
-        with nw.task_store() as (settings, store):
-            return dict(run_alerts(store.sessions, settings))
-
     @task(outlets=[ARTICLES])
     def publish(indexed: dict[str, int]) -> None:
         new = indexed.get("indexed", 0)
@@ -202,8 +180,8 @@ def newswatch_ingest() -> None:
         started: dict[str, int] | None,
         polled: list[dict[str, Any]],
         fetched: list[dict[str, int]],
-        extracted: dict[str, int] | None,
-        classified: dict[str, int] | None,
+        extracted: list[dict[str, int]],
+        classified: list[dict[str, int]],
         indexed: dict[str, int] | None,
         alerted: dict[str, int] | None,
     ) -> dict[str, Any]:
@@ -221,8 +199,8 @@ def newswatch_ingest() -> None:
             "start": {"requeued": started["requeued"]},
             "poll": nw.sum_counts(p["counts"] for p in polled if p),
             "fetch": nw.sum_counts([*fetched, {"fetch_deferred": deferred} if deferred else None]),
-            "extract": extracted or {},
-            "classify": classified or {},
+            "extract": nw.sum_counts(extracted),
+            "classify": nw.sum_counts(classified),
             "index": indexed or {},
             "alerts": alerted or {},
         }
@@ -244,16 +222,11 @@ def newswatch_ingest() -> None:
     fetch_batches = plan_fetch()
     polled >> fetch_batches
     fetched = fetch_pages.expand(article_ids=fetch_batches)
-    extracted = extract()
-    fetched >> extracted
-    classified = classify()
-    extracted >> classified
-    indexed = index()
-    classified >> indexed
-    alerted = alerts()
-    classified >> alerted  # alerts need classified articles, not the search backend
-    published = publish(indexed)
-    summarised = summary(started, polled, fetched, extracted, classified, indexed, alerted)
+    done = after_fetch(fetched, AFTER_MAPPED)
+    published = publish(done["index"])
+    summarised = summary(
+        started, polled, fetched, done["extract"], done["classify"], done["index"], done["alerts"]
+    )
     published >> summarised
 
 

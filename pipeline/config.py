@@ -58,6 +58,18 @@ class FeedConfig(BaseModel):
     )
 
 
+class RunSettings(BaseModel):
+    workers: int = Field(
+        1,
+        ge=1,
+        description="Processes `newswatch run` spreads fetch, extract and classify over: the "
+        "waiting articles are split into batches, as for the ingest DAG's mapped tasks (1: "
+        "every stage in the run's own process). About one per core. With more than one, each "
+        "worker keeps fetch's per-host concurrency for itself (the per-host delay holds "
+        "across them) and extracts in its own process (extract.workers is not used).",
+    )
+
+
 class PollSettings(BaseModel):
     interval_minutes: int = Field(30, ge=1, description="How often a healthy feed is polled.")
     max_backoff_minutes: int = Field(
@@ -71,6 +83,13 @@ class PollSettings(BaseModel):
         ge=1,
         description="Feed documents in flight at once, over all hosts (the per-host limit and "
         "delay are fetch's). Feeds are small, so a poll cycle is mostly waiting on the network.",
+    )
+    parse_workers: int = Field(
+        1,
+        ge=1,
+        description="Processes that parse changed feed documents (feedparser) while the next "
+        "ones download (1: in the polling process). Worth one per core for a poll of hundreds "
+        "of feeds; a mapped Airflow poll task of a few feeds gains nothing from it.",
     )
 
 
@@ -398,7 +417,17 @@ class AirflowSettings(BaseModel):
         10, ge=1, description="Feeds per mapped poll task; smaller batches use more workers."
     )
     articles_per_task: int = Field(
-        100, ge=1, description="Articles per mapped fetch task; smaller batches use more workers."
+        100,
+        ge=1,
+        description="Articles per mapped fetch and extract task; smaller batches use more "
+        "workers.",
+    )
+    articles_per_classify_task: int = Field(
+        500,
+        ge=1,
+        description="Articles per mapped classify task. Larger than articles_per_task because "
+        "each classify instance first loads the seed profiles, the embedding model and the "
+        "near-duplicate index.",
     )
     retries: int = Field(3, ge=0, description="Retries of a failed DAG task.")
     retry_delay_seconds: float = Field(
@@ -438,7 +467,8 @@ class AirflowSettings(BaseModel):
         description="Mapped fetch instances planned per ingest run. Airflow refuses to expand "
         "a task into more than [core] max_map_length (1024) instances, so articles beyond "
         "max_fetch_batches × articles_per_task wait for the next run (counted as "
-        "fetch_deferred in the summary).",
+        "fetch_deferred in the summary). Extract and classify are planned in at most as many "
+        "batches, made larger rather than leaving articles behind.",
     )
     fetch_pool: str = Field(
         "newswatch_fetch",
@@ -604,6 +634,7 @@ class Settings(BaseSettings):
         default_factory=lambda: default_feeds(),
         description="Feeds to poll; default: the curated list in pipeline/data/feeds.toml.",
     )
+    run: RunSettings = Field(default_factory=RunSettings)
     poll: PollSettings = Field(default_factory=PollSettings)
     fetch: FetchSettings = Field(default_factory=FetchSettings)
     extract: ExtractSettings = Field(default_factory=ExtractSettings)

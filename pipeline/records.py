@@ -126,6 +126,7 @@ class FeedPollResult:
     skipped_without_link: int = 0
     entries_beyond_limit: int = 0  # listed after poll.max_entries_per_poll: not read
     dates_rejected: int = 0  # entry dates too far in the future or past (pipeline/dates.py)
+    parsed: bool = False  # the document was given to the parser (not a 304, not unchanged)
 
 
 @dataclass

@@ -17,8 +17,10 @@ from sqlalchemy import func, select
 from pipeline.config import Settings
 from pipeline.demo.hostile import HOSTILE_EXPECT
 from pipeline.demo.server import NewsroomServer
+from pipeline.index.base import SearchIndex
 from pipeline.index.factory import open_index
 from pipeline.records import ArticleStatus
+from pipeline.runs.record import RunSummary
 from pipeline.runs.runner import run_pipeline
 from pipeline.store import Store, open_store
 from pipeline.store.models import Article, FeedEntryRow, Run
@@ -65,6 +67,32 @@ def test_every_article_ends_with_the_expected_status(
     backend.ensure_ready()
     summary = run_pipeline(store.sessions, settings, backend)
 
+    assert_expected_outcome(store, newsroom, summary, backend)
+
+
+def test_worker_processes_take_every_article_to_the_same_end(
+    tmp_path: Path, newsroom: NewsroomServer, store: Store
+) -> None:
+    """run.workers = 2: fetch, extract and classify in two processes, as mapped tasks."""
+    settings = newsroom_settings(tmp_path, newsroom, run={"workers": 2})
+    backend = open_index(settings)
+    backend.ensure_ready()
+    summary = run_pipeline(store.sessions, settings, backend)
+
+    assert_expected_outcome(store, newsroom, summary, backend)
+    counts = summary.stage_counts  # the workers' counts are summed over their batches
+    assert sum(counts["extract"].values()) == counts["fetch"]["fetched"]
+    assert counts["classify"]["classified"] == counts["extract"]["extracted"]
+    with store.sessions() as session:  # syndicated copies share their original's cluster
+        clusters = Counter(
+            session.scalars(select(Article.cluster_id).where(Article.cluster_id.is_not(None)))
+        )
+    assert max(clusters.values()) > 1
+
+
+def assert_expected_outcome(
+    store: Store, newsroom: NewsroomServer, summary: RunSummary, backend: SearchIndex
+) -> None:
     assert summary.state == "succeeded"
     for spec in newsroom.manifest():
         if "malformed" in spec.feeds and len(spec.feeds) == 1:

@@ -50,11 +50,18 @@ def lock_dedup(session: Session) -> None:
 
     Claiming rows with SKIP LOCKED keeps two runs off the same article, but two copies
     of one story classified at once by two runs would each miss the other and open
-    two clusters. A transaction-scoped advisory lock orders that short step. SQLite
-    has one writer at a time already.
+    two clusters. A transaction-scoped advisory lock orders that short step.
+
+    SQLite has one writer at a time, but a transaction takes the write lock only at its
+    first write: the reads of the cluster step before it could miss what another process
+    commits meanwhile. A write that changes nothing takes the lock now, waiting (busy
+    timeout) for the other writer to commit.
     """
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": DEDUP_LOCK_KEY})
+    elif dialect == "sqlite":
+        session.execute(text("UPDATE articles SET id = id WHERE 0"))
 
 
 @dataclass(frozen=True)

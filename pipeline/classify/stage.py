@@ -103,7 +103,7 @@ def classify_pending(
 
     return drain(
         sessions,
-        lambda: _due(article_ids),
+        lambda: due_for_classify(article_ids),
         work,
         batch_size=settings.dedup.batch_size,
         stage="classify",
@@ -137,7 +137,8 @@ def _prepare(
     return _Work(article, analysis, relations, when, lead_hash, stored is None)
 
 
-def _due(article_ids: Sequence[str] | None) -> Select[Article]:
+def due_for_classify(article_ids: Sequence[str] | None = None) -> Select[Article]:
+    """Extracted articles (optionally only the given ids), in the order they are classified."""
     stmt = select(Article).where(Article.status == ArticleStatus.EXTRACTED)
     # Oldest first, so the first copy of a story opens its cluster.
     return only_articles(stmt, article_ids).order_by(

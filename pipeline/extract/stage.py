@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import multiprocessing
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
-from contextlib import contextmanager
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Select, select
@@ -13,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.config import ExtractSettings
 from pipeline.extract.extractor import NoContent, extract, warm_up
+from pipeline.process_pool import process_pool
 from pipeline.records import ArticleStatus, ExtractedPage, utcnow
 from pipeline.store.batches import StageCounts, drain, only_articles
 from pipeline.store.models import Article, Page
@@ -31,11 +29,8 @@ def extract_pending(
     and written here only, a batch at a time.
     """
 
-    def due() -> Select[Article]:
-        stmt = select(Article).where(Article.status == ArticleStatus.FETCHED)
-        return only_articles(stmt, article_ids).order_by(Article.discovered_at, Article.id)
-
-    with _pool(settings.workers) as pool:
+    # each worker loads its models once, at start
+    with process_pool(settings.workers, initializer=warm_up) as pool:
 
         def work(session: Session, articles: list[Article], counts: StageCounts) -> None:
             ids = [a.id for a in articles]
@@ -55,19 +50,19 @@ def extract_pending(
                 outcome = next(outcomes) if article.id in pages else None
                 counts[record_extraction(article, outcome)] += 1
 
-        return drain(sessions, due, work, batch_size=settings.batch_size, stage="extract")
+        return drain(
+            sessions,
+            lambda: due_for_extract(article_ids),
+            work,
+            batch_size=settings.batch_size,
+            stage="extract",
+        )
 
 
-@contextmanager
-def _pool(workers: int) -> Iterator[Executor | None]:
-    """A process pool when asked for more than one worker; each worker loads its models once."""
-    if workers <= 1:
-        yield None
-        return
-    # forkserver: workers never inherit this process's threads or database connections
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=warm_up) as pool:
-        yield pool
+def due_for_extract(article_ids: Sequence[str] | None = None) -> Select[Article]:
+    """Fetched articles (optionally only the given ids), oldest discovery first."""
+    stmt = select(Article).where(Article.status == ArticleStatus.FETCHED)
+    return only_articles(stmt, article_ids).order_by(Article.discovered_at, Article.id)
 
 
 def _extract_job(

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import calendar
+import functools
 import hashlib
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,6 +25,7 @@ from pipeline.fetch.errors import DownloadError
 from pipeline.fetch.http import Throttle, download, make_client
 from pipeline.fetch.pages import looks_like_html
 from pipeline.fetch.robots import Robots
+from pipeline.process_pool import process_pool
 from pipeline.records import FeedPollResult, FeedStatus
 
 ACCEPT = (
@@ -35,6 +39,23 @@ _ENTITY_DECLARATIONS = tuple(
     "<!ENTITY".encode(codec)
     for codec in ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be", "cp037")
 )
+
+
+class FeedParser:
+    """Parses in this process, or in `workers` processes started at the first document
+    that needs parsing (a cycle of `304`s starts none). The pool closes with `stack`."""
+
+    def __init__(self, workers: int, stack: ExitStack) -> None:
+        self._workers = workers
+        self._stack = stack
+        self._pool: Executor | None = None
+
+    async def parse(self, call: Callable[[], ParsedFeed]) -> ParsedFeed:
+        if self._workers <= 1:
+            return call()
+        if self._pool is None:
+            self._pool = self._stack.enter_context(process_pool(self._workers))
+        return await asyncio.get_running_loop().run_in_executor(self._pool, call)
 
 
 @dataclass(frozen=True)
@@ -132,11 +153,13 @@ async def poll_feed(
     *,
     max_entries: int | None = None,
     robots: Robots | None = None,
+    parser: FeedParser | None = None,
 ) -> FeedPollResult:
     """Poll one feed. Never raises for feed problems: the outcome is in the result's status.
 
     `max_entries` defaults to the default of poll.max_entries_per_poll. With `robots`, the
     feed's URL must be allowed by its site's robots.txt (unless the feed ignores robots).
+    With a `parser`, the document is parsed through it (in its worker processes, if any).
     """
     check = None
     if robots is not None and settings.respect_robots and not feed.ignore_robots:
@@ -169,14 +192,17 @@ async def poll_feed(
     result.body_hash = hashlib.sha256(raw.body).hexdigest()
     if result.body_hash == state.body_hash:
         return result  # the server ignores conditional GET, but nothing changed
+    parse = functools.partial(
+        parse_feed,
+        feed.name,
+        raw.body,
+        content_type=raw.content_type,
+        max_entries=max_entries or PollSettings().max_entries_per_poll,
+        base_url=raw.final_url,
+    )
+    result.parsed = True
     try:
-        parsed = parse_feed(
-            feed.name,
-            raw.body,
-            content_type=raw.content_type,
-            max_entries=max_entries or PollSettings().max_entries_per_poll,
-            base_url=raw.final_url,
-        )
+        parsed = parse() if parser is None else await parser.parse(parse)
     except FeedRefused as exc:
         result.status, result.error = FeedStatus.ERROR, str(exc)
         return result
@@ -201,28 +227,39 @@ async def poll_feeds(
     *,
     max_entries: int | None = None,
     concurrency: int | None = None,
+    parse_workers: int = 1,
 ) -> list[FeedPollResult]:
     """Poll feeds concurrently (within the fetch politeness limits); results in input order.
 
     `concurrency` (poll.concurrency) replaces fetch.concurrency as the bound on feeds in
     flight: feed documents are small and a poll cycle is mostly waiting on the network.
-    The per-host limit and delay stay those of fetch.
+    The per-host limit and delay stay those of fetch. With `parse_workers` > 1
+    (poll.parse_workers), changed documents are parsed in that many processes while the
+    event loop goes on downloading.
     """
     if concurrency is not None:
         settings = settings.model_copy(update={"concurrency": concurrency})
     throttle = Throttle(settings)
-    async with make_client(settings) as client:
-        robots = Robots(client, settings, throttle)
+    with ExitStack() as stack:
+        parser = FeedParser(parse_workers, stack)
+        async with make_client(settings) as client:
+            robots = Robots(client, settings, throttle)
 
-        async def one(feed: FeedConfig, state: FeedState) -> FeedPollResult:
-            if settings.respect_robots and not feed.ignore_robots:
-                await robots.prepare(feed.url)  # its Crawl-delay applies from the first poll
-            async with throttle.slot(feed.url):
-                return await poll_feed(
-                    client, feed, state, settings, max_entries=max_entries, robots=robots
-                )
+            async def one(feed: FeedConfig, state: FeedState) -> FeedPollResult:
+                if settings.respect_robots and not feed.ignore_robots:
+                    await robots.prepare(feed.url)  # its Crawl-delay applies from the first poll
+                async with throttle.slot(feed.url):
+                    return await poll_feed(
+                        client,
+                        feed,
+                        state,
+                        settings,
+                        max_entries=max_entries,
+                        robots=robots,
+                        parser=parser,
+                    )
 
-        return list(await asyncio.gather(*(one(f, s) for f, s in feeds_with_state)))
+            return list(await asyncio.gather(*(one(f, s) for f, s in feeds_with_state)))
 
 
 def poll_feeds_sync(
@@ -231,10 +268,17 @@ def poll_feeds_sync(
     *,
     max_entries: int | None = None,
     concurrency: int | None = None,
+    parse_workers: int = 1,
 ) -> list[FeedPollResult]:
     """`poll_feeds` for plain code (CLI, Airflow tasks): runs its own event loop."""
     return asyncio.run(
-        poll_feeds(feeds_with_state, settings, max_entries=max_entries, concurrency=concurrency)
+        poll_feeds(
+            feeds_with_state,
+            settings,
+            max_entries=max_entries,
+            concurrency=concurrency,
+            parse_workers=parse_workers,
+        )
     )
 
 

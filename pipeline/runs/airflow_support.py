@@ -3,7 +3,8 @@
 - settings under Airflow: newswatch settings, with secrets taken from Airflow
   Connections when they exist (``pipeline.runs.airflow_connections``);
 - the DAGs' default task arguments (retries, backoff, timeouts) from ``[airflow]`` settings;
-- batching for the mapped poll and fetch tasks, bounded below Airflow's max_map_length;
+- batching for the mapped poll task (the other stages' batches are in
+  ``pipeline.runs.plan``, shared with `newswatch run`'s worker processes);
 - the run summary that the last task logs and returns (the run record is pipeline/runs/record.py).
 
 Importable without Airflow: Airflow, the store and the stages are imported inside
@@ -20,6 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
 from pipeline.config import Settings
+from pipeline.runs.plan import batches
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -72,11 +74,6 @@ def task_store() -> Iterator[tuple[Settings, Store]]:
         store.dispose()
 
 
-def batches(items: Sequence[str], size: int) -> list[list[str]]:
-    """Consecutive slices of at most `size` items: one per mapped task instance."""
-    return [list(items[start : start + size]) for start in range(0, len(items), size)]
-
-
 def parse_since(value: str | None) -> datetime | None:
     """The `reprocess_since` param (YYYY-MM-DD) as midnight UTC."""
     if not value:
@@ -104,31 +101,6 @@ def due_feed_batches(
     sync_feed_rows(sessions, settings.feeds)
     names = [f.name for f in due_feeds(sessions, settings, names=list(feeds) or None)]
     return batches(names, settings.airflow.feeds_per_task)
-
-
-def due_fetch_batches(
-    sessions: sessionmaker[Session], size: int, max_batches: int
-) -> tuple[list[list[str]], int]:
-    """Ids of the articles due for download now, oldest first, in at most `max_batches`
-    batches for the mapped fetch tasks; and how many more are due (they wait for the
-    next run). Only the planned ids are read, so a huge backlog costs one count."""
-    from sqlalchemy import func, select
-
-    from pipeline.fetch.stage import due_for_fetch
-    from pipeline.records import utcnow
-    from pipeline.store.models import Article
-
-    cap = size * max_batches
-    due = due_for_fetch(utcnow())
-    with sessions() as session:
-        ids = list(session.scalars(due.with_only_columns(Article.id).limit(cap)))
-        deferred = 0
-        if len(ids) == cap:
-            total = session.scalar(
-                select(func.count()).select_from(due.order_by(None).subquery())
-            )
-            deferred = max((total or 0) - cap, 0)
-    return batches(ids, size), deferred
 
 
 def sum_counts(results: Iterable[Mapping[str, int] | None]) -> dict[str, int]:

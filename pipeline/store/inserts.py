@@ -8,8 +8,9 @@ row. It asks with RETURNING rather than trusting the driver's row count.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
+from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import QueryableAttribute, Session
 from sqlalchemy.sql.dml import Insert
@@ -31,8 +32,11 @@ def insert_new(
     if not rows:
         return []
     stmt: Insert
+    table = cast(Table, model.__table__)  # every model here maps one table
     if session.get_bind().dialect.name == "postgresql":
-        stmt = postgresql.insert(model).on_conflict_do_nothing(index_elements=list(conflict_on))
+        stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=list(conflict_on))
     else:
-        stmt = sqlite.insert(model).on_conflict_do_nothing(index_elements=list(conflict_on))
-    return list(session.scalars(stmt.values(list(rows)).returning(returning)))
+        stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=list(conflict_on))
+    # The rows as parameters of one cached statement (SQLAlchemy batches them into
+    # multi-row INSERTs), not as literal VALUES compiled afresh for every call.
+    return list(session.scalars(stmt.returning(returning), list(rows)))

@@ -16,6 +16,7 @@ from pydantic import SecretStr
 from pipeline.config import FeedConfig, Settings
 from pipeline.records import ArticleStatus, utcnow
 from pipeline.runs import airflow_support as nw
+from pipeline.runs import plan
 from pipeline.runs.airflow_connections import with_connections
 from pipeline.store import Store
 from pipeline.store.db import transaction
@@ -50,8 +51,15 @@ def test_importing_it_does_not_import_airflow_or_the_store() -> None:
 
 
 def test_batches_split_in_order_and_cover_everything() -> None:
-    assert nw.batches(["a", "b", "c", "d", "e"], 2) == [["a", "b"], ["c", "d"], ["e"]]
-    assert nw.batches([], 3) == []
+    assert plan.batches(["a", "b", "c", "d", "e"], 2) == [["a", "b"], ["c", "d"], ["e"]]
+    assert plan.batches([], 3) == []
+
+
+def test_spread_plans_everything_in_at_most_max_batches() -> None:
+    items = [str(n) for n in range(10)]
+    assert plan.spread(items, 3, max_batches=10) == [items[0:3], items[3:6], items[6:9], ["9"]]
+    assert plan.spread(items, 3, max_batches=2) == [items[0:5], items[5:10]]  # larger batches
+    assert plan.spread([], 3, max_batches=2) == []
 
 
 def test_a_connection_supplies_the_elasticsearch_url_and_secrets(tmp_path: Path) -> None:
@@ -214,10 +222,28 @@ def test_fetch_batches_hold_every_article_due_for_download(tmp_path: Path, store
         add_article(session, 6, status="fetch_failed", next_attempt_at=now + timedelta(hours=1))
         add_article(session, 7, status="fetch_failed")  # final failure
         add_article(session, 8, status="fetched")
-    got, deferred = nw.due_fetch_batches(store.sessions, 4, max_batches=10)
+    got, deferred = plan.due_fetch_batches(store.sessions, 4, max_batches=10)
     assert [len(b) for b in got] == [4, 2]
     assert sorted(i for b in got for i in b) == [f"{n:032x}" for n in range(6)]
     assert deferred == 0
+
+
+def test_extract_and_classify_batches_hold_what_waits_for_each_in_stage_order(
+    store: Store,
+) -> None:
+    with transaction(store.sessions) as session:
+        for n in range(5):
+            add_article(session, n, status="fetched")
+        for n in range(5, 8):
+            extracted = add_article(session, n, status="extracted")
+            extracted.published_at = utcnow() - timedelta(days=n)  # classify: oldest first
+        add_article(session, 8, status="classified")
+    fetched = plan.waiting_batches(store.sessions, "extract", 2, max_batches=10)
+    # extract takes the oldest discovered first: article n was discovered n minutes ago
+    assert fetched == [[f"{n:032x}" for n in (4, 3)], [f"{n:032x}" for n in (2, 1)], ["0" * 32]]
+    extracted = plan.waiting_batches(store.sessions, "classify", 2, max_batches=1)
+    assert extracted == [[f"{n:032x}" for n in (7, 6, 5)]]
+    assert plan.waiting_batches(store.sessions, "fetch", 2, max_batches=10) == []
 
 
 def test_a_backlog_beyond_max_map_length_is_planned_in_bounded_batches(store: Store) -> None:
@@ -231,7 +257,7 @@ def test_a_backlog_beyond_max_map_length_is_planned_in_bounded_batches(store: St
     limit = Settings(feeds=[]).airflow.max_fetch_batches
     assert limit < 1024  # below max_map_length's default
 
-    planned, deferred = nw.due_fetch_batches(store.sessions, 1, limit)
+    planned, deferred = plan.due_fetch_batches(store.sessions, 1, limit)
 
     assert len(planned) == limit
     assert deferred == backlog - limit
@@ -239,7 +265,7 @@ def test_a_backlog_beyond_max_map_length_is_planned_in_bounded_batches(store: St
     with transaction(store.sessions) as session:
         for (article_id,) in planned:
             session.get_one(Article, article_id).status = "fetched"
-    again, rest = nw.due_fetch_batches(store.sessions, 1, limit)
+    again, rest = plan.due_fetch_batches(store.sessions, 1, limit)
     assert again[0] == [f"{limit:032x}"] and rest == backlog - 2 * limit
     with pytest.raises(ValueError):  # a plan that Airflow could not expand is refused
         Settings(feeds=[], airflow={"max_fetch_batches": 1024})

@@ -17,8 +17,10 @@ INGEST_ORDER = [
     ("poll_feeds", ["plan_polls"]),
     ("plan_fetch", ["poll_feeds"]),
     ("fetch_pages", ["plan_fetch"]),
-    ("extract", ["fetch_pages"]),
-    ("classify", ["extract"]),
+    ("plan_extract", ["fetch_pages"]),
+    ("extract", ["plan_extract"]),
+    ("plan_classify", ["extract"]),
+    ("classify", ["plan_classify"]),
     ("index", ["classify"]),
     ("publish", ["index"]),
     ("alerts", ["classify"]),
@@ -55,18 +57,36 @@ def test_ingest_runs_every_30_minutes_one_run_at_a_time(dagbag: dict[str, Any]) 
     assert ingest["params"] == {"feeds": [], "reprocess_since": None}
 
 
-def test_ingest_stages_are_chained_and_poll_and_fetch_are_mapped(dagbag: dict[str, Any]) -> None:
+MAPPED = {"poll_feeds", "fetch_pages", "extract", "classify"}
+PLANS = {"plan_polls", "plan_fetch", "plan_extract", "plan_classify"}
+
+
+def test_ingest_stages_are_chained_and_poll_fetch_extract_classify_are_mapped(
+    dagbag: dict[str, Any],
+) -> None:
     tasks = dagbag["dags"]["newswatch_ingest"]["tasks"]
     for task_id, upstream in INGEST_ORDER:
         assert tasks[task_id]["upstream"] == upstream, task_id
-    assert {t for t, spec in tasks.items() if spec["mapped"]} == {"poll_feeds", "fetch_pages"}
+    assert {t for t, spec in tasks.items() if spec["mapped"]} == MAPPED
     # After a mapped task, the next stage runs whatever its instances did: an empty one is
     # skipped, and a failed batch must not hold back the others' articles.
-    assert tasks["plan_fetch"]["trigger_rule"] == "all_done"
-    assert tasks["extract"]["trigger_rule"] == "all_done"
+    for task_id in ("plan_fetch", "plan_extract", "plan_classify", "index", "alerts"):
+        assert tasks[task_id]["trigger_rule"] == "all_done", task_id
     # The summary runs whatever happened, after every stage.
     assert tasks["summary"]["trigger_rule"] == "all_done"
-    assert set(tasks["summary"]["upstream"]) == set(tasks) - {"summary", "plan_polls", "plan_fetch"}
+    assert set(tasks["summary"]["upstream"]) == set(tasks) - {"summary", *PLANS}
+
+
+def test_both_dags_run_the_same_stage_tasks_after_fetch(dagbag: dict[str, Any]) -> None:
+    ingest = dagbag["dags"]["newswatch_ingest"]["tasks"]
+    backfill = dagbag["dags"]["newswatch_backfill"]["tasks"]
+    shared = ("plan_extract", "extract", "plan_classify", "classify", "index", "alerts")
+    for task_id in shared:
+        assert backfill[task_id]["upstream"] == ingest[task_id]["upstream"], task_id
+        assert backfill[task_id]["mapped"] == ingest[task_id]["mapped"], task_id
+    # Backfill's rule after a mapped task: run unless something upstream failed.
+    for task_id in ("plan_extract", "plan_classify", "index", "alerts"):
+        assert backfill[task_id]["trigger_rule"] == "none_failed", task_id
 
 
 def test_fetching_is_pooled_and_runs_time_out_and_notify(dagbag: dict[str, Any]) -> None:
@@ -137,6 +157,8 @@ def test_backfill_is_manual_mapped_per_site_and_chunk_and_yields_to_ingest(
         "discover",
         "walk_sitemaps",
         "fetch_pages",
+        "extract",
+        "classify",
     }
     for task_id in ("discover", "walk_sitemaps", "fetch_pages"):
         assert tasks[task_id]["pool"] == "newswatch_backfill", task_id

@@ -1,0 +1,33 @@
+"""The process pools of the CPU-bound steps (feed parsing, extraction, a run's stages)."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+
+@contextmanager
+def process_pool(
+    workers: int,
+    initializer: Callable[..., object] | None = None,
+    initargs: tuple[Any, ...] = (),
+) -> Iterator[ProcessPoolExecutor | None]:
+    """`workers` processes, or None for one (the caller then works in its own process).
+
+    forkserver: workers inherit no threads, event loop, sockets or database connections
+    from the caller. They are started at once, so their start-up (imports, `initializer`)
+    overlaps what the caller does before its first job.
+    """
+    if workers <= 1:
+        yield None
+        return
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=initializer, initargs=initargs
+    ) as pool:
+        for _ in range(workers):  # a job each starts them all now, not one per job
+            pool.submit(int)
+        yield pool

@@ -1,0 +1,99 @@
+"""Fetch, extract and classify over several processes: `newswatch run` with run.workers > 1.
+
+The same shape as the ingest DAG's mapped tasks: the articles waiting for a stage are
+split into batches (`pipeline.runs.plan`), and a process pool runs the stage function on
+one batch at a time, each worker with its own store connection. The stages need nothing
+more to run side by side: each batch claims its own rows, the per-host delay is kept in
+the store, and classify's cluster step is serialised by the store's dedup lock.
+
+Workers (`pipeline.process_pool`) inherit no threads or database connections, and load
+the extraction model once at start.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from pipeline.classify.stage import classify_pending
+from pipeline.config import Settings
+from pipeline.extract.extractor import warm_up
+from pipeline.extract.stage import extract_pending
+from pipeline.fetch.stage import fetch_pending
+from pipeline.process_pool import process_pool
+from pipeline.runs.plan import waiting_batches
+from pipeline.store import Store, open_store
+from pipeline.store.batches import StageCounts
+
+# Batches per worker and stage: a little more than one, so that a worker done early
+# takes the last batches of a slower one; few, because each classify call loads the
+# seed profiles and the duplicate index afresh.
+BATCHES_PER_WORKER = 3
+# Large enough that the plan never defers: every waiting article is in some batch.
+_MAX_BATCHES = 1_000_000
+
+_worker: tuple[Settings, Store] | None = None  # this worker process's settings and store
+
+StageFunction = Callable[[sessionmaker[Session], Settings, list[str]], StageCounts]
+
+_STAGES: dict[str, StageFunction] = {
+    "fetch": lambda sessions, settings, ids: fetch_pending(
+        sessions, settings.fetch, article_ids=ids
+    ),
+    "extract": lambda sessions, settings, ids: extract_pending(
+        sessions, settings.extract, article_ids=ids
+    ),
+    "classify": lambda sessions, settings, ids: classify_pending(
+        sessions, settings, article_ids=ids
+    ),
+}
+
+
+class StagePool:
+    """A pool of worker processes that runs a stage over every article waiting for it."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], pool: ProcessPoolExecutor, workers: int
+    ) -> None:
+        self._sessions = sessions
+        self._pool = pool
+        self._workers = workers
+
+    def run(self, stage: str) -> StageCounts:
+        """Plan the stage's batches here, run them in the workers; the summed counts."""
+        planned = waiting_batches(self._sessions, stage, 1, self._workers * BATCHES_PER_WORKER)
+        total: StageCounts = Counter()
+        for counts in self._pool.map(_run_batch, [stage] * len(planned), planned):
+            total.update(counts)
+        return total
+
+
+@contextmanager
+def stage_pool(sessions: sessionmaker[Session], settings: Settings) -> Iterator[StagePool | None]:
+    """run.workers processes working on the store that `sessions` opens (None for one:
+    the stages then run in the caller's process)."""
+    bind = sessions.kw["bind"]
+    url = bind.url.render_as_string(hide_password=False)
+    # Each worker extracts in its own process: a pool inside a pool would oversubscribe.
+    own = settings.model_copy(
+        update={"extract": settings.extract.model_copy(update={"workers": 1})}
+    )
+    workers = settings.run.workers
+    with process_pool(workers, initializer=_start_worker, initargs=(url, own)) as pool:
+        yield StagePool(sessions, pool, workers) if pool else None
+
+
+def _start_worker(url: str, settings: Settings) -> None:
+    global _worker
+    warm_up()
+    _worker = (settings, open_store(url, migrate=False))  # the run migrated it
+
+
+def _run_batch(stage: str, article_ids: list[str]) -> StageCounts:
+    assert _worker is not None, "the pool's initializer opens the store"
+    settings, store = _worker
+    return _STAGES[stage](store.sessions, settings, article_ids)
