@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 $(BIN)/newswatch: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[test,airflow]'
+	$(BIN)/pip install --quiet -e '.[test,airflow,bench]'
 	touch $@
 
 install: $(BIN)/newswatch
