@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import sys
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -79,6 +80,13 @@ class SiteServer(ThreadingHTTPServer):
         super().__init__(address, _Handler)
         host, port = self.socket.getsockname()[:2]
         self.base_url = f"http://{host}:{port}"
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client dropping a kept-alive connection (the fetcher does, on its size caps) is
+        # normal for a news site; anything else is still printed.
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
