@@ -17,6 +17,7 @@ from pipeline.classify.threads import ThreadBook
 from pipeline.config import Settings
 from pipeline.index.base import SearchIndex, SearchPage, SearchQuery, TimelineBucket
 from pipeline.search import reports
+from pipeline.search.perspectives import OtherSides, other_sides
 from pipeline.store import Store
 
 
@@ -33,11 +34,13 @@ class AppContext:
     _searches: TtlCache[SearchPage] = field(init=False)
     _timelines: TtlCache[list[TimelineBucket]] = field(init=False)
     _summaries: TtlCache[list[reports.ThreadSummary]] = field(init=False)
+    _other_sides: TtlCache[OtherSides | None] = field(init=False)
 
     def __post_init__(self) -> None:
         self._searches = TtlCache(self.cache_seconds)
         self._timelines = TtlCache(self.cache_seconds)
         self._summaries = TtlCache(self.cache_seconds)
+        self._other_sides = TtlCache(self.cache_seconds)
 
     def search(self, query: SearchQuery) -> SearchPage:
         """The backend's page of hits, reused for api.cache_seconds (a newsroom repeats its
@@ -55,6 +58,13 @@ class AppContext:
     def thread_summaries(self, session: Session) -> list[reports.ThreadSummary]:
         """Every thread's counts and latest story, reused for api.cache_seconds."""
         return self._summaries.get("all", lambda: reports.thread_summaries(session, self.book))
+
+    def other_sides(self, session: Session, article_id: str) -> OtherSides | None:
+        """An article's reports in other languages and perspectives, reused for
+        api.cache_seconds (finding them regroups a seed's developments)."""
+        return self._other_sides.get(
+            article_id, lambda: other_sides(session, article_id, self.seeds(), self.book)
+        )
 
     def seeds(self) -> list[Seed]:
         """The configured seeds, default first; loaded once (a URL seed is downloaded)."""

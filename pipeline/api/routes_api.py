@@ -12,7 +12,7 @@ from pipeline.api.context import Context, DbSession
 from pipeline.api.params import FollowupParams, Interval, SearchParams, TimelineParams
 from pipeline.index.base import SearchPage, TimelineBucket
 from pipeline.search import reports
-from pipeline.search.perspectives import OtherSides, narrow_followups, other_sides
+from pipeline.search.perspectives import OtherSides, narrow_followups
 from pipeline.search.similar import MoreLikeThis, more_like_this
 from pipeline.store.models import Article
 
@@ -78,7 +78,7 @@ def article_other_sides(article_id: str, context: Context, session: DbSession) -
     development it belongs to among a seed's follow-ups, that are in another language or
     from another perspective (uk, china, international), each with its language,
     perspective, outlet and date."""
-    found = other_sides(session, article_id, context.seeds(), context.book)
+    found = context.other_sides(session, article_id)
     if found is None:
         raise HTTPException(404, f"no article with id {article_id!r}")
     return found

@@ -16,7 +16,7 @@ from pipeline.api.params import FollowupParams, Interval, SearchParams, Timeline
 from pipeline.api.templating import render
 from pipeline.index.base import SearchError, SearchQuery
 from pipeline.search import reports
-from pipeline.search.perspectives import narrow_followups, other_sides
+from pipeline.search.perspectives import narrow_followups
 from pipeline.search.similar import more_like_this
 
 SIMILAR_ON_PAGE = 5
@@ -78,7 +78,7 @@ def article(request: Request, article_id: str, context: Context, session: DbSess
     if detail is None:
         raise HTTPException(404, f"no article with id {article_id!r}")
     similar = more_like_this(session, context.backend, article_id, SIMILAR_ON_PAGE)
-    sides = other_sides(session, article_id, context.seeds(), context.book)
+    sides = context.other_sides(session, article_id)
     return render(
         request,
         "article.html",
