@@ -387,9 +387,9 @@ class ApiSettings(BaseModel):
     cache_seconds: float = Field(
         60.0,
         ge=0,
-        description="How long search pages, thread summaries and timelines are reused, per "
-        "worker, before they are computed again (0: never cached); they change only when a "
-        "run indexes articles.",
+        description="How long search pages, thread summaries, timelines and other-sides "
+        "links are reused, per worker, before they are computed again (0: never cached); "
+        "they change only when a run indexes articles.",
     )
 
 
