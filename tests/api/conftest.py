@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 
 from pipeline.api.app import create_app
+from pipeline.classify.models import SeedRelation
 from pipeline.config import Settings
 from pipeline.demo.content import load_articles, load_outlets
 from pipeline.demo.server import NewsroomServer
@@ -42,11 +43,6 @@ SEED_COPIES = {slug for slug, s in SAMPLE.items() if s.kind in ("seed_copy", "se
 # the multilingual embeddings join to it (the newsroom labels those `relation: duplicate`).
 SEED_STORY = SEED_COPIES | {
     slug for slug, s in SAMPLE.items() if s.kind == "other_language" and s.relation == "duplicate"
-}
-FOLLOW_UPS = {
-    slug
-    for slug, s in SAMPLE.items()
-    if s.kind == "follow_up" or (s.kind == "other_language" and s.relation == "follow_up")
 }
 SLOW_SECONDS = 0.1  # the slow route answers in time: these tests are about search, not fetching
 
@@ -95,12 +91,24 @@ class Service:
     def ids_of(self, slugs: Iterable[str]) -> set[str]:
         return {self.ids[slug] for slug in slugs}
 
+    def follow_ups(self) -> set[str]:
+        """The default seed's follow-ups as the store has them: the truth the API is checked
+        against (how well the classifier finds them is tests/test_demo_seeds.py's business)."""
+        return stored_follow_ups(self.store)
+
     def indexed(self) -> list[Article]:
         """The store's view of what is searchable: the truth the API is checked against."""
         with self.store.sessions() as session:
             stmt = select(Article).where(Article.status == ArticleStatus.INDEXED.value)
             return list(session.scalars(stmt))
 
+
+def stored_follow_ups(store: Store, seed_id: str = "seed_article") -> set[str]:
+    with store.sessions() as session:
+        stmt = select(SeedRelation.article_id).where(
+            SeedRelation.seed_id == seed_id, SeedRelation.relation == "follow_up"
+        )
+        return set(session.scalars(stmt))
 
 @contextmanager
 def running_service(
