@@ -55,7 +55,15 @@ def test_overlapping_fetch_batches_run_at_once_fetch_every_page_exactly_once(
 
         def mapped_fetch_task(batch: list[str]) -> Counter[str]:
             start_together.wait()
-            small_batches = settings.fetch.model_copy(update={"batch_size": 3})
+            # Generous timeouts: a read timeout on a loaded machine would be retried, and
+            # the retry's second request would look like a page fetched twice.
+            small_batches = settings.fetch.model_copy(
+                update={
+                    "batch_size": 3,
+                    "read_timeout_seconds": 30.0,
+                    "total_timeout_seconds": 60.0,
+                }
+            )
             return fetch_pending(store.sessions, small_batches, article_ids=batch)
 
         with ThreadPoolExecutor(len(batches)) as pool:
