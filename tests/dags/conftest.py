@@ -50,28 +50,26 @@ def airflow_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not HAS_AIRFLOW:
         pytest.skip("apache-airflow is not installed")
     home = tmp_path_factory.mktemp("airflow-home")
+    airflow_command(base_env(home), home, "db", "migrate")
+    create_fetch_pool(base_env(home), home)
+    return home
+
+
+def airflow_command(env: dict[str, str], home: Path, *args: str) -> None:
+    """One `airflow` CLI command (db migrate, pools set, ...) that must succeed."""
     subprocess.run(
-        [str(VENV_BIN / "airflow"), "db", "migrate"],
-        env=base_env(home),
+        [str(VENV_BIN / "airflow"), *args],
+        env=env,
         cwd=home,
         check=True,
         capture_output=True,
         timeout=180,
     )
-    create_fetch_pool(base_env(home), home)
-    return home
 
 
 def create_fetch_pool(env: dict[str, str], home: Path, slots: int = 2) -> None:
     """The fetch tasks' pool, as an operator (or docker/'s airflow-init) creates it."""
-    subprocess.run(
-        [str(VENV_BIN / "airflow"), "pools", "set", FETCH_POOL, str(slots), "newswatch fetch"],
-        env=env,
-        cwd=home,
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
+    airflow_command(env, home, "pools", "set", FETCH_POOL, str(slots), "newswatch fetch")
 
 
 def newswatch_env(
