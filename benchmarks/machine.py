@@ -63,6 +63,10 @@ class DescendantsCpu:
             cpu - self._first.get(other, 0.0) for other, cpu in self._last.items() if other != pid
         )
 
+    def seconds_of(self, pid: int) -> float:
+        """CPU of one descendant; 0 if it was never seen."""
+        return self._last.get(pid, 0.0) - self._first.get(pid, 0.0)
+
     def _reading(self) -> dict[int, float]:
         tick = os.sysconf("SC_CLK_TCK")
         return {pid: (fields[11] + fields[12]) / tick for pid, fields in _descendants()}

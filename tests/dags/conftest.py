@@ -117,7 +117,8 @@ def run_harness(
         raise AssertionError(
             f"harness {args} failed:\n{done.stdout[-4000:]}\n{done.stderr[-8000:]}"
         )
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
 
 
 @pytest.fixture(scope="module")
