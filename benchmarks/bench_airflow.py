@@ -72,6 +72,7 @@ class Instance:
     start: float  # POSIX seconds
     end: float
     cpu: float  # of the task process (not of its supervisor)
+    waited: float  # runnable, waiting for a CPU that other processes held
 
     @property
     def seconds(self) -> float:
@@ -178,6 +179,7 @@ def run_once(home: Path, env: dict[str, str], slots: int, store_url: str, pages:
             seconds(t["start_date"]),
             seconds(t["end_date"]),
             cpu.seconds_of(t["pid"]) if t.get("pid") else 0.0,
+            cpu.waited_of(t["pid"]) if t.get("pid") else 0.0,
         )
         for t in tasks
         if t["start_date"] and t["end_date"]  # a skipped task never started
@@ -215,8 +217,8 @@ def report(args: argparse.Namespace, pages: int, runs: list[Measured]) -> list[s
         describe(),
         "",
         f"{pages:,} pages of benchmarks/corpus.py from {len(OUTLETS)} outlets over local HTTP. "
-        "Airflow 3 with the LocalExecutor, `[core] parallelism` 1 or 2 (alternating), metadata "
-        "database and newswatch store on the local PostgreSQL (a fresh store database per "
+        "Airflow 3 with the LocalExecutor, `[core] parallelism` 1 or 2 (in the order 1, 2, 2, "
+        "1, …), metadata database and newswatch store on the local PostgreSQL (a fresh store database per "
         "run), FTS5 index. Wall = the DAG run's start to end in Airflow; extract→classify = "
         "first extract instance's start to last classify instance's end; CPU = user + system "
         "of every Airflow process from trigger to end (the PostgreSQL server's not counted).",
@@ -249,18 +251,22 @@ def report(args: argparse.Namespace, pages: int, runs: list[Measured]) -> list[s
     lines += [
         "",
         "Per task, medians over repeats: its instances, the sum of their durations (Airflow's "
-        "start to end) and of their CPU seconds (the task process, without its supervisor), and "
-        "for a mapped task the seconds during which two of its instances ran at once.",
+        "start to end), of their CPU seconds (the task process, without its supervisor) and of "
+        "the seconds they were ready to run but waited for a CPU held by other processes "
+        "(`/proc/PID/schedstat`); what remains of a duration is waiting on I/O, the "
+        "database or a lock. For a mapped task, the seconds during which two of its instances "
+        "ran at once.",
         "",
-        "| task | instances | 1 slot: s | 1 slot: CPU s | 2 slots: s | 2 slots: CPU s "
-        "| 2 slots: side by side s |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| task | instances | 1 slot: s | CPU s | waited for a CPU s | 2 slots: s | CPU s "
+        "| waited for a CPU s | 2 slots: side by side s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for task_id in dict.fromkeys(i.task_id for i in runs[0].instances):
         cells = [str(len(runs[0].of(task_id)))]
         for group in (one, two):
             cells.append(median([sum(i.seconds for i in r.of(task_id)) for r in group]))
             cells.append(median([sum(i.cpu for i in r.of(task_id)) for r in group]))
+            cells.append(median([sum(i.waited for i in r.of(task_id)) for r in group]))
         cells.append(median([running(r.of(task_id), 2) for r in two]) if task_id in MAPPED else "")
         lines.append(f"| {task_id} | {' | '.join(cells)} |")
     tasks_cpu = [sum(i.cpu for i in r.instances) / r.cpu for r in runs]
@@ -308,13 +314,13 @@ def timeline(run: Measured) -> list[str]:
         "Mapped extract and classify instances of the last 2-slot run (seconds from the "
         "run's first task):",
         "",
-        "| task | map index | start | end | s | CPU s |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| task | map index | start | end | s | CPU s | waited for a CPU s |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for i in sorted(run.of("extract") + run.of("classify"), key=lambda i: i.start):
         lines.append(
             f"| {i.task_id} | {i.map_index} | {i.start - zero:.1f} | {i.end - zero:.1f} "
-            f"| {i.seconds:.1f} | {i.cpu:.1f} |"
+            f"| {i.seconds:.1f} | {i.cpu:.1f} | {i.waited:.1f} |"
         )
     return lines
 
@@ -355,7 +361,8 @@ def main() -> None:
         create_fetch_pool(airflow_env, home, slots=max(SLOTS))
         serve_corpus(sites, pages)
         for repeat in range(args.repeat):
-            for slots in SLOTS:
+            # 1, 2, then 2, 1: a load that drifts over the runs favours neither.
+            for slots in SLOTS if repeat % 2 == 0 else SLOTS[::-1]:
                 data_dir = Path(tmp) / f"data-{repeat}-{slots}"
                 with fresh_database(args.postgres, STORE_DB) as store_url:
                     env = airflow_env | newswatch_env(data_dir, store_url, sites, batch_sizes)

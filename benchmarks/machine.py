@@ -6,6 +6,7 @@ import os
 import platform
 import sqlite3
 import threading
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,6 +42,7 @@ class DescendantsCpu:
         self._interval = interval
         self._first: dict[int, float] = {}
         self._last: dict[int, float] = {}
+        self._waited: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -67,13 +69,20 @@ class DescendantsCpu:
         """CPU of one descendant; 0 if it was never seen."""
         return self._last.get(pid, 0.0) - self._first.get(pid, 0.0)
 
+    def waited_of(self, pid: int) -> float:
+        """Seconds one descendant started after entry spent runnable but waiting for a
+        CPU (the scheduler's run delay): on a loaded machine, the time others took."""
+        return self._waited.get(pid, 0.0)
+
     def _reading(self) -> dict[int, float]:
         tick = os.sysconf("SC_CLK_TCK")
         return {pid: (fields[11] + fields[12]) / tick for pid, fields in _descendants()}
 
     def _sample(self) -> None:
         while True:
-            self._last.update(self._reading())
+            reading = self._reading()
+            self._last.update(reading)
+            self._waited.update(_run_delays(reading))
             if self._stop.wait(self._interval):
                 return
 
@@ -101,3 +110,14 @@ def _descendants() -> list[tuple[int, list[int]]]:
                 ours.add(pid)
                 found = True
     return [(pid, stats[pid]) for pid in ours if pid != os.getpid()]
+
+
+def _run_delays(pids: Iterable[int]) -> dict[int, float]:
+    """Seconds each process has waited on a run queue (/proc/pid/schedstat, 2nd field)."""
+    found: dict[int, float] = {}
+    for pid in pids:
+        try:
+            found[pid] = int(Path(f"/proc/{pid}/schedstat").read_text().split()[1]) / 1e9
+        except (OSError, IndexError, ValueError):  # it exited meanwhile, or no schedstats
+            continue
+    return found
