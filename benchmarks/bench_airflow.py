@@ -218,10 +218,11 @@ def report(args: argparse.Namespace, pages: int, runs: list[Measured]) -> list[s
         "",
         f"{pages:,} pages of benchmarks/corpus.py from {len(OUTLETS)} outlets over local HTTP. "
         "Airflow 3 with the LocalExecutor, `[core] parallelism` 1 or 2 (in the order 1, 2, 2, "
-        "1, …), metadata database and newswatch store on the local PostgreSQL (a fresh store database per "
-        "run), FTS5 index. Wall = the DAG run's start to end in Airflow; extract→classify = "
-        "first extract instance's start to last classify instance's end; CPU = user + system "
-        "of every Airflow process from trigger to end (the PostgreSQL server's not counted).",
+        "1, …), metadata database and newswatch store on the local PostgreSQL (a fresh store "
+        "database per run), FTS5 index. Wall = the DAG run's start to end in Airflow; "
+        "extract→classify = first extract instance's start to last classify instance's end; CPU"
+        " = user + system of every Airflow process from trigger to end (the PostgreSQL server's"
+        " not counted).",
         "",
         "| run | slots | DAG wall s | extract→classify wall s | CPU s | load (1 min) |",
         "|---:|---:|---:|---:|---:|---:|",
