@@ -22,12 +22,17 @@ import hashlib
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 import numpy as np
-from datasketch import LeanMinHash, MinHash, MinHashLSH
 
 from pipeline.config import DedupSettings
 from pipeline.text.tokens import words
+
+# datasketch is imported where it is used: it imports scipy (about 0.7 s), which a process
+# that does not fingerprint (search, the API, fetch or extract tasks) should not pay for.
+if TYPE_CHECKING:
+    from datasketch import LeanMinHash
 
 MINHASH_SEED = 1  # part of the stored signature format: changing it invalidates signatures
 MINHASH_SCHEME = "affine32"  # datasketch 2.0 default; 32-bit values, stored little-endian
@@ -148,6 +153,8 @@ def containment(a: frozenset[int], b: frozenset[int]) -> float:
 
 @lru_cache(maxsize=4)
 def _permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
+    from datasketch import MinHash
+
     # Building the permutations is the costly part of a MinHash; share them.
     template = MinHash(num_perm=num_perm, seed=MINHASH_SEED, scheme=MINHASH_SCHEME)
     a, b = template.permutations
@@ -160,6 +167,8 @@ def _identity(value: int) -> int:
 
 def minhash(shingle_hashes: np.ndarray, num_perm: int) -> LeanMinHash:
     """datasketch MinHash of hashed shingles (folded to the 32 bits the scheme takes)."""
+    from datasketch import LeanMinHash, MinHash
+
     sketch = MinHash(
         num_perm=num_perm,
         seed=MINHASH_SEED,
@@ -177,6 +186,8 @@ def signature_bytes(signature: LeanMinHash) -> bytes:
 
 
 def signature_from_bytes(data: bytes) -> LeanMinHash:
+    from datasketch import LeanMinHash
+
     values = np.frombuffer(data, dtype=_SIGNATURE_DTYPE)
     return LeanMinHash(seed=MINHASH_SEED, hashvalues=values, scheme=MINHASH_SCHEME)
 
@@ -211,6 +222,8 @@ def fingerprint(text: str, settings: DedupSettings) -> Fingerprint:
 def band_layout(lsh_threshold: float, num_perm: int) -> tuple[int, int]:
     """(bands, rows per band) of the LSH: what datasketch's MinHashLSH picks for this
     threshold, so candidates are the pairs its in-memory index would propose."""
+    from datasketch import MinHashLSH
+
     lsh = MinHashLSH(threshold=lsh_threshold, num_perm=num_perm)
     return int(lsh.b), int(lsh.r)
 

@@ -30,7 +30,7 @@ from sqlalchemy import Select, delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.classify.copies import BatchCopies, exact_original, near_duplicate, prefetch, record
-from pipeline.classify.embed import Embedder, Vector, default_embedder, lead_text
+from pipeline.classify.embed import Embedder, Vector, lead_text
 from pipeline.classify.events import same_event, save_vectors, source_hash, stored_vectors
 from pipeline.classify.models import ArticleRevision, SeedRelation, StoryCluster
 from pipeline.classify.relate import (
@@ -39,12 +39,11 @@ from pipeline.classify.relate import (
     RelationResult,
     SeedProfile,
     analyse,
-    profile_seed,
     relate,
 )
 from pipeline.classify.repository import DONE, StoredPrint, lock_dedup, save_fingerprints
-from pipeline.classify.seeds import load_seeds
-from pipeline.classify.threads import ThreadBook, load_thread_book
+from pipeline.classify.seed_models import seed_models
+from pipeline.classify.threads import ThreadBook
 from pipeline.config import DedupSettings, Settings
 from pipeline.records import ArticleStatus, IndexState, Relation, utcnow
 from pipeline.store.batches import StageCounts, drain, only_articles
@@ -66,11 +65,10 @@ def classify_pending(
     same_event_joins, new_clusters, revisions, embedded, and relation_<relation> for
     the default seed.
     """
-    book = load_thread_book(settings.dedup.threads_file)
-    embedder = default_embedder()
-    profiles = [profile_seed(s, settings.dedup, book, embedder) for s in load_seeds(settings)]
+    models = seed_models(settings)  # once per process; the model only if work is waiting
 
     def work(session: Session, articles: list[Article], counts: StageCounts) -> None:
+        book, embedder, profiles = models.book, models.embedder, models.profiles
         # The costly per-text work happens before taking the dedup lock.
         texts = {a.id: lead_text(a.title, a.text or "") for a in articles}
         leads = {aid: source_hash(text) for aid, text in texts.items()}

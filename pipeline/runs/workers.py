@@ -6,8 +6,9 @@ one batch at a time, each worker with its own store connection. The stages need 
 more to run side by side: each batch claims its own rows, the per-host delay is kept in
 the store, and classify's cluster step is serialised by the store's dedup lock.
 
-Workers (`pipeline.process_pool`) inherit no threads or database connections, and load
-the extraction model once at start.
+Workers (`pipeline.process_pool`) inherit no threads or database connections, load
+the extraction model once at start, and classify's seed profiles at their first batch
+(`pipeline.classify.seed_models`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from pipeline.store.batches import StageCounts
 
 # Batches per worker and stage: a little more than one, so that a worker done early
 # takes the last batches of a slower one; few, because each classify call loads the
-# seed profiles and the duplicate index afresh.
+# duplicate index afresh (the seed profiles are loaded once per worker process).
 BATCHES_PER_WORKER = 3
 # Large enough that the plan never defers: every waiting article is in some batch.
 _MAX_BATCHES = 1_000_000
