@@ -94,7 +94,9 @@ def stage_pool(sessions: sessionmaker[Session], settings: Settings) -> Iterator[
         update={"extract": settings.extract.model_copy(update={"workers": 1})}
     )
     workers = settings.run.workers
-    with process_pool(workers, initializer=_start_worker, initargs=(url, own)) as pool:
+    with process_pool(
+        workers, initializer=_start_worker, initargs=(url, own), preload=[__name__]
+    ) as pool:
         yield StagePool(sessions, pool, workers) if pool else None
 
 
