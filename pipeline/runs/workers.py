@@ -6,8 +6,9 @@ one batch at a time, each worker with its own store connection. The stages need 
 more to run side by side: each batch claims its own rows, the per-host delay is kept in
 the store, and classify's cluster step is serialised by the store's dedup lock.
 
-Workers (`pipeline.process_pool`) inherit no threads or database connections, load
-the extraction model once at start, and classify's seed profiles at their first batch
+Workers (`pipeline.process_pool`) inherit no threads or database connections; they are
+forked from a fork server that has imported the stages and loaded the models
+(`pipeline.runs.warm_workers`), and load classify's seed profiles at their first batch
 (`pipeline.classify.seed_models`).
 """
 
@@ -95,7 +96,10 @@ def stage_pool(sessions: sessionmaker[Session], settings: Settings) -> Iterator[
     )
     workers = settings.run.workers
     with process_pool(
-        workers, initializer=_start_worker, initargs=(url, own), preload=[__name__]
+        workers,
+        initializer=_start_worker,
+        initargs=(url, own),
+        preload=["pipeline.runs.warm_workers"],
     ) as pool:
         yield StagePool(sessions, pool, workers) if pool else None
 
