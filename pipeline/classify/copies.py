@@ -21,10 +21,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pipeline.classify.dedup import Fingerprint, containment, shingles, signature_band_keys
+from pipeline.classify.dedup import Fingerprint, containment, signature_band_keys
 from pipeline.classify.repository import (
     DONE,
     StoredPrint,
@@ -33,6 +34,7 @@ from pipeline.classify.repository import (
     exact_rows,
     passage_rows,
 )
+from pipeline.classify.shingle_cache import stored_texts
 from pipeline.config import DedupSettings
 from pipeline.store.models import Article
 
@@ -60,7 +62,7 @@ class BatchCopies:
         default_factory=lambda: defaultdict(list)
     )
     passages: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
-    shingles: dict[str, frozenset[int]] = field(default_factory=dict)
+    shingles: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def prefetch(
@@ -143,7 +145,7 @@ def near_duplicate(
             )
         )
         for other_id, cluster_id, text in rows:
-            words = shingles(text or "", copies.settings.shingle_words)
+            words = stored_texts.shingles(text or "", copies.settings.shingle_words)
             known[other_id] = (cluster_id or other_id, words)
     best: NearMatch | None = None
     for other_id in sorted(known):
