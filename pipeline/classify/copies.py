@@ -22,21 +22,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipeline.classify.dedup import Fingerprint, containment, signature_band_keys
 from pipeline.classify.repository import (
-    DONE,
     StoredPrint,
     band_rows,
     best_passage_matches,
+    candidate_texts,
     exact_rows,
     passage_rows,
 )
-from pipeline.classify.shingle_cache import stored_texts
+from pipeline.classify.shingle_cache import stored_shingles
 from pipeline.config import DedupSettings
-from pipeline.store.models import Article
 
 
 @dataclass(frozen=True)
@@ -63,12 +61,14 @@ class BatchCopies:
     )
     passages: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
     shingles: dict[str, np.ndarray] = field(default_factory=dict)
+    stored_texts: dict[str, tuple[str, str]] = field(default_factory=dict)  # id → cluster, text
 
 
 def prefetch(
     session: Session, prints: Iterable[StoredPrint], settings: DedupSettings
 ) -> BatchCopies:
-    """One query each for the exact hashes, band keys and passages of these texts."""
+    """One query each for the exact hashes, band keys and passages of these texts, and
+    for the texts of the stored articles they may be checked against."""
     prints = list(prints)
     exact: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for text_hash, article_id, cluster_id in exact_rows(
@@ -84,7 +84,19 @@ def prefetch(
     for passage_hash, article_id in passage_rows(session, hashes):
         passages[passage_hash].append(article_id)
     claimed = frozenset(p.article_id for p in prints)
-    return BatchCopies(settings, claimed, exact, bands, passages)
+    copies = BatchCopies(settings, claimed, exact, bands, passages)
+    # With nothing of the batch classified yet, every text's candidates are stored ones:
+    # those it is checked against later, and more (the batch's own texts can only push
+    # stored passage matches out of the top ones).
+    wanted = set[str]().union(
+        *(
+            _candidates(copies, p.fingerprint, p.article_id, p.seen_at)
+            for p in prints
+            if p.fingerprint.indexable
+        )
+    )
+    copies.stored_texts = candidate_texts(session, sorted(wanted - claimed))
+    return copies
 
 
 def _keys(fp: Fingerprint, settings: DedupSettings) -> list[tuple[int, int]]:
@@ -123,30 +135,20 @@ def record(
 
 
 def near_duplicate(
-    session: Session, copies: BatchCopies, article_id: str, fp: Fingerprint, seen_at: datetime
+    copies: BatchCopies, article_id: str, fp: Fingerprint, seen_at: datetime
 ) -> NearMatch | None:
     """The classified article this text is a copy of (highest containment), if any."""
     if not fp.indexable:
         return None
-    candidates = _band_candidates(copies, fp, seen_at) | set(
-        best_passage_matches(_passage_counts(copies, fp), exclude=article_id)
-    )
-    candidates.discard(article_id)
-    if not candidates:
-        return None
+    candidates = _candidates(copies, fp, article_id, seen_at)
     known = {
         c: (copies.clusters[c], copies.shingles[c]) for c in candidates if c in copies.clusters
     }
-    stored = sorted(candidates - copies.claimed)
-    if stored:
-        rows = session.execute(
-            select(Article.id, Article.cluster_id, Article.text).where(
-                Article.id.in_(stored), Article.status.in_(DONE), Article.cluster_id.is_not(None)
-            )
-        )
-        for other_id, cluster_id, text in rows:
-            words = stored_texts.shingles(text or "", copies.settings.shingle_words)
-            known[other_id] = (cluster_id or other_id, words)
+    for other_id in candidates - copies.claimed:
+        if other_id in copies.stored_texts:
+            cluster_id, text = copies.stored_texts[other_id]
+            shingles = stored_shingles.shingles(text, copies.settings.shingle_words)
+            known[other_id] = (cluster_id, shingles)
     best: NearMatch | None = None
     for other_id in sorted(known):
         cluster_id, other = known[other_id]
@@ -156,6 +158,16 @@ def near_duplicate(
         ):
             best = NearMatch(other_id, cluster_id, score)
     return best
+
+
+def _candidates(
+    copies: BatchCopies, fp: Fingerprint, article_id: str, seen_at: datetime
+) -> set[str]:
+    found = _band_candidates(copies, fp, seen_at) | set(
+        best_passage_matches(_passage_counts(copies, fp), exclude=article_id)
+    )
+    found.discard(article_id)
+    return found
 
 
 def _band_candidates(copies: BatchCopies, fp: Fingerprint, seen_at: datetime) -> set[str]:

@@ -49,4 +49,4 @@ class ShingleCache:
 
 
 # One per process: a classify run's batches, and an Airflow task's, share it.
-stored_texts = ShingleCache()
+stored_shingles = ShingleCache()

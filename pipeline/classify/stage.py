@@ -225,7 +225,7 @@ def _assign_cluster(
         return cluster_id, None
     stored = _stored_print(work)
     new_print = stored if fp.indexable else None
-    match = near_duplicate(session, copies, article.id, fp, stored.seen_at)
+    match = near_duplicate(copies, article.id, fp, stored.seen_at)
     if match is not None:
         counts["near_duplicates"] += 1
         return match.cluster_id, new_print
