@@ -6,7 +6,9 @@ Rather than one query per article for each lookup (exact hash, band keys, passag
 with the previous article's fingerprint written and flushed before each, the batch's
 lookups are one query each, made once the dedup lock is held (so nothing they read
 changes until commit); what the batch itself classifies is kept here in memory, and its
-fingerprints are written once at the end (`save_fingerprints`).
+fingerprints are written once at the end (`save_fingerprints`). The texts of the stored
+articles a batch may be checked against are read with one query too, and their shingles
+come from a cache that outlives the batch (`pipeline.classify.shingle_cache`).
 
 MinHash (band-key) candidates are kept to articles dated within
 ``dedup.minhash_window_days`` of the text: syndicated and edited copies of a news story

@@ -74,21 +74,27 @@ def _matrix(vectors: list[bytes]) -> np.ndarray:
 
 
 def _dated_rows(
-    session: Session, lo: datetime, hi: datetime, article_id: str | None
+    session: Session,
+    lo: datetime,
+    hi: datetime,
+    article_id: str | None,
+    limit: int = MAX_EVENT_CANDIDATES,
 ) -> list[tuple[Any, ...]]:
     """(id, cluster, title, head, vector, status, published, discovered) of the articles
-    dated between lo and hi, at most MAX_EVENT_CANDIDATES by id for either kind of date."""
+    dated between lo and hi, at most `limit` by id for either kind of date."""
     # Two queries, not one OR: each can use the index on published_at (a range, then the
     # few undated articles), where the OR over the unindexed discovered_at scanned them all.
     dated = (
         Article.published_at.between(lo, hi),
         and_(Article.published_at.is_(None), Article.discovered_at.between(lo, hi)),
     )
-    return [row for condition in dated for row in _candidate_rows(session, condition, article_id)]
+    return [
+        row for condition in dated for row in _candidate_rows(session, condition, article_id, limit)
+    ]
 
 
 def _candidate_rows(
-    session: Session, dated: ColumnElement[bool], article_id: str | None
+    session: Session, dated: ColumnElement[bool], article_id: str | None, limit: int
 ) -> list[tuple[Any, ...]]:
     query = (
         select(
@@ -104,7 +110,7 @@ def _candidate_rows(
         .join(ArticleEmbedding, ArticleEmbedding.article_id == Article.id)
         .where(dated, Article.cluster_id.is_not(None), ArticleEmbedding.model == MODEL_ID)
         .order_by(Article.id)
-        .limit(MAX_EVENT_CANDIDATES)
+        .limit(limit)
     )
     if article_id is not None:
         query = query.where(Article.id != article_id)
@@ -129,13 +135,17 @@ class EventPool:
         self._candidates: list[Candidate] = []  # in the order read or added
         self._index: dict[str, int] = {}  # article id → its place in that order
         rows: list[tuple[Any, ...]] = []
-        for lo, hi in self._stretches(sorted(_micros(w) for w in whens)):
-            found = _dated_rows(session, _at(lo), _at(hi), None)
-            # Whole only if no read hit the limit, counting the batch's own articles to
-            # come: then no article's own query would have been cut short.
-            if len(found) + batch <= MAX_EVENT_CANDIDATES:
-                self._covered.append((lo, hi))
-                rows += found
+        # At most MAX_EVENT_CANDIDATES rows with the batch's own: then no article's own
+        # query would have been cut short, and the pool is no bigger than one such query.
+        room = MAX_EVENT_CANDIDATES - batch
+        stretches = self._stretches(sorted(_micros(w) for w in whens)) if room >= 0 else []
+        for lo, hi in stretches:
+            found = _dated_rows(session, _at(lo), _at(hi), None, limit=room + 1)
+            if len(found) > room:
+                break  # the rest of the batch's dates are asked per article
+            self._covered.append((lo, hi))
+            rows += found
+            room -= len(found)
         rows = list({r[0]: r for r in rows if r[5] in _DONE}.values())
         self._dated = np.zeros(len(rows) + batch, dtype=np.int64)  # published, else found
         self._vectors = np.zeros((len(rows) + batch, DIMENSIONS), dtype="<f4")
