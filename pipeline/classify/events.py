@@ -138,9 +138,12 @@ def _same_script(
         if float(scores[best]) < settings.event_cluster_threshold:
             return None
         other = candidates[best]
-        title, text = session.execute(
-            select(Article.title, Article.text).where(Article.id == other.article_id)
-        ).one()
+        # Classifying changes no title or text: the batch's pending updates can wait and
+        # be flushed together, rather than one article at a time before each read.
+        with session.no_autoflush:
+            title, text = session.execute(
+                select(Article.title, Article.text).where(Article.id == other.article_id)
+            ).one()
         if shares_terms(lead, lead_text(title, text or "")):
             return EventMatch(other.article_id, other.cluster_id, float(scores[best]))
     return None
