@@ -19,7 +19,7 @@ from pipeline.config import Settings
 from pipeline.records import ArticleStatus
 from pipeline.store import Store
 from pipeline.store.models import Article
-from tests.classify.test_stage import T0
+from tests.classify.support import T0
 
 W = T0 + timedelta(hours=1)  # the batch's first article's date
 EDGE = timedelta(days=1, hours=12)  # how far its candidates may be dated (default tolerance)
