@@ -16,7 +16,7 @@ import numpy as np
 
 from pipeline.classify.dedup import shingles
 
-MAX_BYTES = 32 << 20  # about 6,000 articles' shingles: a few batches' candidates
+MAX_BYTES = 32 << 20  # 8 bytes a shingle: thousands of articles, a few batches' candidates
 _ENTRY_OVERHEAD = 200  # bytes per entry besides the array's data: key, array header, slot
 
 
