@@ -87,18 +87,24 @@ def prefetch(
         passages[passage_hash].append(article_id)
     claimed = frozenset(p.article_id for p in prints)
     copies = BatchCopies(settings, claimed, exact, bands, passages)
-    # With nothing of the batch classified yet, every text's candidates are stored ones:
-    # those it is checked against later, and more (the batch's own texts can only push
-    # stored passage matches out of the top ones).
     wanted = set[str]().union(
-        *(
-            _candidates(copies, p.fingerprint, p.article_id, p.seen_at)
-            for p in prints
-            if p.fingerprint.indexable
-        )
+        *(_stored_candidates(copies, p.fingerprint, p.seen_at) for p in prints)
     )
-    copies.stored_texts = candidate_texts(session, sorted(wanted - claimed))
+    copies.stored_texts = candidate_texts(session, sorted(wanted))
     return copies
+
+
+def _stored_candidates(copies: BatchCopies, fp: Fingerprint, seen_at: datetime) -> set[str]:
+    """The stored articles (not of the batch) this text may be checked against, before
+    anything of the batch is classified: its band-key candidates, and its best passage
+    matches among stored articles only. Articles of the batch can only push a stored one
+    out of the best later, never in, so these include every one it is checked against."""
+    if not fp.indexable:
+        return set()
+    counts = _passage_counts(copies, fp)
+    stored = {other: n for other, n in counts.items() if other not in copies.claimed}
+    found = _band_candidates(copies, fp, seen_at) | set(best_passage_matches(stored, None))
+    return found - copies.claimed
 
 
 def _keys(fp: Fingerprint, settings: DedupSettings) -> list[tuple[int, int]]:
