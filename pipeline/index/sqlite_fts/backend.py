@@ -23,7 +23,7 @@ from pipeline.index.base import (
 )
 from pipeline.index.paging import check_limit, decode_cursor, encode_cursor, fingerprint
 from pipeline.index.query import Node, Or, Term, parse_query
-from pipeline.index.sqlite_fts.documents import upsert
+from pipeline.index.sqlite_fts.documents import insert_new, upsert
 from pipeline.index.sqlite_fts.mlt import distinctive_terms
 from pipeline.index.sqlite_fts.pages import fetch_page, total_matches
 from pipeline.index.sqlite_fts.render import Filters, Plan, make_plan, matched_sql, render
@@ -36,6 +36,7 @@ from pipeline.index.sqlite_fts.schema import (
     create_tables,
     drop_tables,
     has_current_layout,
+    indexed_afterwards,
     marks,
     meta,
     require_active,
@@ -180,6 +181,15 @@ class SqliteFtsIndex:
                 conn.execute("DELETE FROM meta WHERE key = 'building'")
                 drop_tables(conn, old)
         return indexed
+
+    def load(self, docs: Iterable[IndexDocument]) -> None:
+        """New documents into the live generation in one transaction, indexed by one FTS5
+        build and merged: a bulk load (benchmark corpora); one refused document fails all."""
+        with translate_errors(self.path), self._transaction(write=True) as conn:
+            tables = Tables(require_active(conn))
+            with indexed_afterwards(conn, tables):
+                insert_new(conn, tables, docs, self.max_text_chars)
+            conn.execute(f"INSERT INTO {tables.fts} ({tables.fts}) VALUES ('optimize')")
 
     # -- reading -----------------------------------------------------------------------
 
