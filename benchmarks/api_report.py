@@ -95,7 +95,7 @@ def report(
         "",
         f"Embedded backend (SQLite store + FTS5 index) with {args.articles:,} synthetic "
         f"articles ({built['words']:.0f} words on average) in {built['clusters']:,.0f} story "
-        f"clusters; stored in {built['store_s']:.1f} s, indexed by the index stage in "
+        f"clusters; stored in {built['store_s']:.1f} s, indexed by one bulk load in "
         f"{built['index_s']:.1f} s (when first built; this run copied the corpus from "
         f"`{built['cache']}`). `newswatch serve` with {args.workers} uvicorn worker "
         f"process(es), searches, thread summaries and timelines cached for "
