@@ -16,9 +16,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.classify.analysis import SeedProfile, analyse, profile_seed
 from pipeline.classify.copies import exact_original, near_duplicate, prefetch
+from pipeline.classify.dating import Dated
 from pipeline.classify.embed import Embedder, default_embedder
-from pipeline.classify.relate import Dated, SeedProfile, analyse, profile_seed, relate
+from pipeline.classify.relate import relate
 from pipeline.classify.repository import StoredPrint
 from pipeline.classify.seeds import load_seeds as load_seed_list
 from pipeline.classify.seeds import split_front_matter

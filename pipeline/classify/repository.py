@@ -126,7 +126,7 @@ def band_rows(
         chunk += [chunk[-1]] * (size - len(chunk))
         params = {f"b{i}": band for i, (band, _) in enumerate(chunk)}
         params.update({f"k{i}": key for i, (_, key) in enumerate(chunk)})
-        rows += session.execute(_band_query(size), params).tuples()
+        rows += session.execute(_band_query(size), params).all()
     return list(dict.fromkeys(rows))
 
 
@@ -154,7 +154,7 @@ def passage_rows(session: Session, hashes: Iterable[int]) -> list[tuple[int, str
     for chunk in _chunks(sorted(set(hashes))):
         rows += session.execute(
             select(Passage.passage_hash, Passage.article_id).where(Passage.passage_hash.in_(chunk))
-        ).tuples()
+        ).all()
     return rows
 
 
