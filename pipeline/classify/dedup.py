@@ -120,9 +120,12 @@ def _shingle_hashes(tokens: Tokens, size: int) -> np.ndarray:
     return np.unique(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.uint64)
 
 
-def shingles(text: str, size: int) -> frozenset[int]:
-    """Hashed word n-grams of a text (see _shingle_hashes)."""
-    return frozenset(_shingle_hashes(Tokens.of(text), size).tolist())
+def shingles(text: str, size: int) -> np.ndarray:
+    """Hashed word n-grams of a text (see _shingle_hashes): sorted, unique uint64.
+
+    An array, not a set of Python ints: an eighth of the memory, so many can be cached.
+    """
+    return _shingle_hashes(Tokens.of(text), size)
 
 
 def _passages(tokens: Tokens, min_words: int) -> frozenset[int]:
@@ -143,12 +146,14 @@ def passages(text: str, min_words: int) -> frozenset[int]:
     return _passages(Tokens.of(text), min_words)
 
 
-def containment(a: frozenset[int], b: frozenset[int]) -> float:
-    """Share of the smaller set found in the larger one (0 when either is too small)."""
+def containment(a: np.ndarray, b: np.ndarray) -> float:
+    """Share of the smaller shingle set found in the larger one (0 when either is too
+    small). Both are sorted unique arrays, as `shingles` gives them."""
     small, large = (a, b) if len(a) <= len(b) else (b, a)
     if len(small) < MIN_SHINGLES:
         return 0.0
-    return len(small & large) / len(small)
+    found = np.searchsorted(large, small).clip(max=len(large) - 1)
+    return int(np.count_nonzero(large[found] == small)) / len(small)
 
 
 @lru_cache(maxsize=4)
@@ -192,12 +197,12 @@ def signature_from_bytes(data: bytes) -> LeanMinHash:
     return LeanMinHash(seed=MINHASH_SEED, hashvalues=values, scheme=MINHASH_SCHEME)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Fingerprint:
     """Everything dedup needs to know about one text."""
 
     text_hash: str
-    shingles: frozenset[int]  # 64-bit hashes of word n-grams
+    shingles: np.ndarray  # 64-bit hashes of word n-grams, sorted and unique
     passages: frozenset[int]
     signature: LeanMinHash
 
@@ -212,7 +217,7 @@ def fingerprint(text: str, settings: DedupSettings) -> Fingerprint:
     hashes = _shingle_hashes(tokens, settings.shingle_words)
     return Fingerprint(
         text_hash=_text_hash(tokens),
-        shingles=frozenset(hashes.tolist()),
+        shingles=hashes,
         passages=_passages(tokens, settings.passage_min_words),
         signature=minhash(hashes, settings.num_perm),
     )

@@ -90,7 +90,7 @@ def _classify_one(
     if copy_of is not None:
         duplicate_of = copy_of[0]
     else:
-        match = near_duplicate(session, copies, self_id, fp, seen_at)
+        match = near_duplicate(copies, self_id, fp, seen_at)
         duplicate_of = match.article_id if match else None
     if duplicate_of is not None:
         duplicate_url = session.scalar(

@@ -164,6 +164,19 @@ def best_passage_matches(counts: dict[str, int], exclude: str | None) -> list[st
     return [aid for _, aid in ranked[:MAX_PASSAGE_CANDIDATES]]
 
 
+def candidate_texts(session: Session, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """id → (cluster id, text) of these articles, where classified into a cluster."""
+    found: dict[str, tuple[str, str]] = {}
+    for chunk in _chunks(ids):
+        rows = session.execute(
+            select(Article.id, Article.cluster_id, Article.text).where(
+                Article.id.in_(chunk), Article.status.in_(DONE), Article.cluster_id.is_not(None)
+            )
+        )
+        found.update((aid, (cluster or aid, text or "")) for aid, cluster, text in rows)
+    return found
+
+
 def exact_rows(session: Session, text_hashes: Collection[str]) -> list[tuple[str, str, str]]:
     """(text_hash, id, cluster id) of the classified originals (not exact copies
     themselves) with one of these text hashes, earliest classified first."""

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.classify.copies import BatchCopies, exact_original, near_duplicate, prefetch, record
 from pipeline.classify.embed import Embedder, Vector, lead_text
+from pipeline.classify.event_candidates import EventPool
 from pipeline.classify.events import same_event, save_vectors, source_hash, stored_vectors
 from pipeline.classify.models import ArticleRevision, SeedRelation, StoryCluster
 from pipeline.classify.relate import (
@@ -94,7 +95,9 @@ def classify_pending(
             counts["embedded"] += len(missing)
         _save_relations(session, prepared)
         copies = prefetch(session, (_stored_print(w) for w in prepared), settings.dedup)
-        touched = {_classify_one(session, item, copies, counts) for item in prepared}
+        whens = [w.when.at for w in prepared if w.when is not None]
+        events = EventPool(session, whens, len(prepared), settings.dedup)
+        touched = {_classify_one(session, item, copies, events, counts) for item in prepared}
         save_fingerprints(session, list(copies.new_prints.values()), settings.dedup)
         _record_revisions(session, [w.article for w in prepared])
         refresh_clusters(session, touched)
@@ -172,7 +175,9 @@ def _save_relations(session: Session, prepared: list[_Work]) -> None:
     )
 
 
-def _classify_one(session: Session, work: _Work, copies: BatchCopies, counts: StageCounts) -> str:
+def _classify_one(
+    session: Session, work: _Work, copies: BatchCopies, events: EventPool, counts: StageCounts
+) -> str:
     """Dedup and relate one article and mark it classified; returns its cluster id."""
     article, fp = work.article, work.analysis.fingerprint
     new_print: StoredPrint | None = None
@@ -183,7 +188,7 @@ def _classify_one(session: Session, work: _Work, copies: BatchCopies, counts: St
             article.exact_duplicate_of = None  # its text no longer equals the original's
             new_print = _stored_print(work) if fp.indexable else None
     else:
-        cluster_id, new_print = _assign_cluster(session, work, copies, counts)
+        cluster_id, new_print = _assign_cluster(session, work, copies, events, counts)
     default = work.relations[0]
     article.relation = default.relation.value
     article.seed_similarity = default.score
@@ -198,15 +203,16 @@ def _classify_one(session: Session, work: _Work, copies: BatchCopies, counts: St
     article.index_attempts = 0
     article.index_next_attempt_at = None
     counts["classified"] += 1
-    # Later articles of the batch see this one through `copies`, and through the store
-    # (same event, seed story) once autoflush writes it before their next query.
+    # Later articles of the batch see this one through `copies` and `events`, and through
+    # the store (seed story) once autoflush writes it before their next query.
     original = article.exact_duplicate_of is None
     record(copies, article.id, cluster_id, fp, original=original, new_print=new_print)
+    events.add(article, cluster_id, work.analysis.vector)
     return cluster_id
 
 
 def _assign_cluster(
-    session: Session, work: _Work, copies: BatchCopies, counts: StageCounts
+    session: Session, work: _Work, copies: BatchCopies, events: EventPool, counts: StageCounts
 ) -> tuple[str, StoredPrint | None]:
     """The article's cluster, and its fingerprint to store (None for an exact copy)."""
     article, fp = work.article, work.analysis.fingerprint
@@ -217,7 +223,7 @@ def _assign_cluster(
         return cluster_id, None
     stored = _stored_print(work)
     new_print = stored if fp.indexable else None
-    match = near_duplicate(session, copies, article.id, fp, stored.seen_at)
+    match = near_duplicate(copies, article.id, fp, stored.seen_at)
     if match is not None:
         counts["near_duplicates"] += 1
         return match.cluster_id, new_print
@@ -230,7 +236,7 @@ def _assign_cluster(
     if work.when is not None:
         lead = lead_text(article.title, article.text or "")
         event = same_event(
-            session, article.id, lead, work.analysis.vector, work.when.at, copies.settings
+            session, events, article.id, lead, work.analysis.vector, work.when.at, copies.settings
         )
         if event is not None:
             counts["same_event_joins"] += 1
