@@ -44,8 +44,8 @@ from pipeline.classify.embed import (
     vector_from_bytes,
 )
 from pipeline.classify.event_candidates import Candidate, EventPool
+from pipeline.classify.key_terms import common_words
 from pipeline.classify.models import ArticleEmbedding
-from pipeline.classify.relate import common_words
 from pipeline.config import DedupSettings
 from pipeline.store.models import Article
 from pipeline.text.tokens import words

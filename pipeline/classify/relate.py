@@ -46,11 +46,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pipeline.classify.analysis import Analysis, SeedProfile, analyse, profile_seed
+from pipeline.classify.analysis import Analysis, SeedProfile
 from pipeline.classify.dating import Dated, days_from_seed, timing
 from pipeline.classify.dedup import containment
 from pipeline.classify.embed import Passage, Vector, cosine
-from pipeline.classify.key_terms import common_words
 from pipeline.classify.routes import (
     EXTRA_THREAD_BONUS,
     SEMANTIC_FLOOR,
@@ -63,18 +62,6 @@ from pipeline.classify.story import bm25
 from pipeline.classify.threads import ThreadMatch
 from pipeline.config import DedupSettings
 from pipeline.records import Relation
-
-# stage.py and events.py import these from here (another change is editing them).
-__all__ = [
-    "Analysis",
-    "Dated",
-    "RelationResult",
-    "SeedProfile",
-    "analyse",
-    "common_words",
-    "profile_seed",
-    "relate",
-]
 
 TOP_TERMS_SHOWN = 10
 _KEYWORD_FEATURES = ("threads", "angle", "topical")  # from the threads file's keyword lists

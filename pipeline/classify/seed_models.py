@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from functools import cached_property
 
+from pipeline.classify.analysis import SeedProfile, profile_seed
 from pipeline.classify.embed import Embedder, default_embedder
-from pipeline.classify.relate import SeedProfile, profile_seed
 from pipeline.classify.seeds import Seed, load_seeds
 from pipeline.classify.threads import ThreadBook, load_thread_book
 from pipeline.config import Settings

@@ -29,19 +29,14 @@ from datetime import UTC, datetime
 from sqlalchemy import Select, delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.classify.analysis import Analysis, SeedProfile, analyse
 from pipeline.classify.copies import BatchCopies, exact_original, near_duplicate, prefetch, record
+from pipeline.classify.dating import Dated
 from pipeline.classify.embed import Embedder, Vector, lead_text
 from pipeline.classify.event_candidates import EventPool
 from pipeline.classify.events import same_event, save_vectors, source_hash, stored_vectors
 from pipeline.classify.models import ArticleRevision, SeedRelation, StoryCluster
-from pipeline.classify.relate import (
-    Analysis,
-    Dated,
-    RelationResult,
-    SeedProfile,
-    analyse,
-    relate,
-)
+from pipeline.classify.relate import RelationResult, relate
 from pipeline.classify.repository import DONE, StoredPrint, lock_dedup, save_fingerprints
 from pipeline.classify.seed_models import seed_models
 from pipeline.classify.threads import ThreadBook
