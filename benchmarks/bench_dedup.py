@@ -271,7 +271,7 @@ def _passage_lookup(session: Any, hashes: frozenset[int]) -> list[str]:
 def _check(session: Any, fp: Fingerprint, when: datetime) -> object:
     """The near-duplicate check for one text, as `newswatch classify PATH` makes it."""
     copies = prefetch(session, [StoredPrint("", fp, when)], DedupSettings())
-    return near_duplicate(session, copies, "", fp, when)
+    return near_duplicate(copies, "", fp, when)
 
 
 def _store_corpus(

@@ -284,7 +284,7 @@ def lookups(url: str, queries: list[str], dates: list[datetime]) -> dict[str, li
             times["candidates cpu"].append((time.process_time() - cpu) * 1000)
             wall, cpu = time.perf_counter(), time.process_time()
             copies = prefetch(session, [StoredPrint(qid, fp, when)], settings)
-            match = near_duplicate(session, copies, qid, fp, when)
+            match = near_duplicate(copies, qid, fp, when)
             times["check wall"].append((time.perf_counter() - wall) * 1000)
             times["check cpu"].append((time.process_time() - cpu) * 1000)
             times["found"].append(float(match is not None))

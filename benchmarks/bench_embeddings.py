@@ -32,8 +32,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.dedup_eval.load import EvalItem, load_items  # noqa: E402
+from pipeline.classify.analysis import analyse  # noqa: E402
 from pipeline.classify.embed import Embedder, lead_text  # noqa: E402
-from pipeline.classify.relate import analyse  # noqa: E402
 from pipeline.classify.seeds import builtin_seed  # noqa: E402
 from pipeline.classify.threads import load_thread_book  # noqa: E402
 from pipeline.config import DedupSettings  # noqa: E402

@@ -21,8 +21,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from pipeline.classify.analysis import analyse, profile_seed  # noqa: E402
+from pipeline.classify.dating import Dated  # noqa: E402
 from pipeline.classify.embed import default_embedder  # noqa: E402
-from pipeline.classify.relate import Dated, analyse, profile_seed, relate  # noqa: E402
+from pipeline.classify.relate import relate  # noqa: E402
 from pipeline.classify.seeds import builtin_seed  # noqa: E402
 from pipeline.classify.threads import load_thread_book  # noqa: E402
 from pipeline.config import DedupSettings, ExtractSettings  # noqa: E402

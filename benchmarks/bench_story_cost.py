@@ -25,8 +25,10 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.dedup_eval.load import SEED_EVENTS, SPLITS, load_items  # noqa: E402
 from benchmarks.machine import describe, write_report  # noqa: E402
+from pipeline.classify.analysis import Analysis, SeedProfile, analyse, profile_seed  # noqa: E402
+from pipeline.classify.dating import Dated  # noqa: E402
 from pipeline.classify.embed import default_embedder  # noqa: E402
-from pipeline.classify.relate import Analysis, Dated, SeedProfile, analyse, profile_seed, relate  # noqa: E402
+from pipeline.classify.relate import relate  # noqa: E402
 from pipeline.classify.seeds import builtin_seed  # noqa: E402
 from pipeline.classify.threads import load_thread_book  # noqa: E402
 from pipeline.config import DedupSettings  # noqa: E402

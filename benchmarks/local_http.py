@@ -11,14 +11,15 @@ import hashlib
 import threading
 import time
 from collections.abc import Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from pipeline.demo.wire import QuietHTTPServer
 
 Documents = Mapping[str, tuple[bytes, str]]  # path -> (body, content type)
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(QuietHTTPServer):
     request_queue_size = 512
 
     def __init__(self, address: tuple[str, int], latency: float) -> None:

@@ -6,7 +6,9 @@ Rather than one query per article for each lookup (exact hash, band keys, passag
 with the previous article's fingerprint written and flushed before each, the batch's
 lookups are one query each, made once the dedup lock is held (so nothing they read
 changes until commit); what the batch itself classifies is kept here in memory, and its
-fingerprints are written once at the end (`save_fingerprints`).
+fingerprints are written once at the end (`save_fingerprints`). The texts of the stored
+articles a batch may be checked against are read with one query too, and their shingles
+come from a cache that outlives the batch (`pipeline.classify.shingle_cache`).
 
 MinHash (band-key) candidates are kept to articles dated within
 ``dedup.minhash_window_days`` of the text: syndicated and edited copies of a news story
@@ -21,20 +23,20 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+import numpy as np
 from sqlalchemy.orm import Session
 
-from pipeline.classify.dedup import Fingerprint, containment, shingles, signature_band_keys
+from pipeline.classify.dedup import Fingerprint, containment, signature_band_keys
 from pipeline.classify.repository import (
-    DONE,
     StoredPrint,
     band_rows,
     best_passage_matches,
+    candidate_texts,
     exact_rows,
     passage_rows,
 )
+from pipeline.classify.shingle_cache import stored_shingles
 from pipeline.config import DedupSettings
-from pipeline.store.models import Article
 
 
 @dataclass(frozen=True)
@@ -60,13 +62,15 @@ class BatchCopies:
         default_factory=lambda: defaultdict(list)
     )
     passages: dict[int, list[str]] = field(default_factory=lambda: defaultdict(list))
-    shingles: dict[str, frozenset[int]] = field(default_factory=dict)
+    shingles: dict[str, np.ndarray] = field(default_factory=dict)
+    stored_texts: dict[str, tuple[str, str]] = field(default_factory=dict)  # id → cluster, text
 
 
 def prefetch(
     session: Session, prints: Iterable[StoredPrint], settings: DedupSettings
 ) -> BatchCopies:
-    """One query each for the exact hashes, band keys and passages of these texts."""
+    """One query each for the exact hashes, band keys and passages of these texts, and
+    for the texts of the stored articles they may be checked against."""
     prints = list(prints)
     exact: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for text_hash, article_id, cluster_id in exact_rows(
@@ -82,7 +86,25 @@ def prefetch(
     for passage_hash, article_id in passage_rows(session, hashes):
         passages[passage_hash].append(article_id)
     claimed = frozenset(p.article_id for p in prints)
-    return BatchCopies(settings, claimed, exact, bands, passages)
+    copies = BatchCopies(settings, claimed, exact, bands, passages)
+    wanted = set[str]().union(
+        *(_stored_candidates(copies, p.fingerprint, p.seen_at) for p in prints)
+    )
+    copies.stored_texts = candidate_texts(session, sorted(wanted))
+    return copies
+
+
+def _stored_candidates(copies: BatchCopies, fp: Fingerprint, seen_at: datetime) -> set[str]:
+    """The stored articles (not of the batch) this text may be checked against, before
+    anything of the batch is classified: its band-key candidates, and its best passage
+    matches among stored articles only. Articles of the batch can only push a stored one
+    out of the best later, never in, so these include every one it is checked against."""
+    if not fp.indexable:
+        return set()
+    counts = _passage_counts(copies, fp)
+    stored = {other: n for other, n in counts.items() if other not in copies.claimed}
+    found = _band_candidates(copies, fp, seen_at) | set(best_passage_matches(stored, None))
+    return found - copies.claimed
 
 
 def _keys(fp: Fingerprint, settings: DedupSettings) -> list[tuple[int, int]]:
@@ -121,30 +143,20 @@ def record(
 
 
 def near_duplicate(
-    session: Session, copies: BatchCopies, article_id: str, fp: Fingerprint, seen_at: datetime
+    copies: BatchCopies, article_id: str, fp: Fingerprint, seen_at: datetime
 ) -> NearMatch | None:
     """The classified article this text is a copy of (highest containment), if any."""
     if not fp.indexable:
         return None
-    candidates = _band_candidates(copies, fp, seen_at) | set(
-        best_passage_matches(_passage_counts(copies, fp), exclude=article_id)
-    )
-    candidates.discard(article_id)
-    if not candidates:
-        return None
+    candidates = _candidates(copies, fp, article_id, seen_at)
     known = {
         c: (copies.clusters[c], copies.shingles[c]) for c in candidates if c in copies.clusters
     }
-    stored = sorted(candidates - copies.claimed)
-    if stored:
-        rows = session.execute(
-            select(Article.id, Article.cluster_id, Article.text).where(
-                Article.id.in_(stored), Article.status.in_(DONE), Article.cluster_id.is_not(None)
-            )
-        )
-        for other_id, cluster_id, text in rows:
-            words = shingles(text or "", copies.settings.shingle_words)
-            known[other_id] = (cluster_id or other_id, words)
+    for other_id in candidates - copies.claimed:
+        if other_id in copies.stored_texts:
+            cluster_id, text = copies.stored_texts[other_id]
+            shingles = stored_shingles.shingles(text, copies.settings.shingle_words)
+            known[other_id] = (cluster_id, shingles)
     best: NearMatch | None = None
     for other_id in sorted(known):
         cluster_id, other = known[other_id]
@@ -154,6 +166,16 @@ def near_duplicate(
         ):
             best = NearMatch(other_id, cluster_id, score)
     return best
+
+
+def _candidates(
+    copies: BatchCopies, fp: Fingerprint, article_id: str, seen_at: datetime
+) -> set[str]:
+    found = _band_candidates(copies, fp, seen_at) | set(
+        best_passage_matches(_passage_counts(copies, fp), exclude=article_id)
+    )
+    found.discard(article_id)
+    return found
 
 
 def _band_candidates(copies: BatchCopies, fp: Fingerprint, seen_at: datetime) -> set[str]:

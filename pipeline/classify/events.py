@@ -29,15 +29,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 import numpy as np
-from sqlalchemy import ColumnElement, and_, delete, func, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.orm import Session
 
 from pipeline.classify.embed import (
-    DIMENSIONS,
     MODEL_ID,
     Vector,
     lead_text,
@@ -45,17 +43,14 @@ from pipeline.classify.embed import (
     vector_bytes,
     vector_from_bytes,
 )
+from pipeline.classify.event_candidates import Candidate, EventPool
+from pipeline.classify.key_terms import common_words
 from pipeline.classify.models import ArticleEmbedding
-from pipeline.classify.relate import common_words
 from pipeline.config import DedupSettings
-from pipeline.records import ArticleStatus
 from pipeline.store.models import Article
 from pipeline.text.tokens import words
 
-_DONE = (ArticleStatus.CLASSIFIED.value, ArticleStatus.INDEXED.value)
-MAX_EVENT_CANDIDATES = 20_000  # a few days of a large newsroom's intake
 MIN_SHARED_TERMS = 2
-SCRIPT_SAMPLE_CHARS = 200  # enough of a body to tell Chinese from English
 
 
 def source_hash(embedded_text: str) -> str:
@@ -104,15 +99,9 @@ class EventMatch:
     similarity: float  # to that article (one script) or to its story's centroid (across)
 
 
-@dataclass(frozen=True)
-class _Candidate:
-    article_id: str
-    cluster_id: str
-    cjk: bool  # written mostly in Chinese characters
-
-
 def same_event(
     session: Session,
+    pool: EventPool,
     article_id: str,
     lead: str,
     vector: Vector,
@@ -122,7 +111,7 @@ def same_event(
 ) -> EventMatch | None:
     """The story cluster of an independent report of the same event, dated close to
     `when`, if any: one in this article's script first, else one across scripts."""
-    candidates, matrix = _dated_candidates(session, article_id, when, settings)
+    candidates, matrix = pool.candidates(article_id, when)
     keep = [i for i, c in enumerate(candidates) if c.cluster_id not in exclude_clusters]
     if not keep:
         return None
@@ -136,63 +125,10 @@ def same_event(
     return _across_scripts(vector, candidates, matrix, scores, same, other, settings)
 
 
-def _dated_candidates(
-    session: Session, article_id: str, when: datetime, settings: DedupSettings
-) -> tuple[list[_Candidate], np.ndarray]:
-    """Classified articles dated within the same-day tolerance, with their lead vectors."""
-    window = timedelta(days=settings.same_day_tolerance_days, hours=12)
-    lo, hi = when - window, when + window
-    # Two queries, not one OR: each can use the index on published_at (a range, then the
-    # few undated articles), where the OR over the unindexed discovered_at scanned them all.
-    dated = (
-        Article.published_at.between(lo, hi),
-        and_(Article.published_at.is_(None), Article.discovered_at.between(lo, hi)),
-    )
-    rows = sorted(
-        (row for condition in dated for row in _candidate_rows(session, article_id, condition)),
-        key=lambda row: row[0],
-    )[:MAX_EVENT_CANDIDATES]
-    candidates = [
-        _Candidate(aid, cluster or aid, mostly_cjk(f"{title or ''}\n{head or ''}"))
-        for aid, cluster, title, head, _ in rows
-    ]
-    matrix = np.frombuffer(b"".join(r[4] for r in rows), dtype="<f4").reshape(
-        len(rows), DIMENSIONS
-    )
-    return candidates, matrix
-
-
-def _candidate_rows(
-    session: Session, article_id: str, dated: ColumnElement[bool]
-) -> list[tuple[Any, ...]]:
-    rows = session.execute(
-        select(
-            Article.id,
-            Article.cluster_id,
-            Article.title,
-            func.substr(Article.text, 1, SCRIPT_SAMPLE_CHARS),
-            ArticleEmbedding.vector,
-            Article.status,
-        )
-        .join(ArticleEmbedding, ArticleEmbedding.article_id == Article.id)
-        .where(
-            dated,
-            Article.id != article_id,
-            Article.cluster_id.is_not(None),
-            ArticleEmbedding.model == MODEL_ID,
-        )
-        .order_by(Article.id)
-        .limit(MAX_EVENT_CANDIDATES)
-    ).all()
-    # The status is checked here, not in SQL: with it in the query, SQLite chose the
-    # status index, which holds nearly every article, over the date range.
-    return [tuple(row[:5]) for row in rows if row.status in _DONE]
-
-
 def _same_script(
     session: Session,
     lead: str,
-    candidates: list[_Candidate],
+    candidates: list[Candidate],
     scores: np.ndarray,
     among: list[int],
     settings: DedupSettings,
@@ -202,9 +138,12 @@ def _same_script(
         if float(scores[best]) < settings.event_cluster_threshold:
             return None
         other = candidates[best]
-        title, text = session.execute(
-            select(Article.title, Article.text).where(Article.id == other.article_id)
-        ).one()
+        # Classifying changes no title or text: the batch's pending updates can wait and
+        # be flushed together, rather than one article at a time before each read.
+        with session.no_autoflush:
+            title, text = session.execute(
+                select(Article.title, Article.text).where(Article.id == other.article_id)
+            ).one()
         if shares_terms(lead, lead_text(title, text or "")):
             return EventMatch(other.article_id, other.cluster_id, float(scores[best]))
     return None
@@ -212,7 +151,7 @@ def _same_script(
 
 def _across_scripts(
     vector: Vector,
-    candidates: list[_Candidate],
+    candidates: list[Candidate],
     matrix: np.ndarray,
     scores: np.ndarray,
     own: list[int],

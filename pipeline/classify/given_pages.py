@@ -16,9 +16,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.classify.analysis import SeedProfile, analyse, profile_seed
 from pipeline.classify.copies import exact_original, near_duplicate, prefetch
+from pipeline.classify.dating import Dated
 from pipeline.classify.embed import Embedder, default_embedder
-from pipeline.classify.relate import Dated, SeedProfile, analyse, profile_seed, relate
+from pipeline.classify.relate import relate
 from pipeline.classify.repository import StoredPrint
 from pipeline.classify.seeds import load_seeds as load_seed_list
 from pipeline.classify.seeds import split_front_matter
@@ -88,7 +90,7 @@ def _classify_one(
     if copy_of is not None:
         duplicate_of = copy_of[0]
     else:
-        match = near_duplicate(session, copies, self_id, fp, seen_at)
+        match = near_duplicate(copies, self_id, fp, seen_at)
         duplicate_of = match.article_id if match else None
     if duplicate_of is not None:
         duplicate_url = session.scalar(

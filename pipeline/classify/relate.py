@@ -43,18 +43,13 @@ Thresholds live in ``DedupSettings``; the weights in ``routes`` were chosen on t
 
 from __future__ import annotations
 
-import math
-from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from functools import lru_cache
-from importlib import resources
-from itertools import pairwise
 from typing import Any
 
-from pipeline.classify.dedup import Fingerprint, containment, fingerprint
-from pipeline.classify.embed import Embedder, Passage, Vector, cosine, mostly_cjk
-from pipeline.classify.furniture import story_passages
+from pipeline.classify.analysis import Analysis, SeedProfile
+from pipeline.classify.dating import Dated, days_from_seed, timing
+from pipeline.classify.dedup import containment
+from pipeline.classify.embed import Passage, Vector, cosine
 from pipeline.classify.routes import (
     EXTRA_THREAD_BONUS,
     SEMANTIC_FLOOR,
@@ -63,162 +58,13 @@ from pipeline.classify.routes import (
     related_score,
     topical_score,
 )
-from pipeline.classify.seeds import Seed
-from pipeline.classify.story import bm25, story_terms
-from pipeline.classify.threads import (
-    AngleMatch,
-    ThreadBook,
-    ThreadMatch,
-    match_angles,
-    match_threads,
-)
+from pipeline.classify.story import bm25
+from pipeline.classify.threads import ThreadMatch
 from pipeline.config import DedupSettings
 from pipeline.records import Relation
-from pipeline.text.terms import TextTerms
-from pipeline.text.tokens import plain_words, words
 
-KEY_TERMS = 60  # the seed's strongest terms make up its lexical profile
-PROPER_WEIGHT = 1.5  # names (capitalised inside a sentence) and phrases are more specific
 TOP_TERMS_SHOWN = 10
 _KEYWORD_FEATURES = ("threads", "angle", "topical")  # from the threads file's keyword lists
-
-
-@lru_cache(maxsize=1)
-def common_words() -> frozenset[str]:
-    raw = resources.files("pipeline").joinpath("data/common_words.txt").read_text("utf-8")
-    found: set[str] = set()
-    for line in raw.splitlines():
-        if not line.lstrip().startswith("#"):
-            found.update(words(line))
-    return frozenset(found)
-
-
-def term_counts(text: str) -> Counter[str]:
-    """Counts of the uncommon words and of two-word phrases of uncommon words."""
-    common = common_words()
-    counts: Counter[str] = Counter()
-    previous: str | None = None
-    for word in plain_words(text):
-        if word in common or len(word) < 2:
-            previous = None
-            continue
-        counts[word] += 1
-        if previous is not None:
-            counts[f"{previous} {word}"] += 1
-        previous = word
-    return counts
-
-
-def proper_nouns(text: str) -> frozenset[str]:
-    """Lower-cased words written capitalised somewhere other than a sentence start."""
-    found: set[str] = set()
-    for line in text.splitlines():
-        tokens = line.split()
-        for prev, token in pairwise(tokens):
-            if token[:1].isupper() and not prev.endswith((".", "!", "?", ":", "“", '"')):
-                found.update(words(token))
-    return frozenset(found)
-
-
-@dataclass(frozen=True)
-class Analysis:
-    """What the relation needs to know about one text; built once, used for every seed."""
-
-    fingerprint: Fingerprint  # of the body
-    terms: Counter[str]  # of title and body
-    length: int  # words in title and body
-    threads: tuple[ThreadMatch, ...]
-    angles: dict[str, AngleMatch]
-    vector: Vector  # embedding of title and lead
-    keyword_script: bool  # written in a script the keyword lists can match
-
-
-def analyse(
-    text: str,
-    title: str | None,
-    settings: DedupSettings,
-    book: ThreadBook,
-    embedder: Embedder,
-    vector: Vector | None = None,
-) -> Analysis:
-    """Everything about a text the relations need; `vector` reuses a stored embedding."""
-    full = f"{title}\n\n{text}" if title else text
-    text_terms = TextTerms(full)
-    return Analysis(
-        fingerprint=fingerprint(text, settings),
-        terms=term_counts(full),
-        length=len(text_terms),
-        threads=tuple(match_threads(text_terms, book)),
-        angles=match_angles(text_terms, book),
-        vector=embedder.embed_article(title, text) if vector is None else vector,
-        keyword_script=not mostly_cjk(full),
-    )
-
-
-@dataclass(frozen=True)
-class SeedProfile:
-    seed: Seed
-    analysis: Analysis
-    key_terms: dict[str, float]  # term → query weight
-    self_score: float  # BM25 of the seed against its own key terms
-    angles: tuple[str, ...]  # the angles the seed fully shows
-    passages: tuple[Passage, ...]  # the seed's paragraphs, embedded
-    keyword_lists: bool  # the threads file describes this seed (its threads and angles)
-    story_terms: dict[str, float]  # distinctive term → query weight
-    story_self: float  # BM25 of the seed against its own story terms
-
-
-def profile_seed(
-    seed: Seed, settings: DedupSettings, book: ThreadBook, embedder: Embedder
-) -> SeedProfile:
-    analysis = analyse(seed.text, seed.title, settings, book, embedder)
-    proper = proper_nouns(seed.full_text)
-
-    def weight(term: str, tf: int) -> float:
-        specific = " " in term or term in proper
-        return (1 + math.log(tf)) * (PROPER_WEIGHT if specific else 1.0)
-
-    ranked = sorted(
-        ((weight(t, tf), t) for t, tf in analysis.terms.items()), key=lambda x: (-x[0], x[1])
-    )
-    key_terms = {t: w for w, t in ranked[:KEY_TERMS]}
-    self_score = bm25(key_terms, analysis.terms, analysis.length)[0]
-    keyword_lists = book.describes(seed.id)
-    angles = tuple(sorted(a.name for a in analysis.angles.values() if a.strength >= 1.0))
-    passages = tuple(story_passages(embedder.passages(seed.text)))
-    story = story_terms(analysis.terms)
-    return SeedProfile(
-        seed,
-        analysis,
-        key_terms,
-        self_score,
-        angles if keyword_lists else (),
-        passages,
-        keyword_lists,
-        story,
-        bm25(story, analysis.terms, analysis.length)[0],
-    )
-
-
-@dataclass(frozen=True)
-class Dated:
-    """When an article appeared: its publication time, else its discovery time."""
-
-    at: datetime
-    source: str  # "published" or "discovered"
-
-    @classmethod
-    def of(cls, published: datetime | None, discovered: datetime | None) -> Dated | None:
-        if published is not None:
-            return cls(_utc(published), "published")
-        if discovered is not None:
-            return cls(_utc(discovered), "discovered")
-        return None
-
-
-def _utc(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -278,7 +124,7 @@ def relate(
     scores = _Scores(
         copy, lexical, thread_score, angle, topical, semantic, semantic_lead, story, related
     )
-    days = _days_from_seed(when, profile.seed.published)
+    days = days_from_seed(when, profile.seed.published)
     relation, score, reason = _decide(scores, days, shared, profile, settings)
     if relation is Relation.UNRELATED:
         reason = _unrelated_reason(scores, profile, shared, angle_strengths, settings)
@@ -303,7 +149,7 @@ def relate(
             # A seed without keyword lists has no storylines or angles to report.
             if profile.keyword_lists or name not in _KEYWORD_FEATURES
         },
-        "timing": _timing(when, profile.seed.published, days, settings),
+        "timing": timing(when, profile.seed.published, days, settings),
         "matched_passage": passage,
         # Each term's share of the lexical score (the shares add up to "lexical").
         "top_terms": [{"term": t, "share": round(w / profile.self_score, 4)} for t, w in top],
@@ -378,25 +224,6 @@ def _closest_passage(vector: Vector, passages: tuple[Passage, ...]) -> tuple[str
         if best[0] is None or score > best[1]:
             best = (passage.text, score)
     return best
-
-
-def _days_from_seed(when: Dated | None, seed_day: date | None) -> int | None:
-    """Whole days from the seed's publication day to the article's (UTC), if both known."""
-    if when is None or seed_day is None:
-        return None
-    return (when.at.date() - seed_day).days
-
-
-def _timing(
-    when: Dated | None, seed_day: date | None, days: int | None, settings: DedupSettings
-) -> dict[str, Any]:
-    return {
-        "article_date": when.at.isoformat() if when else None,
-        "dated_by": when.source if when else "none",
-        "seed_date": seed_day.isoformat() if seed_day else None,
-        "days_after_seed": days,
-        "same_day_tolerance_days": settings.same_day_tolerance_days,
-    }
 
 
 def _unrelated_reason(

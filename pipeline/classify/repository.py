@@ -126,7 +126,7 @@ def band_rows(
         chunk += [chunk[-1]] * (size - len(chunk))
         params = {f"b{i}": band for i, (band, _) in enumerate(chunk)}
         params.update({f"k{i}": key for i, (_, key) in enumerate(chunk)})
-        rows += session.execute(_band_query(size), params).tuples()
+        rows += session.execute(_band_query(size), params).all()
     return list(dict.fromkeys(rows))
 
 
@@ -154,7 +154,7 @@ def passage_rows(session: Session, hashes: Iterable[int]) -> list[tuple[int, str
     for chunk in _chunks(sorted(set(hashes))):
         rows += session.execute(
             select(Passage.passage_hash, Passage.article_id).where(Passage.passage_hash.in_(chunk))
-        ).tuples()
+        ).all()
     return rows
 
 
@@ -162,6 +162,19 @@ def best_passage_matches(counts: dict[str, int], exclude: str | None) -> list[st
     """The articles sharing the most passages (at least one), best first, ties by id."""
     ranked = sorted((-n, aid) for aid, n in counts.items() if n > 0 and aid != exclude)
     return [aid for _, aid in ranked[:MAX_PASSAGE_CANDIDATES]]
+
+
+def candidate_texts(session: Session, ids: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """id → (cluster id, text) of these articles, where classified into a cluster."""
+    found: dict[str, tuple[str, str]] = {}
+    for chunk in _chunks(ids):
+        rows = session.execute(
+            select(Article.id, Article.cluster_id, Article.text).where(
+                Article.id.in_(chunk), Article.status.in_(DONE), Article.cluster_id.is_not(None)
+            )
+        )
+        found.update((aid, (cluster or aid, text or "")) for aid, cluster, text in rows)
+    return found
 
 
 def exact_rows(session: Session, text_hashes: Collection[str]) -> list[tuple[str, str, str]]:

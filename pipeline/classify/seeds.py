@@ -22,8 +22,6 @@ from pathlib import Path
 
 from pipeline.classify.dedup import normalise
 from pipeline.config import ExtractSettings, Settings
-from pipeline.extract.extractor import NoContent, extract
-from pipeline.fetch.pages import PageRequest, fetch_pages_sync
 from pipeline.urls import article_id, canonical_url
 
 BUILTIN_PREFIX = "builtin:"
@@ -100,6 +98,8 @@ def seed_from_url(url: str, settings: Settings) -> Seed:
         canonical = canonical_url(url)
     except ValueError as exc:
         raise SeedError(f"bad seed URL {url!r}: {exc}") from exc
+    from pipeline.fetch.pages import PageRequest, fetch_pages_sync  # see _seed_from_html
+
     request = PageRequest(article_id=article_id(canonical), url=url)
     [(_, result)] = fetch_pages_sync([request], settings.fetch)
     if result.html is None:
@@ -123,6 +123,10 @@ _URL_SEEDS: dict[str, Seed] = {}
 
 
 def _seed_from_html(html: str, url: str, extract_settings: ExtractSettings, *, source: str) -> Seed:
+    # imported here: trafilatura and httpx cost a classify process ~0.3 s to import, and
+    # the built-in and plain-text seeds need neither
+    from pipeline.extract.extractor import NoContent, extract
+
     page = extract(html, url, settings=extract_settings)
     if isinstance(page, NoContent):
         raise SeedError(f"seed {source} has no article text: {page.reason}")

@@ -29,22 +29,17 @@ from datetime import UTC, datetime
 from sqlalchemy import Select, delete, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.classify.analysis import Analysis, SeedProfile, analyse
 from pipeline.classify.copies import BatchCopies, exact_original, near_duplicate, prefetch, record
-from pipeline.classify.embed import Embedder, Vector, default_embedder, lead_text
+from pipeline.classify.dating import Dated
+from pipeline.classify.embed import Embedder, Vector, lead_text
+from pipeline.classify.event_candidates import EventPool
 from pipeline.classify.events import same_event, save_vectors, source_hash, stored_vectors
 from pipeline.classify.models import ArticleRevision, SeedRelation, StoryCluster
-from pipeline.classify.relate import (
-    Analysis,
-    Dated,
-    RelationResult,
-    SeedProfile,
-    analyse,
-    profile_seed,
-    relate,
-)
+from pipeline.classify.relate import RelationResult, relate
 from pipeline.classify.repository import DONE, StoredPrint, lock_dedup, save_fingerprints
-from pipeline.classify.seeds import load_seeds
-from pipeline.classify.threads import ThreadBook, load_thread_book
+from pipeline.classify.seed_models import seed_models
+from pipeline.classify.threads import ThreadBook
 from pipeline.config import DedupSettings, Settings
 from pipeline.records import ArticleStatus, IndexState, Relation, utcnow
 from pipeline.store.batches import StageCounts, drain, only_articles
@@ -66,11 +61,10 @@ def classify_pending(
     same_event_joins, new_clusters, revisions, embedded, and relation_<relation> for
     the default seed.
     """
-    book = load_thread_book(settings.dedup.threads_file)
-    embedder = default_embedder()
-    profiles = [profile_seed(s, settings.dedup, book, embedder) for s in load_seeds(settings)]
+    models = seed_models(settings)  # once per process; the model only if work is waiting
 
     def work(session: Session, articles: list[Article], counts: StageCounts) -> None:
+        book, embedder, profiles = models.book, models.embedder, models.profiles
         # The costly per-text work happens before taking the dedup lock.
         texts = {a.id: lead_text(a.title, a.text or "") for a in articles}
         leads = {aid: source_hash(text) for aid, text in texts.items()}
@@ -96,7 +90,9 @@ def classify_pending(
             counts["embedded"] += len(missing)
         _save_relations(session, prepared)
         copies = prefetch(session, (_stored_print(w) for w in prepared), settings.dedup)
-        touched = {_classify_one(session, item, copies, counts) for item in prepared}
+        whens = [w.when.at for w in prepared if w.when is not None]
+        events = EventPool(session, whens, len(prepared), settings.dedup)
+        touched = {_classify_one(session, item, copies, events, counts) for item in prepared}
         save_fingerprints(session, list(copies.new_prints.values()), settings.dedup)
         _record_revisions(session, [w.article for w in prepared])
         refresh_clusters(session, touched)
@@ -174,7 +170,9 @@ def _save_relations(session: Session, prepared: list[_Work]) -> None:
     )
 
 
-def _classify_one(session: Session, work: _Work, copies: BatchCopies, counts: StageCounts) -> str:
+def _classify_one(
+    session: Session, work: _Work, copies: BatchCopies, events: EventPool, counts: StageCounts
+) -> str:
     """Dedup and relate one article and mark it classified; returns its cluster id."""
     article, fp = work.article, work.analysis.fingerprint
     new_print: StoredPrint | None = None
@@ -185,7 +183,7 @@ def _classify_one(session: Session, work: _Work, copies: BatchCopies, counts: St
             article.exact_duplicate_of = None  # its text no longer equals the original's
             new_print = _stored_print(work) if fp.indexable else None
     else:
-        cluster_id, new_print = _assign_cluster(session, work, copies, counts)
+        cluster_id, new_print = _assign_cluster(session, work, copies, events, counts)
     default = work.relations[0]
     article.relation = default.relation.value
     article.seed_similarity = default.score
@@ -200,15 +198,16 @@ def _classify_one(session: Session, work: _Work, copies: BatchCopies, counts: St
     article.index_attempts = 0
     article.index_next_attempt_at = None
     counts["classified"] += 1
-    # Later articles of the batch see this one through `copies`, and through the store
-    # (same event, seed story) once autoflush writes it before their next query.
+    # Later articles of the batch see this one through `copies` and `events`, and through
+    # the store (seed story) once autoflush writes it before their next query.
     original = article.exact_duplicate_of is None
     record(copies, article.id, cluster_id, fp, original=original, new_print=new_print)
+    events.add(article, cluster_id, work.analysis.vector)
     return cluster_id
 
 
 def _assign_cluster(
-    session: Session, work: _Work, copies: BatchCopies, counts: StageCounts
+    session: Session, work: _Work, copies: BatchCopies, events: EventPool, counts: StageCounts
 ) -> tuple[str, StoredPrint | None]:
     """The article's cluster, and its fingerprint to store (None for an exact copy)."""
     article, fp = work.article, work.analysis.fingerprint
@@ -219,7 +218,7 @@ def _assign_cluster(
         return cluster_id, None
     stored = _stored_print(work)
     new_print = stored if fp.indexable else None
-    match = near_duplicate(session, copies, article.id, fp, stored.seen_at)
+    match = near_duplicate(copies, article.id, fp, stored.seen_at)
     if match is not None:
         counts["near_duplicates"] += 1
         return match.cluster_id, new_print
@@ -232,7 +231,7 @@ def _assign_cluster(
     if work.when is not None:
         lead = lead_text(article.title, article.text or "")
         event = same_event(
-            session, article.id, lead, work.analysis.vector, work.when.at, copies.settings
+            session, events, article.id, lead, work.analysis.vector, work.when.at, copies.settings
         )
         if event is not None:
             counts["same_event_joins"] += 1

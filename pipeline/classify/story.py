@@ -17,8 +17,6 @@ import math
 from collections import Counter
 from functools import lru_cache
 
-from wordfreq import zipf_frequency
-
 STORY_TERMS = 60  # the seed's most distinctive terms make up its story profile
 BM25_K1 = 1.2
 BM25_B = 0.5  # half length normalisation: teasers and long features both occur
@@ -35,6 +33,10 @@ _SYMBOL_WORDS = {"gbp": "pounds"}
 @lru_cache(maxsize=65536)
 def rarity(term: str) -> float:
     """0 for a word (or phrase) common in English news and beyond, 1 for a specific one."""
+    # imported here: wordfreq and its language tables take ~0.4 s to import, needed only
+    # once a seed or an article is profiled
+    from wordfreq import zipf_frequency
+
     zipf = zipf_frequency(_SYMBOL_WORDS.get(term, term), "en")
     return min(1.0, max(0.0, (ZIPF_COMMON - zipf) / (ZIPF_COMMON - ZIPF_SPECIFIC)))
 

@@ -24,7 +24,6 @@ from pipeline.cli.errors import EXIT_FAILED, clean_errors
 from pipeline.cli.output import console, escape_markup
 from pipeline.cli.output import table as plain_table
 from pipeline.config import Settings
-from pipeline.extract.extractor import NoContent, extract
 from pipeline.records import utcnow
 from pipeline.store import Store
 
@@ -119,6 +118,8 @@ def _read_source(source: str, settings: Settings) -> tuple[str, str]:
     content = path.read_text(encoding="utf-8", errors="replace")
     if path.suffix.lower() not in (".html", ".htm"):
         return "", content
+    from pipeline.extract.extractor import NoContent, extract  # trafilatura: only for HTML
+
     page = extract(content, path.resolve().as_uri(), settings=settings.extract)
     if isinstance(page, NoContent):
         raise ValueError(f"{path}: no article text ({page.reason})")

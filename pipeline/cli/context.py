@@ -11,7 +11,6 @@ from pipeline.config import Settings
 from pipeline.index.factory import open_index
 from pipeline.observe.logs import configure_logging
 from pipeline.runs.record import RunSummary
-from pipeline.runs.runner import STAGES, run_pipeline
 from pipeline.store import Store, open_store
 
 
@@ -26,6 +25,8 @@ def connect(settings: Settings) -> Store:
 
 
 def run_with_progress(store: Store, settings: Settings, **kwargs: Any) -> RunSummary:
+    from pipeline.runs.runner import STAGES, run_pipeline  # every stage: only `run` needs them
+
     progress = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),

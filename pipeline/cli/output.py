@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -13,9 +13,10 @@ from rich.table import Table
 from pipeline.index.base import SearchPage
 from pipeline.records import as_utc
 from pipeline.runs.record import RunSummary
-from pipeline.runs.runner import STAGES
-from pipeline.search.reports import SeedFollowups
 from pipeline.store.models import Feed
+
+if TYPE_CHECKING:  # the report module imports the seeds and dedup (numpy): only for typing
+    from pipeline.search.reports import SeedFollowups
 
 console = Console()
 err_console = Console(stderr=True)
@@ -33,6 +34,8 @@ def print_stage_counts(
 
 
 def print_run_summary(summary: RunSummary) -> None:
+    from pipeline.runs.runner import STAGES  # see context.run_with_progress
+
     print_stage_counts(f"Run {summary.run_id}: {summary.state}", STAGES, summary.stage_counts)
 
     statuses = table("Articles by status", "status")

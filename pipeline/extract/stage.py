@@ -30,7 +30,7 @@ def extract_pending(
     """
 
     # each worker loads its models once, at start
-    with process_pool(settings.workers, initializer=warm_up) as pool:
+    with process_pool(settings.workers, initializer=warm_up, preload=[__name__]) as pool:
 
         def work(session: Session, articles: list[Article], counts: StageCounts) -> None:
             ids = [a.id for a in articles]

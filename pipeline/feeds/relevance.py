@@ -16,8 +16,9 @@ from urllib.parse import unquote
 
 import numpy as np
 
+from pipeline.classify.analysis import SeedProfile, profile_seed
 from pipeline.classify.embed import Embedder, default_embedder
-from pipeline.classify.relate import SeedProfile, profile_seed, term_counts
+from pipeline.classify.key_terms import term_counts
 from pipeline.classify.seeds import load_seeds
 from pipeline.classify.threads import ThreadBook, load_thread_book
 from pipeline.config import Settings

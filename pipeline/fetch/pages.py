@@ -19,7 +19,7 @@ import httpx
 from pipeline.config import FetchSettings
 from pipeline.fetch.errors import DownloadError
 from pipeline.fetch.http import HostClock, RawResponse, Throttle, download, make_client
-from pipeline.fetch.robots import Robots
+from pipeline.fetch.robots import Robots, RobotsCache
 from pipeline.records import FetchError, FetchResult
 
 # A Retry-After up to this long is waited out in the run; longer ones go back to the caller.
@@ -53,31 +53,42 @@ class PageRequest:
 
 
 async def fetch_pages(
-    requests: Sequence[PageRequest], settings: FetchSettings, clock: HostClock | None = None
+    requests: Sequence[PageRequest],
+    settings: FetchSettings,
+    clock: HostClock | None = None,
+    robots: RobotsCache | None = None,
 ) -> list[tuple[PageRequest, FetchResult]]:
     """Fetch pages concurrently within the politeness limits; results in request order.
-    With a `clock`, the per-host delay also holds across processes sharing it."""
+    With a `clock`, the per-host delay also holds across processes sharing it; with a
+    `robots` cache, robots.txt files read by earlier calls are reused while fresh."""
     async with make_client(settings) as client:
-        fetcher = _Fetcher(client, settings, clock)
+        fetcher = _Fetcher(client, settings, clock, robots)
         results = await asyncio.gather(*(fetcher.fetch(r) for r in requests))
     return list(zip(requests, results, strict=True))
 
 
 def fetch_pages_sync(
-    requests: Iterable[PageRequest], settings: FetchSettings, clock: HostClock | None = None
+    requests: Iterable[PageRequest],
+    settings: FetchSettings,
+    clock: HostClock | None = None,
+    robots: RobotsCache | None = None,
 ) -> list[tuple[PageRequest, FetchResult]]:
     """`fetch_pages` for plain code (CLI, Airflow tasks): runs its own event loop."""
-    return asyncio.run(fetch_pages(list(requests), settings, clock))
+    return asyncio.run(fetch_pages(list(requests), settings, clock, robots))
 
 
 class _Fetcher:
     def __init__(
-        self, client: httpx.AsyncClient, settings: FetchSettings, clock: HostClock | None
+        self,
+        client: httpx.AsyncClient,
+        settings: FetchSettings,
+        clock: HostClock | None,
+        robots: RobotsCache | None,
     ) -> None:
         self._client = client
         self._settings = settings
         self._throttle = Throttle(settings, clock)
-        self._robots = Robots(client, settings, self._throttle)
+        self._robots = Robots(client, settings, self._throttle, robots)
         # Hosts that could not be resolved or connected to in this run, with the error: their
         # other pages fail at once, each with its own result, instead of each waiting out
         # the same timeout.

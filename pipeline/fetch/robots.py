@@ -6,13 +6,17 @@ floor on the per-host delay (clipped to fetch.max_crawl_delay_seconds).
 
 Each origin's robots.txt is fetched once through the guarded client (even when many pages of
 the site, or a feed and its pages, are requested at once) and kept for the lifetime of the
-`Robots` object, which the fetcher and the feed poller create per client.
+`Robots` object, which the fetcher and the feed poller create per client. A `RobotsCache`
+carries the rules from one batch's `Robots` to the next, so a run reads each file once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -32,11 +36,49 @@ _UNAVAILABLE = frozenset(
 )
 
 
+# RFC 9309 §2.4: a cached robots.txt should not be used for more than 24 hours.
+MAX_CACHE_SECONDS = 24 * 3600.0
+_MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)")
+
+
 @dataclass(frozen=True)
 class _Rules:
     robots_url: str
     parser: Protego | None = None  # None: everything is allowed (unavailable)
     unreachable: DownloadError | None = None  # 5xx/429/network: everything disallowed for now
+    fresh_for: float = MAX_CACHE_SECONDS  # seconds a RobotsCache may reuse them
+
+
+class RobotsCache:
+    """robots.txt rules by origin, shared by the `Robots` of successive batches of a run.
+
+    Rules are reused while fresh: up to 24 hours, less when the file's Cache-Control says
+    so (a shorter max-age; no-store or no-cache: not reused). An unreachable robots.txt is
+    not kept, so the next batch asks again, as it did without a cache.
+    """
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._entries: dict[str, tuple[_Rules, float]] = {}
+
+    def get(self, origin: str) -> _Rules | None:
+        entry = self._entries.get(origin)
+        if entry is None or entry[1] <= self._clock():
+            return None
+        return entry[0]
+
+    def put(self, origin: str, rules: _Rules) -> None:
+        if rules.unreachable is None and rules.fresh_for > 0:
+            self._entries[origin] = (rules, self._clock() + rules.fresh_for)
+
+
+def fresh_for(cache_control: str | None) -> float:
+    """Seconds a robots.txt may be reused, from its Cache-Control header (capped at 24 h)."""
+    directives = (cache_control or "").lower()
+    if "no-store" in directives or "no-cache" in directives:
+        return 0.0
+    max_age = _MAX_AGE.search(directives)
+    return min(float(max_age.group(1)), MAX_CACHE_SECONDS) if max_age else MAX_CACHE_SECONDS
 
 
 class Robots:
@@ -47,10 +89,12 @@ class Robots:
         client: httpx.AsyncClient,
         settings: FetchSettings,
         throttle: Throttle | None = None,
+        cache: RobotsCache | None = None,
     ) -> None:
         self._client = client
         self._settings = settings
         self._throttle = throttle  # told each host's Crawl-delay
+        self._cache = cache  # rules read by earlier batches of the run
         # RFC 9309 matches groups on the product token, e.g. "newswatch" of "newswatch/0.1 (…)"
         self._agent = settings.user_agent.split("/")[0].strip()
         self._rules: dict[str, _Rules] = {}
@@ -104,7 +148,11 @@ class Robots:
     async def _rules_for(self, origin: str) -> _Rules:
         async with self._locks.setdefault(origin, asyncio.Lock()):
             if origin not in self._rules:
-                rules = await self._fetch(f"{origin}/robots.txt")
+                rules = self._cache.get(origin) if self._cache is not None else None
+                if rules is None:
+                    rules = await self._fetch(f"{origin}/robots.txt")
+                    if self._cache is not None:
+                        self._cache.put(origin, rules)
                 self._rules[origin] = rules
                 if rules.parser is not None and self._throttle is not None:
                     delay = rules.parser.crawl_delay(self._agent)
@@ -122,4 +170,7 @@ class Robots:
             if exc.error in _UNAVAILABLE:
                 return _Rules(robots_url)
             return _Rules(robots_url, unreachable=exc)
-        return _Rules(robots_url, parser=Protego.parse(raw.body.decode("utf-8", "replace")))
+        parser = Protego.parse(raw.body.decode("utf-8", "replace"))
+        return _Rules(
+            robots_url, parser=parser, fresh_for=fresh_for(raw.headers.get("cache-control"))
+        )

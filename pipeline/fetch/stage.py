@@ -13,6 +13,7 @@ from pipeline.backoff import exponential_backoff
 from pipeline.config import FetchSettings
 from pipeline.fetch.host_clock import StoreHostClock
 from pipeline.fetch.pages import PageRequest, fetch_pages_sync
+from pipeline.fetch.robots import RobotsCache
 from pipeline.records import ArticleStatus, FetchResult, utcnow
 from pipeline.store.batches import StageCounts, drain, only_articles
 from pipeline.store.models import Article, Page
@@ -38,14 +39,18 @@ def fetch_pending(
     settings: FetchSettings,
     *,
     article_ids: Sequence[str] | None = None,
+    robots: RobotsCache | None = None,
 ) -> StageCounts:
     """Fetch due articles in batches; each batch is claimed, fetched and written in one go.
 
     On PostgreSQL the batch's rows stay locked (SKIP LOCKED) while they are fetched,
     so concurrent workers never take the same article; a crash releases the locks.
     The per-host delay holds across workers: start times are reserved in the store.
+    Each host's robots.txt is read once for all the batches (or kept in `robots`, a
+    worker process's cache for all its calls).
     """
     clock = StoreHostClock(sessions, settings.per_host_delay_seconds)
+    robots = robots if robots is not None else RobotsCache()
 
     def work(session: Session, articles: list[Article], counts: StageCounts) -> None:
         requests = [
@@ -59,7 +64,7 @@ def fetch_pending(
             for a in articles
         ]
         by_id = {a.id: a for a in articles}
-        fetched = fetch_pages_sync(requests, settings, clock)
+        fetched = fetch_pages_sync(requests, settings, clock, robots)
         counts.update(
             record_fetches(session, [(by_id[r.article_id], f) for r, f in fetched], settings)
         )

@@ -6,8 +6,10 @@ one batch at a time, each worker with its own store connection. The stages need 
 more to run side by side: each batch claims its own rows, the per-host delay is kept in
 the store, and classify's cluster step is serialised by the store's dedup lock.
 
-Workers (`pipeline.process_pool`) inherit no threads or database connections, and load
-the extraction model once at start.
+Workers (`pipeline.process_pool`) inherit no threads or database connections; they are
+forked from a fork server that has imported the stages and loaded the models
+(`pipeline.runs.warm_workers`), and load classify's seed profiles at their first batch
+(`pipeline.classify.seed_models`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +26,7 @@ from pipeline.classify.stage import classify_pending
 from pipeline.config import Settings
 from pipeline.extract.extractor import warm_up
 from pipeline.extract.stage import extract_pending
+from pipeline.fetch.robots import RobotsCache
 from pipeline.fetch.stage import fetch_pending
 from pipeline.process_pool import process_pool
 from pipeline.runs.plan import waiting_batches
@@ -31,25 +35,33 @@ from pipeline.store.batches import StageCounts
 
 # Batches per worker and stage: a little more than one, so that a worker done early
 # takes the last batches of a slower one; few, because each classify call loads the
-# seed profiles and the duplicate index afresh.
+# duplicate index afresh (the seed profiles are loaded once per worker process).
 BATCHES_PER_WORKER = 3
 # Large enough that the plan never defers: every waiting article is in some batch.
 _MAX_BATCHES = 1_000_000
 
-_worker: tuple[Settings, Store] | None = None  # this worker process's settings and store
 
-StageFunction = Callable[[sessionmaker[Session], Settings, list[str]], StageCounts]
+@dataclass(frozen=True)
+class _Worker:
+    """What a worker process keeps for all its batches."""
+
+    settings: Settings
+    store: Store
+    robots: RobotsCache  # each host's robots.txt, read once by this process
+
+
+_worker: _Worker | None = None
+
+StageFunction = Callable[[_Worker, list[str]], StageCounts]
 
 _STAGES: dict[str, StageFunction] = {
-    "fetch": lambda sessions, settings, ids: fetch_pending(
-        sessions, settings.fetch, article_ids=ids
+    "fetch": lambda w, ids: fetch_pending(
+        w.store.sessions, w.settings.fetch, article_ids=ids, robots=w.robots
     ),
-    "extract": lambda sessions, settings, ids: extract_pending(
-        sessions, settings.extract, article_ids=ids
+    "extract": lambda w, ids: extract_pending(
+        w.store.sessions, w.settings.extract, article_ids=ids
     ),
-    "classify": lambda sessions, settings, ids: classify_pending(
-        sessions, settings, article_ids=ids
-    ),
+    "classify": lambda w, ids: classify_pending(w.store.sessions, w.settings, article_ids=ids),
 }
 
 
@@ -83,17 +95,21 @@ def stage_pool(sessions: sessionmaker[Session], settings: Settings) -> Iterator[
         update={"extract": settings.extract.model_copy(update={"workers": 1})}
     )
     workers = settings.run.workers
-    with process_pool(workers, initializer=_start_worker, initargs=(url, own)) as pool:
+    with process_pool(
+        workers,
+        initializer=_start_worker,
+        initargs=(url, own),
+        preload=["pipeline.runs.warm_workers"],
+    ) as pool:
         yield StagePool(sessions, pool, workers) if pool else None
 
 
 def _start_worker(url: str, settings: Settings) -> None:
     global _worker
     warm_up()
-    _worker = (settings, open_store(url, migrate=False))  # the run migrated it
+    _worker = _Worker(settings, open_store(url, migrate=False), RobotsCache())  # run migrated
 
 
 def _run_batch(stage: str, article_ids: list[str]) -> StageCounts:
     assert _worker is not None, "the pool's initializer opens the store"
-    settings, store = _worker
-    return _STAGES[stage](store.sessions, settings, article_ids)
+    return _STAGES[stage](_worker, article_ids)

@@ -19,8 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pipeline.classify.embed import DIMENSIONS, MODEL_ID, Vector, lead_text, vector_from_bytes
+from pipeline.classify.key_terms import term_counts
 from pipeline.classify.models import ArticleEmbedding
-from pipeline.classify.relate import term_counts
 from pipeline.search.perspectives import Report, Side, cluster_reports, languages, sides
 from pipeline.search.reports import StoryRef
 from pipeline.store.models import Article

@@ -30,6 +30,7 @@ from pipeline.records import ArticleStatus
 from pipeline.store import Store
 from pipeline.store.models import Article
 from pipeline.urls import article_id
+from tests.articles import insert_article
 
 T0 = datetime(2024, 5, 6, 9, 0, tzinfo=UTC)  # a Monday
 RULE_SEEN = T0 - timedelta(days=1)  # rules are registered a day before the coverage
@@ -50,30 +51,22 @@ def add_article(
     relation: str | None = "unrelated",
 ) -> str:
     """A classified article, as the classify stage leaves it (its own cluster by default)."""
-    aid = article_id(url)
-    with store.sessions() as session, session.begin():
-        session.add(
-            Article(
-                id=aid,
-                canonical_url=url,
-                url=url,
-                status=ArticleStatus.CLASSIFIED.value,
-                title=title,
-                text=text,
-                text_hash=hashlib.sha256(text.encode()).hexdigest(),
-                word_count=len(text.split()),
-                published_at=published,
-                discovered_at=discovered,
-                site_name=outlet,
-                domain=url.split("/")[2],
-                language=language,
-                threads=list(threads),
-                relation=relation,
-                cluster_id=cluster or aid,
-                classified_at=discovered,
-            )
-        )
-    return aid
+    return insert_article(
+        store,
+        url,
+        text,
+        status=ArticleStatus.CLASSIFIED.value,
+        title=title,
+        outlet=outlet,
+        published=published,
+        discovered=discovered,
+        text_hash=hashlib.sha256(text.encode()).hexdigest(),
+        language=language,
+        threads=list(threads),
+        relation=relation,
+        cluster_id=cluster or article_id(url),
+        classified_at=discovered,
+    )
 
 
 def revise(store: Store, aid: str, text: str, title: str | None = None) -> None:

@@ -16,7 +16,7 @@ from pipeline.alerts.stage import deliver_pending, raise_alerts
 from pipeline.classify.stage import classify_pending
 from pipeline.store import Store
 from tests.alerts.support import alerts, book, copies, rule
-from tests.classify.test_stage import T0, add_article, get
+from tests.classify.support import T0, add_article, get
 from tests.conftest import make_test_settings
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "dedup"

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, update
 
-from benchmarks.bench_api import build, free_port, load, service_cpu_seconds, start_server
+from benchmarks.api_clients import free_port, load, service_cpu_seconds, start_server
+from benchmarks.api_corpus import build
 from pipeline.config import Settings
 from pipeline.index.factory import open_index
 from pipeline.index.stage import index_pending

@@ -12,7 +12,7 @@ from pipeline.classify.models import DedupBand
 from pipeline.classify.stage import classify_pending
 from pipeline.config import Settings
 from pipeline.store import Store
-from tests.classify.test_stage import T0, add_article, get, synthetic_story
+from tests.classify.support import T0, add_article, get, synthetic_story
 
 STORY = synthetic_story(3)
 

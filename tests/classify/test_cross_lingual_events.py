@@ -16,7 +16,7 @@ from pipeline.classify.models import StoryCluster
 from pipeline.classify.stage import classify_pending
 from pipeline.config import Settings
 from pipeline.store import Store
-from tests.classify.test_stage import T0, add_article, get
+from tests.classify.support import T0, add_article, get
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "dedup"
 

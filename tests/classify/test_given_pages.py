@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from pytest_httpserver import HTTPServer
-from sqlalchemy import func, select
 
 from pipeline.classify.given_pages import classify_inputs
 from pipeline.classify.models import ArticleFingerprint, SeedRelation
@@ -15,21 +14,14 @@ from pipeline.config import Settings
 from pipeline.records import ArticleStatus
 from pipeline.store import Store, open_store
 from pipeline.store.models import Article
+from tests.classify.support import SEED_TEXT, count
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "dedup"
-SEED_TEXT = (
-    Path(__file__).parents[2] / "pipeline" / "data" / "seeds" / "seed_article.txt"
-).read_text(encoding="utf-8")
 POTHOLES = (FIXTURES / "council_potholes.txt").read_text(encoding="utf-8")
 
 
 def sqlite_store(tmp_path: Path) -> Store:
     return open_store(f"sqlite:///{tmp_path / 'store.db'}")
-
-
-def rows(store: Store, model: type) -> int:
-    with store.sessions() as session:
-        return session.scalar(select(func.count()).select_from(model)) or 0
 
 
 def test_a_fresh_store_knows_the_seed(tmp_path: Path, settings: Settings) -> None:
@@ -75,7 +67,7 @@ def test_copies_of_stored_articles_are_named_and_nothing_is_written(
             )
         )
     classify_pending(store.sessions, settings)
-    before = {m: rows(store, m) for m in (Article, ArticleFingerprint, SeedRelation)}
+    before = {m: count(store, m) for m in (Article, ArticleFingerprint, SeedRelation)}
     teaser = tmp_path / "teaser.txt"
     teaser.write_text("\n\n".join(POTHOLES.split("\n\n")[:3]), encoding="utf-8")
     exact = tmp_path / "exact.txt"
@@ -86,7 +78,7 @@ def test_copies_of_stored_articles_are_named_and_nothing_is_written(
     assert [r["duplicate_of"] for r in results] == ["a" * 32, "a" * 32]
     assert [r["duplicate_of_url"] for r in results] == [url, url]
     assert all(r["relation"] == "unrelated" for r in results)  # to the seed
-    assert {m: rows(store, m) for m in before} == before
+    assert {m: count(store, m) for m in before} == before
     store.dispose()
 
 

@@ -13,8 +13,8 @@ from pipeline.records import ArticleStatus
 from pipeline.store import open_store
 from pipeline.store.db import make_engine
 from pipeline.store.migrate import current_revision, head_revision, upgrade
+from tests.classify.support import add_article, get, synthetic_story
 from tests.classify.test_copy_window import reworded
-from tests.classify.test_stage import add_article, get, synthetic_story
 
 PUBLISHED = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 DISCOVERED = datetime(2026, 9, 2, 8, 0, tzinfo=UTC)

@@ -7,17 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.classify.analysis import SeedProfile, analyse, profile_seed
+from pipeline.classify.dating import Dated
 from pipeline.classify.embed import default_embedder
-from pipeline.classify.relate import (
-    Dated,
-    RelationResult,
-    SeedProfile,
-    analyse,
-    profile_seed,
-    proper_nouns,
-    relate,
-    term_counts,
-)
+from pipeline.classify.key_terms import proper_nouns, term_counts
+from pipeline.classify.relate import RelationResult, relate
 from pipeline.classify.seeds import builtin_seed
 from pipeline.classify.threads import load_thread_book, parse_thread_book
 from pipeline.config import DedupSettings

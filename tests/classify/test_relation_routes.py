@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from pipeline.classify.analysis import profile_seed
 from pipeline.classify.embed import default_embedder
 from pipeline.classify.furniture import story_passages
-from pipeline.classify.relate import profile_seed
 from pipeline.classify.routes import STORY_FULL, related_score
 from pipeline.classify.seeds import builtin_seed
 from pipeline.classify.threads import load_thread_book

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import random
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from pipeline.classify.embed import DIMENSIONS, MODEL_ID
 from pipeline.classify.models import (
@@ -22,52 +21,11 @@ from pipeline.config import Settings
 from pipeline.records import ArticleStatus, IndexState, Relation
 from pipeline.store import Store, open_store
 from pipeline.store.models import Article
-from pipeline.urls import article_id
+from tests.classify.support import SEED_TEXT, T0, add_article, add_copy_pairs, count, get
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "dedup"
 POTHOLES = (FIXTURES / "council_potholes.txt").read_text(encoding="utf-8")
 LIBRARY = (FIXTURES / "library_reopening.txt").read_text(encoding="utf-8")
-T0 = datetime(2020, 7, 21, 9, 0, tzinfo=UTC)  # the seed's day: copies and rewrites appear with it
-
-
-def add_article(
-    store: Store,
-    url: str,
-    text: str,
-    *,
-    outlet: str,
-    published: datetime | None,
-    discovered: datetime = T0,
-    title: str = "A story",
-) -> str:
-    aid = article_id(url)
-    with store.sessions() as session, session.begin():
-        session.add(
-            Article(
-                id=aid,
-                canonical_url=url,
-                url=url,
-                status=ArticleStatus.EXTRACTED.value,
-                title=title,
-                text=text,
-                word_count=len(text.split()),
-                published_at=published,
-                discovered_at=discovered,
-                site_name=outlet,
-                domain=url.split("/")[2],
-            )
-        )
-    return aid
-
-
-def get(store: Store, aid: str) -> Article:
-    with store.sessions() as session:
-        return session.get_one(Article, aid)
-
-
-def count(store: Store, model: type) -> int:
-    with store.sessions() as session:
-        return session.scalar(select(func.count()).select_from(model)) or 0
 
 
 def teaser_of(text: str) -> str:
@@ -169,11 +127,6 @@ def test_only_the_given_ids(store: Store, settings: Settings) -> None:
     assert get(store, second).status == ArticleStatus.CLASSIFIED.value
 
 
-SEED_TEXT = (
-    Path(__file__).parent.parent.parent / "pipeline" / "data" / "seeds" / "seed_article.txt"
-).read_text(encoding="utf-8")
-
-
 def test_relations_and_threads_are_stored_with_their_evidence(
     store: Store, settings: Settings
 ) -> None:
@@ -255,14 +208,6 @@ def test_every_configured_seed_gets_a_relation(
     assert get(store, aid).relation == "unrelated"  # the first seed is the default
 
 
-def synthetic_story(n: int) -> str:
-    """A story of made-up words (deterministic), so that any two are unrelated."""
-    rng = random.Random(n)
-    syllables = ["ka", "lo", "mi", "ter", "van", "sul", "dro", "pe", "quin", "bar", "ost"]
-    vocab = ["".join(rng.choices(syllables, k=rng.randint(2, 4))) for _ in range(400)]
-    return "\n\n".join(" ".join(rng.choices(vocab, k=35)).capitalize() + "." for _ in range(8))
-
-
 def test_two_concurrent_runs_on_postgres_keep_copies_together(
     postgres_store_url: str, settings: Settings
 ) -> None:
@@ -273,23 +218,7 @@ def test_two_concurrent_runs_on_postgres_keep_copies_together(
         one_at_a_time = settings.model_copy(
             update={"dedup": settings.dedup.model_copy(update={"batch_size": 1})}
         )
-        pairs = []
-        for n in range(12):
-            text = synthetic_story(n)
-            # Days apart: made-up-word stories of one day would be one event to the
-            # embedding model (see test_same_event_*); this test is about copies.
-            when = T0 + timedelta(days=3 * n)
-            original = add_article(
-                store, f"https://a.example/{n}", text, outlet="A", published=when
-            )
-            copy = add_article(
-                store,
-                f"https://b.example/{n}",
-                "Shared from our partners\n\n" + text,
-                outlet="B",
-                published=when + timedelta(minutes=1),
-            )
-            pairs.append((original, copy))
+        pairs = add_copy_pairs(store, 12)
         with ThreadPoolExecutor(max_workers=2) as pool:
             runs = list(
                 pool.map(lambda _: classify_pending(store.sessions, one_at_a_time), range(2))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from pipeline.classify.relate import term_counts
+from pipeline.classify.key_terms import term_counts
 from pipeline.classify.seeds import builtin_seed
 from pipeline.classify.story import bm25, rarity, story_terms
 

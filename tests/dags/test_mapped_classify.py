@@ -15,7 +15,6 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 
 from sqlalchemy import select
 
@@ -27,7 +26,7 @@ from pipeline.records import ArticleStatus
 from pipeline.runs.plan import waiting_batches
 from pipeline.store import Store
 from pipeline.store.models import Article
-from tests.classify.test_stage import T0, add_article, count, synthetic_story
+from tests.classify.support import add_copy_pairs, count
 
 PAIRS = 8
 
@@ -35,19 +34,7 @@ PAIRS = 8
 def test_batches_classified_at_once_put_each_original_and_its_copy_in_one_cluster(
     store: Store, settings: Settings
 ) -> None:
-    pairs = []
-    for n in range(PAIRS):
-        text = synthetic_story(100 + n)
-        when = T0 + timedelta(days=3 * n)  # days apart: not one event to the embedding model
-        original = add_article(store, f"https://a.example/{n}", text, outlet="A", published=when)
-        copy = add_article(
-            store,
-            f"https://b.example/{n}",
-            "Shared from our partners\n\n" + text,
-            outlet="B",
-            published=when + timedelta(minutes=1),
-        )
-        pairs.append((original, copy))
+    pairs = add_copy_pairs(store, PAIRS, first_story=100)
     batches = waiting_batches(store.sessions, "classify", 1, max_batches=100)
     assert [b for b in batches] == [[i] for pair in pairs for i in pair]  # oldest first
     # Pairs of instances start together: each original with its own copy.

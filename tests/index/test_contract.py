@@ -132,14 +132,13 @@ def test_filters(newsroom: Backend, options: dict[str, Any], expected: set[str])
 
 
 def test_filters_combine_with_text(newsroom: Backend) -> None:
-    assert ids(search(newsroom, "sanctions", language="en", threads=("nuclear",))) == {
-        "vienna-resume",
-        "vienna-stall",
-    }
-    assert ids(search(newsroom, "huawei", sources=("Midlands Post",))) == {
-        "ban-midlands",
-        "ban-analysis",
-    }
+    for sort in ("relevance", "date"):
+        page = search(newsroom, "sanctions", language="en", threads=("nuclear",), sort=sort)
+        assert ids(page) == {"vienna-resume", "vienna-stall"}
+        assert page.total == 2  # counted after the filters, not every match of the text
+        page = search(newsroom, "huawei", sources=("Midlands Post",), sort=sort)
+        assert ids(page) == {"ban-midlands", "ban-analysis"}
+        assert page.total == 2
 
 
 def test_undated_articles_never_pass_a_date_filter(newsroom: Backend) -> None:

@@ -23,9 +23,9 @@ from pipeline.index.base import (
 )
 from pipeline.index.paging import check_limit, decode_cursor, encode_cursor, fingerprint
 from pipeline.index.query import Node, Or, Term, parse_query
-from pipeline.index.sqlite_fts.documents import upsert
+from pipeline.index.sqlite_fts.documents import insert_new, upsert
 from pipeline.index.sqlite_fts.mlt import distinctive_terms
-from pipeline.index.sqlite_fts.pages import fetch_page, total_matches
+from pipeline.index.sqlite_fts.pages import fetch_page, search_page
 from pipeline.index.sqlite_fts.render import Filters, Plan, make_plan, matched_sql, render
 from pipeline.index.sqlite_fts.repair import set_aside_if_damaged
 from pipeline.index.sqlite_fts.schema import (
@@ -36,6 +36,7 @@ from pipeline.index.sqlite_fts.schema import (
     create_tables,
     drop_tables,
     has_current_layout,
+    indexed_afterwards,
     marks,
     meta,
     require_active,
@@ -181,6 +182,15 @@ class SqliteFtsIndex:
                 drop_tables(conn, old)
         return indexed
 
+    def load(self, docs: Iterable[IndexDocument]) -> None:
+        """New documents into the live generation in one transaction, indexed by one FTS5
+        build and merged: a bulk load (benchmark corpora); one refused document fails all."""
+        with translate_errors(self.path), self._transaction(write=True) as conn:
+            tables = Tables(require_active(conn))
+            with indexed_afterwards(conn, tables):
+                insert_new(conn, tables, docs, self.max_text_chars)
+            conn.execute(f"INSERT INTO {tables.fts} ({tables.fts}) VALUES ('optimize')")
+
     # -- reading -----------------------------------------------------------------------
 
     def count(self) -> int:
@@ -198,8 +208,7 @@ class SqliteFtsIndex:
             after = decode_cursor(query.cursor, query_fingerprint, key_types)
         with translate_errors(self.path), self._transaction(write=False) as conn:
             tables = Tables(require_active(conn))
-            total = total_matches(conn, tables, plan)
-            hits, keys, more = fetch_page(conn, tables, plan, query.limit, after)
+            hits, keys, more, total = search_page(conn, tables, plan, query.limit, after)
         next_cursor = None
         if more and keys:
             next_cursor = encode_cursor(query_fingerprint, *keys[-1])

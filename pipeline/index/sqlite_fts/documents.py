@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 from pipeline.index.base import IndexOutcome
@@ -142,6 +142,17 @@ def upsert(
         outcome if outcome is not None else IndexOutcome(str(docs[i].article_id), ok=True)
         for i, outcome in enumerate(outcomes)
     ]
+
+
+def insert_new(
+    conn: sqlite3.Connection, tables: Tables, docs: Iterable[IndexDocument], max_text_chars: int
+) -> None:
+    """Documents not in the table yet, in one executemany (a bulk load: any refusal fails
+    the whole load, unlike `upsert`)."""
+    conn.executemany(
+        f"INSERT INTO {tables.docs} ({', '.join(_COLUMNS)}) VALUES ({marks(_COLUMNS)})",
+        (_row(doc, max_text_chars) for doc in docs),
+    )
 
 
 _REFUSALS = (sqlite3.IntegrityError, sqlite3.InterfaceError, sqlite3.ProgrammingError)

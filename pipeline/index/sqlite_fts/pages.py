@@ -40,6 +40,23 @@ def total_matches(conn: sqlite3.Connection, tables: Tables, plan: Plan) -> int:
     return int(conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0])
 
 
+def search_page(
+    conn: sqlite3.Connection,
+    tables: Tables,
+    plan: Plan,
+    limit: int,
+    after: tuple[Any, str] | None,
+) -> tuple[list[SearchHit], list[tuple[Any, str]], bool, int]:
+    """`fetch_page`, and the number of matches (before collapsing)."""
+    if plan.match is not None and plan.filters.clauses:
+        # Filtered text search: the pass that filters every match counts them too, and
+        # scores only those that pass (a second pass just to count cost as much as this).
+        matches = _filtered(conn, tables, plan)
+        return (*_page(conn, tables, plan, iter(matches), limit, after), len(matches))
+    total = total_matches(conn, tables, plan)
+    return (*fetch_page(conn, tables, plan, limit, after), total)
+
+
 def fetch_page(
     conn: sqlite3.Connection,
     tables: Tables,
@@ -48,12 +65,23 @@ def fetch_page(
     after: tuple[Any, str] | None,
 ) -> tuple[list[SearchHit], list[tuple[Any, str]], bool]:
     """One page of hits, their sort keys, and whether more follow."""
+    return _page(conn, tables, plan, _in_order(conn, tables, plan), limit, after)
+
+
+def _page(
+    conn: sqlite3.Connection,
+    tables: Tables,
+    plan: Plan,
+    matches: Iterator[Match],
+    limit: int,
+    after: tuple[Any, str] | None,
+) -> tuple[list[SearchHit], list[tuple[Any, str]], bool]:
     key = "score" if plan.sort == "relevance" else "pk"
     # Matches in sort order; the first member of each group is its collapsed hit. Reading
     # stops once the page is full, so only its rows leave SQLite (not every match).
     seen: set[str] = set()
     chosen: dict[int, tuple[float, Any, str]] = {}  # rid -> (score, sort key, article_id)
-    for rid, article_id, pk, score, group in _in_order(conn, tables, plan):
+    for rid, article_id, pk, score, group in matches:
         if group in seen:
             continue
         seen.add(group)
@@ -92,6 +120,14 @@ def _in_order(conn: sqlite3.Connection, tables: Tables, plan: Plan) -> Iterator[
         yield from cursor
     finally:
         cursor.close()
+
+
+def _filtered(conn: sqlite3.Connection, tables: Tables, plan: Plan) -> list[Match]:
+    """Every match that passes the filters, in sort order. bm25 is computed for these rows
+    only (SQLite evaluates result columns after WHERE), not for every match of the text."""
+    sql, params = matched_sql(tables, plan, with_score=True, collapse=plan.collapse)
+    order = "score DESC, article_id" if plan.sort == "relevance" else "pk DESC, article_id"
+    return conn.execute(f"{sql} ORDER BY {order}", params).fetchall()
 
 
 def _by_relevance(conn: sqlite3.Connection, tables: Tables, plan: Plan) -> Iterator[Match]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -107,8 +108,13 @@ def make_plan(query: SearchQuery, node: Node | None) -> Plan:
         )
     threads = [t for t in query.threads if t.strip()]
     if threads:
+        # A thread in the array has its JSON form (json.dumps, as documents are written) in
+        # the column's text: instr() passes over most others before json_each decides.
+        quoted = [json.dumps(t) for t in threads]
         filters.add(
-            f"EXISTS (SELECT 1 FROM json_each(d.threads) AS j WHERE j.value IN ({marks(threads)}))",
+            f"({' OR '.join(['instr(d.threads, ?) > 0'] * len(quoted))}) AND EXISTS "
+            f"(SELECT 1 FROM json_each(d.threads) AS j WHERE j.value IN ({marks(threads)}))",
+            *quoted,
             *threads,
         )
     if query.relation is not None:

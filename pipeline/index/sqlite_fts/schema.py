@@ -7,7 +7,8 @@ A rebuild fills generation N+1 (``meta.building``) while searches read generatio
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from pipeline.cjk import has_cjk, segmented
@@ -46,16 +47,17 @@ _DOCS = (
     "CREATE INDEX {docs}_published ON {docs} (published_at)",
     "CREATE INDEX {docs}_cluster ON {docs} (cluster_id)",
 )
+_INSERT_TRIGGER = """CREATE TRIGGER {docs}_ai AFTER INSERT ON {docs} BEGIN
+        INSERT INTO {fts} (rowid, title, text) VALUES (new.rid,
+            coalesce(new.title_terms, new.title), coalesce(new.text_terms, new.text));
+    END"""
 _FTS = (
     """CREATE VIEW {docs}_src AS SELECT rid, coalesce(title_terms, title) AS title,
             coalesce(text_terms, text) AS text FROM {docs}""",
     """CREATE VIRTUAL TABLE {fts} USING fts5(
             title, text, content='{docs}_src', content_rowid='rid', tokenize='{tokenizer}'
         )""",
-    """CREATE TRIGGER {docs}_ai AFTER INSERT ON {docs} BEGIN
-            INSERT INTO {fts} (rowid, title, text) VALUES (new.rid,
-                coalesce(new.title_terms, new.title), coalesce(new.text_terms, new.text));
-        END""",
+    _INSERT_TRIGGER,
     """CREATE TRIGGER {docs}_ad AFTER DELETE ON {docs} BEGIN
             INSERT INTO {fts} ({fts}, rowid, title, text) VALUES ('delete', old.rid,
                 coalesce(old.title_terms, old.title), coalesce(old.text_terms, old.text));
@@ -132,6 +134,16 @@ def check_still_building(conn: sqlite3.Connection, tables: Tables) -> None:
 def create_tables(conn: sqlite3.Connection, tables: Tables) -> None:
     for statement in _SCHEMA:
         conn.execute(statement.format(docs=tables.docs, fts=tables.fts, tokenizer=TOKENIZER))
+
+
+@contextmanager
+def indexed_afterwards(conn: sqlite3.Connection, tables: Tables) -> Iterator[None]:
+    """Documents inserted inside reach the FTS5 index in one 'rebuild' at the end rather than
+    row by row through the insert trigger: several times faster for a bulk load."""
+    conn.execute(f"DROP TRIGGER {tables.docs}_ai")
+    yield
+    conn.execute(f"INSERT INTO {tables.fts} ({tables.fts}) VALUES ('rebuild')")
+    conn.execute(_INSERT_TRIGGER.format(docs=tables.docs, fts=tables.fts))
 
 
 def drop_tables(conn: sqlite3.Connection, tables: Tables) -> None:
