@@ -145,12 +145,16 @@ def run(
     return timing, statuses
 
 
-def stage_table(cpu: dict[str, float]) -> str:
-    """The per-stage CPU seconds of benchmarks/stage_cpu.py as a markdown table."""
+def stage_table(seconds: dict[str, dict[str, float]]) -> str:
+    """The per-stage CPU and wall seconds of benchmarks/stage_cpu.py as a markdown table."""
+    cpu, wall = seconds["cpu"], seconds["wall"]
     total = sum(cpu.values())
-    lines = ["| stage | CPU s | share |", "|---|---:|---:|"]
-    lines += [f"| {name} | {sec:.2f} | {sec / total:.0%} |" for name, sec in cpu.items()]
-    return "\n".join([*lines, f"| total | {total:.2f} | |"])
+    lines = ["| stage | CPU s (this process) | share | wall s |", "|---|---:|---:|---:|"]
+    lines += [
+        f"| {name} | {sec:.2f} | {sec / total:.0%} | {wall[name]:.2f} |"
+        for name, sec in cpu.items()
+    ]
+    return "\n".join([*lines, f"| total | {total:.2f} | | {sum(wall.values()):.2f} |"])
 
 
 def rows(name: str, values: list[float], target: str = "") -> list[str]:
@@ -167,7 +171,9 @@ def main() -> None:
         "--profile", type=Path, help="only profile one run (pyinstrument text report here)"
     )
     parser.add_argument(
-        "--stages", action="store_true", help="only time one run's stages (CPU s, in-process)"
+        "--stages",
+        action="store_true",
+        help="only time one run's stages (CPU s in-process, and wall s; the first --workers value)",
     )
     parser.add_argument("--output", type=Path, default=RESULTS, help="the report's path")
     args = parser.parse_args()
