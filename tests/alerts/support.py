@@ -76,7 +76,7 @@ def revise(store: Store, aid: str, text: str, title: str | None = None) -> None:
         article.text = text
         article.text_hash = hashlib.sha256(text.encode()).hexdigest()
         article.title = title or article.title
-        article.status = ArticleStatus.CLASSIFIED.value
+        article.status = ArticleStatus.CLASSIFIED
 
 
 def rule(name: str, terms: list[str], **fields: Any) -> dict[str, Any]:
