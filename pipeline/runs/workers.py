@@ -34,8 +34,8 @@ from pipeline.store import Store, open_store
 from pipeline.store.batches import StageCounts
 
 # Batches per worker and stage: a little more than one, so that a worker done early
-# takes the last batches of a slower one; few, because each classify call loads the
-# duplicate index afresh (the seed profiles are loaded once per worker process).
+# takes the last batches of a slower one. The seed profiles and models are loaded once
+# per worker process (`classify.seed_models`), so more would cost little (not measured).
 BATCHES_PER_WORKER = 3
 # Large enough that the plan never defers: every waiting article is in some batch.
 _MAX_BATCHES = 1_000_000
