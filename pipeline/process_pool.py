@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -19,8 +20,10 @@ def process_pool(
     """`workers` processes, or None for one (the caller then works in its own process).
 
     forkserver: workers inherit no threads, event loop, sockets or database connections
-    from the caller. They are started at once, so their start-up (imports, `initializer`)
-    overlaps what the caller does before its first job. The modules in `preload` are
+    from the caller. They are started at once, from a thread, so their start-up (the fork
+    server's preload, imports, `initializer`) overlaps what the caller does before its
+    first job: starting the first worker waits until the fork server has preloaded. The
+    modules in `preload` are
     imported once, by the fork server, and every worker forked from it has them (about a
     second of imports per worker otherwise); this holds for the first pool of a process,
     which starts the fork server.
@@ -34,6 +37,14 @@ def process_pool(
     with ProcessPoolExecutor(
         workers, mp_context=context, initializer=initializer, initargs=initargs
     ) as pool:
-        for _ in range(workers):  # a job each starts them all now, not one per job
-            pool.submit(int)
-        yield pool
+        starter = threading.Thread(target=_start_workers, args=(pool, workers), daemon=True)
+        starter.start()
+        try:
+            yield pool
+        finally:
+            starter.join()  # before the pool shuts down, which refuses new jobs
+
+
+def _start_workers(pool: ProcessPoolExecutor, workers: int) -> None:
+    for _ in range(workers):  # a job each starts them all now, not one per job
+        pool.submit(int)
