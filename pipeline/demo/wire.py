@@ -28,11 +28,20 @@ class SeenRequest:
 
 
 class RequestLog:
-    """Every request the newsroom answered, safe to read while servers are running."""
+    """Every request the newsroom received, safe to read while servers are running.
+
+    A request is counted when it arrives and listed in ``entries`` once answered, so a
+    request the client gave up on (the slow route) counts at once, not seconds later.
+    """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
+        self._arrived: Counter[str] = Counter()
         self._entries: list[SeenRequest] = []
+
+    def arrive(self, url: str) -> None:
+        with self._lock:
+            self._arrived[url] += 1
 
     def add(self, entry: SeenRequest) -> None:
         with self._lock:
@@ -44,14 +53,16 @@ class RequestLog:
             return list(self._entries)
 
     def counts(self) -> Counter[str]:
-        """Requests per absolute URL."""
-        return Counter(entry.url for entry in self.entries)
+        """Requests received per absolute URL, answered or not."""
+        with self._lock:
+            return Counter(self._arrived)
 
     def count(self, url: str) -> int:
         return self.counts()[url]
 
     def clear(self) -> None:
         with self._lock:
+            self._arrived.clear()
             self._entries.clear()
 
 
@@ -100,6 +111,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         url = self.server.base_url + self.path
+        self.server.log.arrive(url)
         response = self.server.respond(self.server.outlet, url, self.headers)
         conditional = "If-None-Match" in self.headers or "If-Modified-Since" in self.headers
         self.server.log.add(SeenRequest("GET", url, response.status, conditional))
