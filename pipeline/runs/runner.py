@@ -2,7 +2,8 @@
 
 The CLI, the demo and the Airflow DAG all go through the same stage functions; this
 module only strings them together for the CLI and the demo. With run.workers > 1, fetch,
-extract and classify run in a pool of worker processes (`pipeline.runs.workers`).
+extract and classify run in a pool of worker processes, each taking a batch through all
+three (`pipeline.runs.workers`).
 """
 
 from __future__ import annotations
@@ -31,27 +32,41 @@ Stage = tuple[str, Callable[[], StageCounts]]
 
 
 def stages_after_fetch(
-    sessions: sessionmaker[Session],
-    settings: Settings,
-    backend: SearchIndex,
-    pool: StagePool | None = None,
+    sessions: sessionmaker[Session], settings: Settings, backend: SearchIndex
 ) -> list[Stage]:
-    """extract → classify → index → alerts: what every run does once its pages are fetched.
-
-    With a `pool`, extract and classify run in its worker processes."""
+    """extract → classify → index → alerts: what every run does once its pages are fetched."""
     return [
-        mapped("extract", pool, lambda: extract_pending(sessions, settings.extract)),
-        mapped("classify", pool, lambda: classify_pending(sessions, settings)),
+        ("extract", lambda: extract_pending(sessions, settings.extract)),
+        ("classify", lambda: classify_pending(sessions, settings)),
+        *stages_after_classify(sessions, settings, backend),
+    ]
+
+
+def stages_after_classify(
+    sessions: sessionmaker[Session], settings: Settings, backend: SearchIndex
+) -> list[Stage]:
+    """index → alerts."""
+    return [
         ("index", lambda: index_pending(sessions, backend, settings.index)),
         ("alerts", lambda: run_alerts(sessions, settings)),
     ]
 
 
-def mapped(name: str, pool: StagePool | None, alone: Callable[[], StageCounts]) -> Stage:
-    """The stage `name` over the pool's workers if there is a pool, else `alone`."""
-    if pool is None:
-        return (name, alone)
-    return (name, lambda: pool.run(name))
+def chained(pool: StagePool) -> list[Stage]:
+    """fetch, extract and classify in the pool's workers, each batch through all three in
+    one job (`StagePool.run_chain`). The chain runs as "fetch"; the extract and classify
+    steps only hand on its counts, so all three stages finish together."""
+    counts: dict[str, StageCounts] = {}
+
+    def run_chain() -> StageCounts:
+        counts.update(pool.run_chain())
+        return counts["fetch"]
+
+    return [
+        ("fetch", run_chain),
+        ("extract", lambda: counts["extract"]),
+        ("classify", lambda: counts["classify"]),
+    ]
 
 
 def run_stages(
@@ -85,11 +100,12 @@ def run_pipeline(
         with stage_pool(sessions, settings) as pool:  # its workers start while polling
             polled = poll_feeds(sessions, settings, names=feed_names)
             poll_errors = polled.errors
-            stages: list[Stage] = [
-                ("poll", lambda: polled.counts),
-                mapped("fetch", pool, lambda: fetch_pending(sessions, settings.fetch)),
-                *stages_after_fetch(sessions, settings, backend, pool),
-            ]
+            stages: list[Stage] = [("poll", lambda: polled.counts)]
+            if pool is None:
+                stages.append(("fetch", lambda: fetch_pending(sessions, settings.fetch)))
+                stages += stages_after_fetch(sessions, settings, backend)
+            else:
+                stages += [*chained(pool), *stages_after_classify(sessions, settings, backend)]
             run_stages(stages, stage_counts, on_stage)
         state = RunState.SUCCEEDED
     finally:
