@@ -17,9 +17,12 @@ from sqlalchemy import func, select
 from pipeline.config import Settings
 from pipeline.demo.hostile import HOSTILE_EXPECT
 from pipeline.demo.server import NewsroomServer
+from pipeline.extract.stage import extract_pending
+from pipeline.feeds.stage import poll_feeds
+from pipeline.fetch.stage import due_for_fetch, fetch_pending
 from pipeline.index.base import SearchIndex
 from pipeline.index.factory import open_index
-from pipeline.records import ArticleStatus
+from pipeline.records import ArticleStatus, utcnow
 from pipeline.runs.record import RunSummary
 from pipeline.runs.runner import run_pipeline
 from pipeline.store import Store, open_store
@@ -88,6 +91,37 @@ def test_worker_processes_take_every_article_to_the_same_end(
             session.scalars(select(Article.cluster_id).where(Article.cluster_id.is_not(None)))
         )
     assert max(clusters.values()) > 1
+
+
+def test_worker_processes_finish_what_an_earlier_run_left_at_each_stage(
+    tmp_path: Path, newsroom: NewsroomServer, store: Store
+) -> None:
+    """Articles left fetched or extracted by an earlier run join the workers' chains at
+    the stage they wait for, and every article goes through each stage once."""
+    settings = newsroom_settings(tmp_path, newsroom, run={"workers": 2})
+    poll_feeds(store.sessions, settings)
+    with store.sessions() as session:
+        due = list(session.scalars(due_for_fetch(utcnow()).with_only_columns(Article.id)))
+    fetch_pending(store.sessions, settings.fetch, article_ids=due[: len(due) // 2])
+    extract_pending(store.sessions, settings.extract, article_ids=due[: len(due) // 4])
+    waiting = count_by_status(store)
+    assert waiting[ArticleStatus.FETCHED] and waiting[ArticleStatus.EXTRACTED]
+    backend = open_index(settings)
+    backend.ensure_ready()
+    summary = run_pipeline(store.sessions, settings, backend)
+
+    assert_expected_outcome(store, newsroom, summary, backend)
+    counts = summary.stage_counts
+    extracted_now = sum(counts["extract"].values())
+    assert extracted_now == waiting[ArticleStatus.FETCHED] + counts["fetch"]["fetched"]
+    assert counts["classify"]["classified"] == (
+        waiting[ArticleStatus.EXTRACTED] + counts["extract"]["extracted"]
+    )
+
+
+def count_by_status(store: Store) -> Counter[str]:
+    with store.sessions() as session:
+        return Counter(session.scalars(select(Article.status)))
 
 
 def assert_expected_outcome(

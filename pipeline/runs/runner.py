@@ -9,6 +9,7 @@ three (`pipeline.runs.workers`).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -38,34 +39,36 @@ def stages_after_fetch(
     return [
         ("extract", lambda: extract_pending(sessions, settings.extract)),
         ("classify", lambda: classify_pending(sessions, settings)),
-        *stages_after_classify(sessions, settings, backend),
-    ]
-
-
-def stages_after_classify(
-    sessions: sessionmaker[Session], settings: Settings, backend: SearchIndex
-) -> list[Stage]:
-    """index → alerts."""
-    return [
         ("index", lambda: index_pending(sessions, backend, settings.index)),
         ("alerts", lambda: run_alerts(sessions, settings)),
     ]
 
 
-def chained(pool: StagePool) -> list[Stage]:
-    """fetch, extract and classify in the pool's workers, each batch through all three in
-    one job (`StagePool.run_chain`). The chain runs as "fetch"; the extract and classify
-    steps only hand on its counts, so all three stages finish together."""
+def in_workers(
+    pool: StagePool, sessions: sessionmaker[Session], settings: Settings, backend: SearchIndex
+) -> list[Stage]:
+    """fetch → alerts with the pool's workers. Each batch goes through fetch, extract and
+    classify in one job (`StagePool.run_chain`); that chain runs as "fetch", and the
+    extract and classify steps only hand on its counts, so the three finish together.
+    Alerts run in a worker while this process indexes (alerts do not wait for the index).
+    """
     counts: dict[str, StageCounts] = {}
+    alerts: list[Future[StageCounts]] = []
 
     def run_chain() -> StageCounts:
         counts.update(pool.run_chain())
         return counts["fetch"]
 
+    def index_beside_alerts() -> StageCounts:
+        alerts.append(pool.start_alerts())
+        return index_pending(sessions, backend, settings.index)
+
     return [
         ("fetch", run_chain),
         ("extract", lambda: counts["extract"]),
         ("classify", lambda: counts["classify"]),
+        ("index", index_beside_alerts),
+        ("alerts", lambda: alerts[0].result()),
     ]
 
 
@@ -105,7 +108,7 @@ def run_pipeline(
                 stages.append(("fetch", lambda: fetch_pending(sessions, settings.fetch)))
                 stages += stages_after_fetch(sessions, settings, backend)
             else:
-                stages += [*chained(pool), *stages_after_classify(sessions, settings, backend)]
+                stages += in_workers(pool, sessions, settings, backend)
             run_stages(stages, stage_counts, on_stage)
         state = RunState.SUCCEEDED
     finally:

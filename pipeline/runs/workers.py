@@ -19,12 +19,13 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from pipeline.alerts.stage import run_alerts
 from pipeline.classify.stage import classify_pending
 from pipeline.config import Settings
 from pipeline.extract.extractor import warm_up
@@ -69,7 +70,8 @@ _STAGES: dict[str, StageFunction] = {
 
 
 class StagePool:
-    """A pool of worker processes that runs a stage over every article waiting for it."""
+    """A pool of worker processes that runs fetch, extract and classify over every article
+    waiting for them, and the alerts stage beside the caller's index stage."""
 
     def __init__(
         self, sessions: sessionmaker[Session], pool: ProcessPoolExecutor, workers: int
@@ -96,6 +98,11 @@ class StagePool:
             for stage, counts in done.items():
                 total[stage].update(counts)
         return total
+
+    def start_alerts(self) -> Future[StageCounts]:
+        """The alerts stage in a worker, to run beside the caller's index stage: alerts
+        take classified articles whether or not they are indexed yet."""
+        return self._pool.submit(_run_alerts)
 
 
 @contextmanager
@@ -128,3 +135,8 @@ def _run_chain(stages: tuple[str, ...], article_ids: list[str]) -> dict[str, Sta
     assert _worker is not None, "the pool's initializer opens the store"
     worker = _worker
     return {stage: _STAGES[stage](worker, article_ids) for stage in stages}
+
+
+def _run_alerts() -> StageCounts:
+    assert _worker is not None, "the pool's initializer opens the store"
+    return run_alerts(_worker.store.sessions, _worker.settings)
