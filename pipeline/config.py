@@ -419,8 +419,7 @@ class AirflowSettings(BaseModel):
     articles_per_task: int = Field(
         100,
         ge=1,
-        description="Articles per mapped fetch and extract task; smaller batches use more "
-        "workers.",
+        description="Articles per mapped fetch and extract task; smaller batches use more workers.",
     )
     articles_per_classify_task: int = Field(
         500,
@@ -535,8 +534,10 @@ class BackfillSite(BaseModel):
     """A site whose sitemaps `newswatch backfill` (and the backfill DAG) may walk."""
 
     name: str = Field(description="Short name, used in reports and as the DAG's site key.")
-    url: str = Field(description="The site's home page (scheme and host); sitemaps are found "
-                     "from its robots.txt, else at /sitemap.xml.")
+    url: str = Field(
+        description="The site's home page (scheme and host); sitemaps are found "
+        "from its robots.txt, else at /sitemap.xml."
+    )
 
 
 class BackfillSettings(BaseModel):
