@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import multiprocessing
-import multiprocessing.forkserver
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
-
-# What the fork server of `newswatch run`'s worker pool imports (`pipeline.runs.workers`).
-RUN_WORKERS_PRELOAD = ("pipeline.runs.warm_workers",)
 
 
 @contextmanager
@@ -35,7 +31,9 @@ def process_pool(
     if workers <= 1:
         yield None
         return
-    context = start_fork_server(preload)
+    context = multiprocessing.get_context("forkserver")
+    if preload:
+        context.set_forkserver_preload(list(preload))
     with ProcessPoolExecutor(
         workers, mp_context=context, initializer=initializer, initargs=initargs
     ) as pool:
@@ -45,20 +43,6 @@ def process_pool(
             yield pool
         finally:
             starter.join()  # before the pool shuts down, which refuses new jobs
-
-
-def start_fork_server(preload: Sequence[str] = ()) -> multiprocessing.context.BaseContext:
-    """Start this process's fork server now, importing `preload`, unless it runs already;
-    the context that forks from it.
-
-    A caller that knows it will want a pool calls this before its own start-up (imports,
-    opening the store), so that the fork server's preload overlaps it instead of delaying
-    the first worker."""
-    context = multiprocessing.get_context("forkserver")
-    if preload:
-        context.set_forkserver_preload(list(preload))
-    multiprocessing.forkserver.ensure_running()
-    return context
 
 
 def _start_workers(pool: ProcessPoolExecutor, workers: int) -> None:

@@ -21,7 +21,6 @@ from pipeline.config import Settings
 from pipeline.index.base import SearchQuery
 from pipeline.index.factory import open_index
 from pipeline.observe.metrics import export_metrics
-from pipeline.process_pool import RUN_WORKERS_PRELOAD, start_fork_server
 from pipeline.store import Store
 
 
@@ -33,8 +32,6 @@ def run(
     settings = load()
     if not settings.feeds:
         raise CliError("no feeds configured (add [[feeds]] to newswatch.toml)", EXIT_BAD_INPUT)
-    if settings.run.workers > 1:  # its preload then overlaps opening the store and imports
-        start_fork_server(RUN_WORKERS_PRELOAD)
     store = connect(settings)
     summary = run_with_progress(store, settings, feed_names=feed)
     export_metrics(store.sessions, settings.observability)  # textfile / Pushgateway

@@ -32,7 +32,7 @@ from pipeline.extract.extractor import warm_up
 from pipeline.extract.stage import extract_pending
 from pipeline.fetch.robots import RobotsCache
 from pipeline.fetch.stage import fetch_pending
-from pipeline.process_pool import RUN_WORKERS_PRELOAD, process_pool
+from pipeline.process_pool import process_pool
 from pipeline.runs.plan import waiting_batches
 from pipeline.store import Store, open_store
 from pipeline.store.batches import StageCounts
@@ -120,7 +120,7 @@ def stage_pool(sessions: sessionmaker[Session], settings: Settings) -> Iterator[
         workers,
         initializer=_start_worker,
         initargs=(url, own),
-        preload=RUN_WORKERS_PRELOAD,
+        preload=["pipeline.runs.warm_workers"],
     ) as pool:
         yield StagePool(sessions, pool, workers) if pool else None
 
