@@ -2,14 +2,12 @@
 
 The CLI, the demo and the Airflow DAG all go through the same stage functions; this
 module only strings them together for the CLI and the demo. With run.workers > 1, fetch,
-extract and classify run in a pool of worker processes, each taking a batch through all
-three (`pipeline.runs.workers`).
+extract and classify run in a pool of worker processes (`pipeline.runs.workers`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,43 +31,27 @@ Stage = tuple[str, Callable[[], StageCounts]]
 
 
 def stages_after_fetch(
-    sessions: sessionmaker[Session], settings: Settings, backend: SearchIndex
+    sessions: sessionmaker[Session],
+    settings: Settings,
+    backend: SearchIndex,
+    pool: StagePool | None = None,
 ) -> list[Stage]:
-    """extract → classify → index → alerts: what every run does once its pages are fetched."""
+    """extract → classify → index → alerts: what every run does once its pages are fetched.
+
+    With a `pool`, extract and classify run in its worker processes."""
     return [
-        ("extract", lambda: extract_pending(sessions, settings.extract)),
-        ("classify", lambda: classify_pending(sessions, settings)),
+        mapped("extract", pool, lambda: extract_pending(sessions, settings.extract)),
+        mapped("classify", pool, lambda: classify_pending(sessions, settings)),
         ("index", lambda: index_pending(sessions, backend, settings.index)),
         ("alerts", lambda: run_alerts(sessions, settings)),
     ]
 
 
-def in_workers(
-    pool: StagePool, sessions: sessionmaker[Session], settings: Settings, backend: SearchIndex
-) -> list[Stage]:
-    """fetch → alerts with the pool's workers. Each batch goes through fetch, extract and
-    classify in one job (`StagePool.run_chain`); that chain runs as "fetch", and the
-    extract and classify steps only hand on its counts, so the three finish together.
-    Alerts run in a worker while this process indexes (alerts do not wait for the index).
-    """
-    counts: dict[str, StageCounts] = {}
-    alerts: list[Future[StageCounts]] = []
-
-    def run_chain() -> StageCounts:
-        counts.update(pool.run_chain())
-        return counts["fetch"]
-
-    def index_beside_alerts() -> StageCounts:
-        alerts.append(pool.start_alerts())
-        return index_pending(sessions, backend, settings.index)
-
-    return [
-        ("fetch", run_chain),
-        ("extract", lambda: counts["extract"]),
-        ("classify", lambda: counts["classify"]),
-        ("index", index_beside_alerts),
-        ("alerts", lambda: alerts[0].result()),
-    ]
+def mapped(name: str, pool: StagePool | None, alone: Callable[[], StageCounts]) -> Stage:
+    """The stage `name` over the pool's workers if there is a pool, else `alone`."""
+    if pool is None:
+        return (name, alone)
+    return (name, lambda: pool.run(name))
 
 
 def run_stages(
@@ -103,12 +85,11 @@ def run_pipeline(
         with stage_pool(sessions, settings) as pool:  # its workers start while polling
             polled = poll_feeds(sessions, settings, names=feed_names)
             poll_errors = polled.errors
-            stages: list[Stage] = [("poll", lambda: polled.counts)]
-            if pool is None:
-                stages.append(("fetch", lambda: fetch_pending(sessions, settings.fetch)))
-                stages += stages_after_fetch(sessions, settings, backend)
-            else:
-                stages += in_workers(pool, sessions, settings, backend)
+            stages: list[Stage] = [
+                ("poll", lambda: polled.counts),
+                mapped("fetch", pool, lambda: fetch_pending(sessions, settings.fetch)),
+                *stages_after_fetch(sessions, settings, backend, pool),
+            ]
             run_stages(stages, stage_counts, on_stage)
         state = RunState.SUCCEEDED
     finally:

@@ -1,13 +1,10 @@
 """Fetch, extract and classify over several processes: `newswatch run` with run.workers > 1.
 
-The articles waiting for each of those stages are split into batches
-(`pipeline.runs.plan`), and a worker takes a batch through the rest of the chain: fetch,
-extract and classify of one batch, one after the other, in one job. So no stage waits for
-the slowest batch of the stage before it, and one worker's cluster step (under the
-dedup lock) overlaps the other's fetching and extraction. Each worker has its own store
-connection. The stages need nothing more to run side by side: each batch claims its own
-rows, the per-host delay is kept in the store, and classify's cluster step is serialised
-by the store's dedup lock, whatever order the batches reach it in.
+The same shape as the ingest DAG's mapped tasks: the articles waiting for a stage are
+split into batches (`pipeline.runs.plan`), and a process pool runs the stage function on
+one batch at a time, each worker with its own store connection. The stages need nothing
+more to run side by side: each batch claims its own rows, the per-host delay is kept in
+the store, and classify's cluster step is serialised by the store's dedup lock.
 
 Workers (`pipeline.process_pool`) inherit no threads or database connections; they are
 forked from a fork server that has imported the stages and loaded the models
@@ -19,13 +16,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from pipeline.alerts.stage import run_alerts
 from pipeline.classify.stage import classify_pending
 from pipeline.config import Settings
 from pipeline.extract.extractor import warm_up
@@ -37,12 +33,12 @@ from pipeline.runs.plan import waiting_batches
 from pipeline.store import Store, open_store
 from pipeline.store.batches import StageCounts
 
-# The stages a batch goes through in one job, in order.
-CHAIN = ("fetch", "extract", "classify")
-# Batches per worker and stage: several, so that a worker done early takes the last
-# batches of a slower one and the run's tail (one worker busy, one idle) is one short
-# batch. Each classify call reads and locks once per batch, so not too many either.
-BATCHES_PER_WORKER = 8
+# Batches per worker and stage: a little more than one, so that a worker done early
+# takes the last batches of a slower one. The seed profiles and models are loaded once
+# per worker process (`classify.seed_models`), so more would cost little (not measured).
+BATCHES_PER_WORKER = 3
+# Large enough that the plan never defers: every waiting article is in some batch.
+_MAX_BATCHES = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -70,8 +66,7 @@ _STAGES: dict[str, StageFunction] = {
 
 
 class StagePool:
-    """A pool of worker processes that runs fetch, extract and classify over every article
-    waiting for them, and the alerts stage beside the caller's index stage."""
+    """A pool of worker processes that runs a stage over every article waiting for it."""
 
     def __init__(
         self, sessions: sessionmaker[Session], pool: ProcessPoolExecutor, workers: int
@@ -80,29 +75,13 @@ class StagePool:
         self._pool = pool
         self._workers = workers
 
-    def run_chain(self) -> dict[str, StageCounts]:
-        """Take every article waiting for fetch, extract or classify through the rest of
-        CHAIN, a batch per job; each stage's counts, summed over the batches.
-
-        All batches are planned before the first job starts, so no article is planned
-        twice (as fetched by a job, then waiting for extract)."""
-        most = self._workers * BATCHES_PER_WORKER
-        planned = [
-            (CHAIN[first:], ids)
-            for first, stage in enumerate(CHAIN)
-            for ids in waiting_batches(self._sessions, stage, 1, most)
-        ]
-        total: dict[str, StageCounts] = {stage: Counter() for stage in CHAIN}
-        chains, batches = [chain for chain, _ in planned], [ids for _, ids in planned]
-        for done in self._pool.map(_run_chain, chains, batches):
-            for stage, counts in done.items():
-                total[stage].update(counts)
+    def run(self, stage: str) -> StageCounts:
+        """Plan the stage's batches here, run them in the workers; the summed counts."""
+        planned = waiting_batches(self._sessions, stage, 1, self._workers * BATCHES_PER_WORKER)
+        total: StageCounts = Counter()
+        for counts in self._pool.map(_run_batch, [stage] * len(planned), planned):
+            total.update(counts)
         return total
-
-    def start_alerts(self) -> Future[StageCounts]:
-        """The alerts stage in a worker, to run beside the caller's index stage: alerts
-        take classified articles whether or not they are indexed yet."""
-        return self._pool.submit(_run_alerts)
 
 
 @contextmanager
@@ -131,12 +110,6 @@ def _start_worker(url: str, settings: Settings) -> None:
     _worker = _Worker(settings, open_store(url, migrate=False), RobotsCache())  # run migrated
 
 
-def _run_chain(stages: tuple[str, ...], article_ids: list[str]) -> dict[str, StageCounts]:
+def _run_batch(stage: str, article_ids: list[str]) -> StageCounts:
     assert _worker is not None, "the pool's initializer opens the store"
-    worker = _worker
-    return {stage: _STAGES[stage](worker, article_ids) for stage in stages}
-
-
-def _run_alerts() -> StageCounts:
-    assert _worker is not None, "the pool's initializer opens the store"
-    return run_alerts(_worker.store.sessions, _worker.settings)
+    return _STAGES[stage](_worker, article_ids)
