@@ -388,8 +388,9 @@ class ApiSettings(BaseModel):
         60.0,
         ge=0,
         description="How long search pages, thread summaries, timelines and other-sides "
-        "links are reused, per worker, before they are computed again (0: never cached); "
-        "they change only when a run indexes articles.",
+        "links are reused at most, per worker (0: never cached). A run that indexes "
+        "articles makes every worker compute them afresh at the next request; this bound "
+        "covers what no index run signals, such as retention's deletions.",
     )
 
 
@@ -419,8 +420,7 @@ class AirflowSettings(BaseModel):
     articles_per_task: int = Field(
         100,
         ge=1,
-        description="Articles per mapped fetch and extract task; smaller batches use more "
-        "workers.",
+        description="Articles per mapped fetch and extract task; smaller batches use more workers.",
     )
     articles_per_classify_task: int = Field(
         500,
@@ -535,8 +535,10 @@ class BackfillSite(BaseModel):
     """A site whose sitemaps `newswatch backfill` (and the backfill DAG) may walk."""
 
     name: str = Field(description="Short name, used in reports and as the DAG's site key.")
-    url: str = Field(description="The site's home page (scheme and host); sitemaps are found "
-                     "from its robots.txt, else at /sitemap.xml.")
+    url: str = Field(
+        description="The site's home page (scheme and host); sitemaps are found "
+        "from its robots.txt, else at /sitemap.xml."
+    )
 
 
 class BackfillSettings(BaseModel):
