@@ -281,6 +281,21 @@ def test_thread_relation_language_filters(index: SqliteFtsIndex) -> None:
     assert ids(index, "huawei", language="fr", threads=("huawei-5g",)) == []
 
 
+def test_an_index_from_before_the_filters_index_gains_it(tmp_path: Path) -> None:
+    path = tmp_path / "search.db"
+    SqliteFtsIndex(path).index(DOCS)
+    filtered = {"text": "huawei", "threads": ("huawei-5g",), "since": _at("2020-07-14", 0)}
+    expected = search(SqliteFtsIndex(path), **filtered)
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP INDEX docs_v1_filters")  # the layout before it
+    reopened = SqliteFtsIndex(path)
+    assert search(reopened, **filtered) == expected  # the first search brings it back
+    with sqlite3.connect(path) as conn:
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_schema")}
+    assert "docs_v1_filters" in names
+    assert {"hw-wire", "hw-coast"} & {h.article_id for h in expected.hits}
+
+
 # -- sorting, paging -----------------------------------------------------------------------
 
 
