@@ -37,6 +37,7 @@ def with_params(params: QueryParams, **changes: str | None) -> str:
     items.extend((k, v) for k, v in changes.items() if v is not None)
     return urlencode(items)
 
+
 # How a report's perspective (its feed's) is named on the pages.
 PERSPECTIVE_LABELS = {
     "uk": "UK",

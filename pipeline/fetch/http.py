@@ -118,9 +118,7 @@ class Throttle:
 
     def _host(self, url: str) -> _Host:
         name = (urlsplit(url).hostname or "").lower()
-        return self._hosts.setdefault(
-            name, _Host(asyncio.Semaphore(self._per_host), gap=self._gap)
-        )
+        return self._hosts.setdefault(name, _Host(asyncio.Semaphore(self._per_host), gap=self._gap))
 
     @asynccontextmanager
     async def slot(self, url: str) -> AsyncIterator[None]:

@@ -48,9 +48,7 @@ def due_fetch_batches(
         ids = list(session.scalars(due.with_only_columns(Article.id).limit(cap)))
         deferred = 0
         if len(ids) == cap:
-            total = session.scalar(
-                select(func.count()).select_from(due.order_by(None).subquery())
-            )
+            total = session.scalar(select(func.count()).select_from(due.order_by(None).subquery()))
             deferred = max((total or 0) - cap, 0)
     return batches(ids, size), deferred
 

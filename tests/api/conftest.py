@@ -110,6 +110,7 @@ def stored_follow_ups(store: Store, seed_id: str = "seed_article") -> set[str]:
         )
         return set(session.scalars(stmt))
 
+
 @contextmanager
 def running_service(
     kind: str,

@@ -242,8 +242,7 @@ def test_a_failed_fetch_batch_fails_alone_the_rest_reaches_the_index_and_ops_are
 
     result = run_harness(
         airflow_home,
-        ["run", "newswatch_ingest", "--fail-mapped", "fetch_pages", "1"]
-        + ["--conf", "{}"] * 4,
+        ["run", "newswatch_ingest", "--fail-mapped", "fetch_pages", "1"] + ["--conf", "{}"] * 4,
         env,
     )
 

@@ -71,9 +71,7 @@ def test_one_cycle_records_every_feed_alike_whether_parsed_here_or_in_workers(
     feeds = [FeedConfig(name=name, url=httpserver.url_for(f"/{name}.xml")) for name in names]
     recorded = {}
     for workers in (1, 2):
-        settings = make_test_settings(
-            tmp_path, feeds=feeds, poll={"parse_workers": workers}
-        )
+        settings = make_test_settings(tmp_path, feeds=feeds, poll={"parse_workers": workers})
         with store.sessions() as session, session.begin():  # start afresh each time
             for table in ("feed_entries", "articles", "feeds"):
                 session.execute(text(f"DELETE FROM {table}"))

@@ -56,7 +56,9 @@ def test_a_slug_meaning_the_story_in_other_words_outranks_unrelated_ones(  # typ
     scorer,
 ) -> None:
     # Pompeo urging Tory MPs to stand up to China, with none of the seed's words.
-    same_story = "https://x.example/world/american-diplomat-urges-conservative-lawmakers-to-confront-peking"
+    same_story = (
+        "https://x.example/world/american-diplomat-urges-conservative-lawmakers-to-confront-peking"
+    )
     unrelated = [
         "https://x.example/world/us-election-biden-wins",
         "https://x.example/sport/football/premier-league-results",

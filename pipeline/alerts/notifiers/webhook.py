@@ -121,9 +121,7 @@ async def _post(
     """POST and return the status; the whole exchange (connect, send, answer) has `deadline`
     seconds, so a receiver that drips its answer byte by byte cannot hold the run."""
     async with asyncio.timeout(deadline), make_client(fetch) as client:
-        request = client.build_request(
-            "POST", url, content=body, headers=headers, timeout=deadline
-        )
+        request = client.build_request("POST", url, content=body, headers=headers, timeout=deadline)
         response = await client.send(request, stream=True)
         try:
             read = 0

@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.index.base import BackendUnavailable, SearchQuery
 from pipeline.index.sqlite_fts import SqliteFtsIndex
-from tests.index.sqlite_fts.test_sqlite_fts import DOCS
+from tests.index.sqlite_fts.fts_corpus import DOCS
 
 QUERIES = [
     SearchQuery(text="huawei", collapse=False, limit=100),
