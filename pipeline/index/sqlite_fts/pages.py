@@ -218,9 +218,13 @@ def _snippets(
     if plan.match is None:
         return {r["rid"]: _lead(r["text"]) for r in records}
     rids = [r["rid"] for r in records]
+    # Given the rowids, FTS5 runs the query once per rowid: a seek for words and phrases,
+    # but a prefix term ("sanction"*) is expanded over the whole vocabulary each time, and
+    # one pass over its matches costs less (17.7 against 2.5 ms for a page at 100k).
+    rowid = "+rowid" if '"*' in plan.match else "rowid"
     rows = conn.execute(
         f"SELECT rowid, snippet({tables.fts}, 1, ?, ?, '…', {SNIPPET_TOKENS}) FROM {tables.fts} "
-        f"WHERE {tables.fts} MATCH ? AND rowid IN ({marks(rids)})",
+        f"WHERE {tables.fts} MATCH ? AND {rowid} IN ({marks(rids)})",
         [_MARK_OPEN, _MARK_CLOSE, plan.match, *rids],
     ).fetchall()
     snippets = {rid: _safe_snippet(raw or "") for rid, raw in rows}
