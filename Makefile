@@ -26,6 +26,7 @@ browser:
 
 test: install browser
 	$(BIN)/ruff check pipeline dags tests benchmarks
+	$(BIN)/ruff format --check pipeline dags tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/pytest
 

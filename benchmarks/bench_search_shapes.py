@@ -7,15 +7,22 @@ The corpus is bench_api's (benchmarks/api_corpus.py, from its cache). For each s
 text of bench_api's mix is searched `--repeat` times through SqliteFtsIndex.search, with
 no cache in front; the best CPU time of each is kept and the mean per shape printed.
 CPU time, not wall time: the figures do not depend on how busy the machine is.
+
+With --dump FILE it also writes, for 144 combinations (every query text of the mix and
+the empty one; with and without a thread, a date range, date order, collapsing), the
+first page, the second page and the weekly timeline as text: two versions of the code
+answer alike when their files are byte-identical (`cmp`).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -49,11 +56,36 @@ def best_cpu_ms(backend: SqliteFtsIndex, query: SearchQuery, repeat: int) -> flo
     return 1000 * min(times)
 
 
+def dump(backend: SqliteFtsIndex, path: Path) -> int:
+    """Every combination's pages and timeline, one line each; returns how many."""
+    lines = []
+    combinations = itertools.product(
+        QUERIES, [(), ("hong-kong",)], [False, True], ["relevance", "date"], [True, False]
+    )
+    for text, threads, dated, sort, collapse in combinations:
+        query = SearchQuery(
+            text,
+            threads=threads,
+            since=SINCE if dated else None,
+            until=UNTIL if dated else None,
+            sort=sort,  # type: ignore[arg-type]
+            collapse=collapse,
+        )
+        page = backend.search(query)
+        second = (
+            backend.search(replace(query, cursor=page.next_cursor)) if page.next_cursor else None
+        )
+        lines.append(f"{query!r} {page!r} {second!r} {backend.timeline(query, 'week')!r}")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return len(lines)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--articles", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--corpus-cache", type=Path, default=CORPUS_CACHE)
+    parser.add_argument("--dump", type=Path, help="write every combination's answers here")
     args = parser.parse_args()
     texts = [text for text in QUERIES if text]
     with tempfile.TemporaryDirectory(prefix="newswatch-bench-shapes-") as tmp:
@@ -67,6 +99,8 @@ def main() -> None:
                 best_cpu_ms(backend, SearchQuery(text, **options), args.repeat) for text in texts
             ]
             print(f"| {shape} | {statistics.mean(costs):.1f} |")
+        if args.dump:
+            print(f"{dump(backend, args.dump)} combinations written to {args.dump}")
 
 
 if __name__ == "__main__":

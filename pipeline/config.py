@@ -388,8 +388,9 @@ class ApiSettings(BaseModel):
         60.0,
         ge=0,
         description="How long search pages, thread summaries, timelines and other-sides "
-        "links are reused, per worker, before they are computed again (0: never cached); "
-        "they change only when a run indexes articles.",
+        "links are reused at most, per worker (0: never cached). A run that indexes "
+        "articles makes every worker compute them afresh at the next request; this bound "
+        "covers what no index run signals, such as retention's deletions.",
     )
 
 

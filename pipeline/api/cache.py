@@ -1,8 +1,11 @@
 """A small time-bounded cache for answers that change only when a run indexes new articles.
 
 Thread summaries and timelines scan every matching article, yet their answer changes only
-when a pipeline run (every 30 minutes by default) adds articles. Each worker process keeps
-its own copy for `api.cache_seconds`; 0 turns caching off.
+when a pipeline run (every 30 minutes by default) adds articles. The callers put the index
+generation in the key (pipeline/api/context.py), so a run's articles show at the next
+request; `api.cache_seconds` bounds how long an answer is kept besides (for changes no
+index run makes, e.g. retention's deletions). Each worker process keeps its own copy; 0
+turns caching off.
 """
 
 from __future__ import annotations

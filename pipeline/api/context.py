@@ -16,6 +16,7 @@ from pipeline.classify.seeds import Seed, load_seeds
 from pipeline.classify.threads import ThreadBook
 from pipeline.config import Settings
 from pipeline.index.base import SearchIndex, SearchPage, SearchQuery, TimelineBucket
+from pipeline.index.stage import index_generation
 from pipeline.search import reports
 from pipeline.search.perspectives import OtherSides, other_sides
 from pipeline.store import Store
@@ -43,28 +44,38 @@ class AppContext:
         self._other_sides = TtlCache(self.cache_seconds)
 
     def search(self, query: SearchQuery) -> SearchPage:
-        """The backend's page of hits, reused for api.cache_seconds (a newsroom repeats its
-        searches, and their answers change only when a run indexes articles)."""
-        return self._searches.get(repr(query), lambda: self.backend.search(query))
+        """The backend's page of hits, reused until a run indexes articles (a newsroom
+        repeats its searches)."""
+        return self._searches.get(self._keyed(repr(query)), lambda: self.backend.search(query))
 
     def timeline(
         self, query: SearchQuery, interval: Literal["day", "week"]
     ) -> list[TimelineBucket]:
-        """The backend's timeline, reused for api.cache_seconds."""
+        """The backend's timeline, reused until a run indexes articles."""
         return self._timelines.get(
-            f"{interval} {query!r}", lambda: self.backend.timeline(query, interval)
+            self._keyed(f"{interval} {query!r}"), lambda: self.backend.timeline(query, interval)
         )
 
     def thread_summaries(self, session: Session) -> list[reports.ThreadSummary]:
-        """Every thread's counts and latest story, reused for api.cache_seconds."""
-        return self._summaries.get("all", lambda: reports.thread_summaries(session, self.book))
+        """Every thread's counts and latest story, reused until a run indexes articles."""
+        return self._summaries.get(
+            self._keyed("all"), lambda: reports.thread_summaries(session, self.book)
+        )
 
     def other_sides(self, session: Session, article_id: str) -> OtherSides | None:
-        """An article's reports in other languages and perspectives, reused for
-        api.cache_seconds (finding them regroups a seed's developments)."""
+        """An article's reports in other languages and perspectives, reused until a run
+        indexes articles (finding them regroups a seed's developments)."""
         return self._other_sides.get(
-            article_id, lambda: other_sides(session, article_id, self.seeds(), self.book)
+            self._keyed(article_id),
+            lambda: other_sides(session, article_id, self.seeds(), self.book),
         )
+
+    def _keyed(self, key: str) -> str:
+        """The cache key within the current index generation: when a run indexes articles,
+        every cached answer is computed afresh at its next request, in every worker."""
+        if self.cache_seconds <= 0:
+            return key  # nothing is cached: no need to read the generation
+        return f"{index_generation(self.store.engine)} {key}"
 
     def seeds(self) -> list[Seed]:
         """The configured seeds, default first; loaded once (a URL seed is downloaded)."""

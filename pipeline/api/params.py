@@ -39,11 +39,13 @@ class SearchParams(BaseModel):
         None,
         description="Published before this date-time; a plain YYYY-MM-DD includes that day.",
     )
+    # Plain [] defaults (pydantic copies them), not default_factory: FastAPI asks for the
+    # default of every absent parameter, and a factory's costs an inspect.signature each time.
     source: list[str] = Field(
-        default_factory=list, description="Outlet name or domain; repeat it for any of several."
+        [], description="Outlet name or domain; repeat it for any of several."
     )
     thread: list[str] = Field(
-        default_factory=list, description="Storyline name (see /api/threads); repeat for any of."
+        [], description="Storyline name (see /api/threads); repeat for any of."
     )
     relation: str | None = Field(
         None,

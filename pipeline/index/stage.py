@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import Engine, Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from pipeline.backoff import exponential_backoff
@@ -23,6 +23,16 @@ from pipeline.records import ArticleStatus, IndexDocument, IndexState, utcnow
 from pipeline.store.batches import StageCounts, drain, only_articles
 from pipeline.store.db import rows_matched, transaction
 from pipeline.store.models import Article
+
+_LATEST_INDEXED = select(func.max(Article.indexed_at))
+
+
+def index_generation(engine: Engine) -> datetime | None:
+    """When articles were last indexed: it changes whenever the index stage or a rebuild
+    indexes articles, so answers computed from the index can be kept until it does.
+    One probe of ix_articles_indexed_at, through Core (the search service asks per request)."""
+    with engine.connect() as conn:
+        return conn.scalar(_LATEST_INDEXED)
 
 
 def to_document(

@@ -190,7 +190,7 @@ class Article(Base):
     index_error: Mapped[str | None] = mapped_column(Text)
     index_attempts: Mapped[int] = mapped_column(Integer, default=0)
     index_next_attempt_at: Mapped[datetime | None]
-    indexed_at: Mapped[datetime | None]
+    indexed_at: Mapped[datetime | None] = mapped_column(index=True)  # the index generation
 
     @property
     def outlet(self) -> str:

@@ -174,6 +174,13 @@ class ElasticIndex:
                     error = None if ok else reason(info)
                     outcomes[article_id] = IndexOutcome(article_id, ok, error)
                 whole_request_failed += "exception" in info
+            if any(o.ok for o in outcomes.values()):
+                # Searchable before this returns: the search service's caches start a new
+                # index generation once the store records these as indexed, and must not fill
+                # it from before them (the next batch's refresh then costs next to nothing).
+                self.client.indices.refresh(
+                    index=[self.read_alias, self.write_alias], ignore_unavailable=True
+                )
         except (TransportError, BackendUnavailable) as exc:
             if not outcomes:
                 raise BackendUnavailable(f"Elasticsearch is unreachable: {exc}") from exc

@@ -148,7 +148,12 @@ def matched_sql(
     if plan.match is None:
         source, where, score = f"{tables.docs} AS d", [], "0.0"
     else:
-        source = f"{tables.fts} JOIN {tables.docs} AS d ON d.rid = {tables.fts}.rowid"
+        # By rid the planner would read the documents' rows; the filters index has all a
+        # match is filtered, sorted and collapsed by (see schema._FILTERS_INDEX).
+        source = (
+            f"{tables.fts} JOIN {tables.docs} AS d INDEXED BY {tables.filters_index} "
+            f"ON d.rid = {tables.fts}.rowid"
+        )
         where = [f"{tables.fts} MATCH ?"]
         params.append(plan.match)
         score = score_sql(tables) if with_score else "0.0"

@@ -47,6 +47,14 @@ _DOCS = (
     "CREATE INDEX {docs}_published ON {docs} (published_at)",
     "CREATE INDEX {docs}_cluster ON {docs} (cluster_id)",
 )
+# What a text search filters, sorts and collapses its matches by, keyed by rid: a filtered
+# search looks its matches up here (render.matched_sql) rather than in the documents' rows,
+# whose text spreads them over many more pages. At 100,000 documents a thread filter's
+# pass took a quarter of the time, a date range's two thirds.
+_FILTERS_INDEX = (
+    "CREATE INDEX IF NOT EXISTS {docs}_filters ON {docs} (rid, published_at, article_id, "
+    "cluster_id, threads, relation, language, perspective, outlet_key, domain_key)"
+)
 _INSERT_TRIGGER = """CREATE TRIGGER {docs}_ai AFTER INSERT ON {docs} BEGIN
         INSERT INTO {fts} (rowid, title, text) VALUES (new.rid,
             coalesce(new.title_terms, new.title), coalesce(new.text_terms, new.text));
@@ -72,7 +80,7 @@ _FTS = (
                 coalesce(new.title_terms, new.title), coalesce(new.text_terms, new.text));
         END""",
 )
-_SCHEMA = _DOCS + _FTS
+_SCHEMA = (*_DOCS, _FILTERS_INDEX, *_FTS)
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,10 @@ class Tables:
     @property
     def docs(self) -> str:
         return f"docs_v{self.version}"
+
+    @property
+    def filters_index(self) -> str:
+        return f"{self.docs}_filters"
 
     @property
     def fts(self) -> str:
@@ -157,7 +169,10 @@ def _columns(conn: sqlite3.Connection, tables: Tables) -> set[str]:
 
 
 def has_current_layout(conn: sqlite3.Connection, tables: Tables) -> bool:
-    return {"text_terms", "perspective"} <= _columns(conn, tables)
+    has_filters_index = conn.execute(
+        "SELECT 1 FROM sqlite_schema WHERE type = 'index' AND name = ?", (tables.filters_index,)
+    ).fetchone()
+    return {"text_terms", "perspective"} <= _columns(conn, tables) and bool(has_filters_index)
 
 
 def upgrade_layout(conn: sqlite3.Connection, tables: Tables) -> None:
@@ -170,6 +185,7 @@ def upgrade_layout(conn: sqlite3.Connection, tables: Tables) -> None:
         upgrade_to_cjk_layout(conn, tables)
     if "perspective" not in columns:
         conn.execute(f"ALTER TABLE {tables.docs} ADD COLUMN perspective TEXT")
+    conn.execute(_FILTERS_INDEX.format(docs=tables.docs))
 
 
 def upgrade_to_cjk_layout(conn: sqlite3.Connection, tables: Tables) -> int:

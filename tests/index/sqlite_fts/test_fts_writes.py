@@ -13,7 +13,7 @@ from pipeline.index.base import SearchQuery
 from pipeline.index.sqlite_fts import SqliteFtsIndex, truncate_text
 from pipeline.records import IndexDocument
 from tests.index.newsroom import make_doc
-from tests.index.sqlite_fts.fts_corpus import BY_ID, DOCS, at, ids
+from tests.index.sqlite_fts.fts_corpus import BY_ID, DOCS, at, ids, search
 
 # -- writing -------------------------------------------------------------------------------
 
@@ -119,3 +119,18 @@ def test_readers_are_not_blocked_by_an_open_write(index: SqliteFtsIndex) -> None
     finally:
         writer.execute("ROLLBACK")
         writer.close()
+
+
+def test_an_index_from_before_the_filters_index_gains_it(tmp_path: Path) -> None:
+    path = tmp_path / "search.db"
+    SqliteFtsIndex(path).index(DOCS)
+    filtered = {"text": "huawei", "threads": ("huawei-5g",), "since": at("2020-07-14", 0)}
+    expected = search(SqliteFtsIndex(path), **filtered)
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP INDEX docs_v1_filters")  # the layout before it
+    reopened = SqliteFtsIndex(path)
+    assert search(reopened, **filtered) == expected  # the first search brings it back
+    with sqlite3.connect(path) as conn:
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_schema")}
+    assert "docs_v1_filters" in names
+    assert {"hw-wire", "hw-coast"} & {h.article_id for h in expected.hits}
