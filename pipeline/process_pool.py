@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.forkserver
+import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -34,6 +36,7 @@ def process_pool(
     context = multiprocessing.get_context("forkserver")
     if preload:
         context.set_forkserver_preload(list(preload))
+    _ensure_fork_server()
     with ProcessPoolExecutor(
         workers, mp_context=context, initializer=initializer, initargs=initargs
     ) as pool:
@@ -43,6 +46,26 @@ def process_pool(
             yield pool
         finally:
             starter.join()  # before the pool shuts down, which refuses new jobs
+
+
+def _ensure_fork_server() -> None:
+    """Start the fork server, if it is not running, without the current directory on its path.
+
+    Python 3.11 starts it as `python -c ...`, which puts the current directory first on
+    `sys.path`, and ignores the path the caller sends: a `newswatch run` started from a
+    checkout would otherwise give its workers that checkout's `pipeline`, not the installed
+    one. PYTHONSAFEPATH (3.11's -P) leaves the directory out; it is set only while the
+    server starts, and the server's workers inherit it.
+    """
+    earlier = os.environ.get("PYTHONSAFEPATH")
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        if earlier is None:
+            del os.environ["PYTHONSAFEPATH"]
+        else:
+            os.environ["PYTHONSAFEPATH"] = earlier
 
 
 def _start_workers(pool: ProcessPoolExecutor, workers: int) -> None:
