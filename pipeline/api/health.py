@@ -1,4 +1,5 @@
-"""Probes: /healthz says the process is up; /readyz checks the store and the search backend."""
+"""Probes: /healthz says the process is up; /readyz checks the store (reachable, and at
+the schema this code needs) and the search backend."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from fastapi import APIRouter, Response
 from sqlalchemy import select
 
 from pipeline.api.context import AppContext, Context
+from pipeline.store.migrate import current_revision, head_revision
 from pipeline.store.models import Article
 
 router = APIRouter(tags=["health"])
@@ -49,11 +51,18 @@ def check_readiness(context: AppContext) -> Readiness:
 
 
 def _check_store(context: AppContext) -> Check:
+    # The service never migrates (it may hold a read-only role): a store behind this
+    # code's schema is not ready, since queries and the cache generation rely on it.
     try:
         with context.store.sessions() as session:
             session.execute(select(Article.id).limit(1))  # also proves the schema is there
+        revision, needed = current_revision(context.store.engine), head_revision()
     except Exception as exc:  # any failure means "not ready"; the reason is reported
         return Check(False, _first_line(exc))
+    if revision != needed:
+        return Check(
+            False, f"schema at {revision}, this version needs {needed}: run `newswatch db upgrade`"
+        )
     return Check(True, context.store.engine.dialect.name)
 
 

@@ -9,7 +9,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
 
+from pipeline.store.migrate import alembic_config, head_revision, upgrade
 from tests.api.conftest import running_service
 
 KEY = "correct horse battery staple"
@@ -144,3 +147,22 @@ def test_pages_load_nothing_from_elsewhere(tmp_path: Path) -> None:
             assert response.headers["referrer-policy"] == "same-origin"
             head = response.text.split("<main>")[0]
             assert "//" not in head  # stylesheet and script are the service's own
+
+
+def test_a_store_behind_the_schema_is_not_ready(tmp_path: Path) -> None:
+    """The service never migrates: an older schema makes /readyz say what to run."""
+    with running_service("sqlite", tmp_path, filled=False) as live:
+        assert live.get("/readyz").status_code == 200
+        scripts = ScriptDirectory.from_config(alembic_config(live.store.engine))
+        head = scripts.get_revision(head_revision())
+        assert head is not None
+        down_to = head.down_revision
+        command.downgrade(alembic_config(live.store.engine), str(down_to))
+
+        ready = live.get("/readyz")
+        assert ready.status_code == 503
+        detail = ready.json()["store"]["detail"]
+        assert f"schema at {down_to}" in detail and "newswatch db upgrade" in detail
+
+        upgrade(live.store.engine)
+        assert live.get("/readyz").status_code == 200
