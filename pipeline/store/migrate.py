@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from alembic import command
@@ -29,6 +30,7 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
+@cache  # the shipped migrations do not change while a process runs; /readyz asks often
 def head_revision() -> str | None:
     from alembic.script import ScriptDirectory
 
